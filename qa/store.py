@@ -1,0 +1,277 @@
+"""DuckDB store: one root connection, a cursor per operation, versioned migrations.
+
+DuckDB 2.0 refuses concurrent calls on one connection object, so nothing outside
+this module touches `root`; every operation takes its own `cursor()` and fetches
+its result completely. The SQL is kept portable (sequences, views, ON CONFLICT)
+so the same statements can later run on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+# Each migration is applied once, in order, inside one transaction. Never edit a
+# released migration: add a new one, so existing database files upgrade in place.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "termly records, uploads and quarantine", (
+        "CREATE SEQUENCE upload_seq START 1",
+        "CREATE SEQUENCE activity_seq START 1",
+        """CREATE TABLE uploads (
+            upload_id INTEGER PRIMARY KEY,
+            file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            uploaded_by VARCHAR NOT NULL,
+            uploaded_at TIMESTAMP NOT NULL,
+            rows_accepted INTEGER NOT NULL,
+            rows_quarantined INTEGER NOT NULL,
+            warnings INTEGER NOT NULL,
+            status VARCHAR NOT NULL  -- active | undone
+        )""",
+        """CREATE TABLE activities (
+            activity_id BIGINT PRIMARY KEY,
+            upload_id INTEGER NOT NULL,
+            school_id VARCHAR NOT NULL,
+            teacher_id VARCHAR NOT NULL,
+            activity_date DATE NOT NULL,
+            academic_year VARCHAR NOT NULL,
+            term VARCHAR NOT NULL,
+            activity_title VARCHAR NOT NULL,
+            activity_type VARCHAR NOT NULL,
+            hours DOUBLE NOT NULL,
+            provider VARCHAR,
+            programme VARCHAR,
+            subject_specific BOOLEAN NOT NULL,
+            subject VARCHAR,
+            aligned_to_needs BOOLEAN NOT NULL,
+            pupil_outcomes BOOLEAN NOT NULL,
+            evidence_based BOOLEAN NOT NULL,
+            collaboration BOOLEAN NOT NULL,
+            sustained BOOLEAN NOT NULL,
+            source_sheet VARCHAR,
+            source_row INTEGER,
+            superseded_by INTEGER  -- the upload that replaced this school-term's return
+        )""",
+        """CREATE TABLE quarantine (
+            upload_id INTEGER NOT NULL,
+            sheet VARCHAR,
+            row_number INTEGER,
+            column_name VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL,
+            raw_row VARCHAR  -- the whole row as JSON, so nothing is lost
+        )""",
+        """CREATE TABLE upload_warnings (
+            upload_id INTEGER NOT NULL,
+            sheet VARCHAR,
+            row_number INTEGER,
+            column_name VARCHAR,
+            value VARCHAR,
+            message VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE schools (
+            school_id VARCHAR PRIMARY KEY,
+            name VARCHAR,
+            phase VARCHAR,
+            type VARCHAR,
+            local_authority VARCHAR,
+            consent_to_name BOOLEAN
+        )""",
+        """CREATE TABLE teachers (
+            school_id VARCHAR NOT NULL,
+            teacher_id VARCHAR NOT NULL,
+            role VARCHAR,
+            career_stage VARCHAR,
+            fte DOUBLE,
+            PRIMARY KEY (school_id, teacher_id)
+        )""",
+        """CREATE TABLE attestations (
+            school_id VARCHAR NOT NULL,
+            academic_year VARCHAR NOT NULL,
+            leadership_prioritised BOOLEAN NOT NULL,
+            PRIMARY KEY (school_id, academic_year)
+        )""",
+        """CREATE VIEW active_activities AS
+            SELECT a.* FROM activities a JOIN uploads u ON u.upload_id = a.upload_id
+            WHERE u.status = 'active' AND a.superseded_by IS NULL""",
+    )),
+    (2, "providers, programmes, frameworks and assessment runs", (
+        "ALTER TABLE activities ADD COLUMN provider_key VARCHAR",
+        # Backfill keys for rows written before provider normalisation existed.
+        """UPDATE activities SET provider_key = NULLIF(trim(regexp_replace(
+              lower(provider), '[^a-z0-9]+', ' ', 'g')), '') WHERE provider IS NOT NULL""",
+        """CREATE TABLE providers (
+            provider_key VARCHAR PRIMARY KEY,
+            provider VARCHAR NOT NULL,
+            provider_type VARCHAR,
+            quality_mark VARCHAR,
+            quality_mark_level VARCHAR,
+            awarded_on DATE,
+            expires_on DATE
+        )""",
+        """CREATE TABLE provider_aliases (
+            alias VARCHAR PRIMARY KEY,
+            provider_key VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE programmes (
+            programme VARCHAR PRIMARY KEY,
+            provider VARCHAR,
+            accrediting_body VARCHAR,
+            valid_from DATE,
+            valid_to DATE,
+            min_hours DOUBLE,
+            min_terms INTEGER,
+            recognition_title VARCHAR
+        )""",
+        """CREATE TABLE framework_versions (
+            framework_id VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            saved_by VARCHAR NOT NULL,
+            saved_at TIMESTAMP NOT NULL,
+            body VARCHAR NOT NULL,
+            PRIMARY KEY (framework_id, version)
+        )""",
+        "CREATE SEQUENCE run_seq START 1",
+        """CREATE TABLE assessment_runs (
+            run_id INTEGER PRIMARY KEY,
+            framework_id VARCHAR NOT NULL,
+            framework_version INTEGER NOT NULL,
+            level VARCHAR NOT NULL,
+            academic_year VARCHAR,
+            as_of DATE NOT NULL,
+            upload_ids VARCHAR NOT NULL,
+            run_by VARCHAR NOT NULL,
+            run_at TIMESTAMP NOT NULL
+        )""",
+    )),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def run(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+    """Execute and finish the result: DuckDB 2.0 blocks a cursor with an unfinished one."""
+    result = cur.execute(sql, params) if params is not None else cur.execute(sql)
+    return result.fetchall()
+
+
+class StoreError(RuntimeError):
+    """A database problem a user can act on (wrong file, newer schema, locked)."""
+
+
+class Store:
+    """The cpdqa database. Thread-safe: every operation runs on its own cursor."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False,
+                 migrate_to: int | None = SCHEMA_VERSION) -> None:
+        self.path = str(path)
+        config = {
+            # Never wait on an extension download: this app needs none.
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        try:
+            self.root = duckdb.connect(self.path, read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            raise StoreError(f"Cannot open database {self.path}: {exc}") from exc
+        self._write_lock = threading.Lock()
+        if not read_only and migrate_to is not None:
+            self.migrate(migrate_to)
+        found = self.schema_version()
+        if found > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer cpdqa (schema {found}, this one knows {SCHEMA_VERSION})")
+
+    # ------------------------------------------------------------------ plumbing
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self.root.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic unit of writes: all of it commits, or none of it does.
+
+        Writers are serialised in-process so two uploads never race on the
+        same school-term check-then-insert.
+        """
+        with self._write_lock, self.cursor() as cur:
+            run(cur, "BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                run(cur, "ROLLBACK")
+                raise
+            run(cur, "COMMIT")
+
+    def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute(sql, params).df()
+
+    def query_rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
+        with self.cursor() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        rows = self.query_rows(sql, params)
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        self.root.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ schema
+    def schema_version(self) -> int:
+        with self.cursor() as cur:
+            exists = cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+            ).fetchall()[0][0]
+            if not exists:
+                return 0
+            return cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+
+    def migrate(self, target: int = SCHEMA_VERSION) -> list[int]:
+        """Apply pending migrations up to `target`; returns the versions applied."""
+        applied: list[int] = []
+        with self.transaction() as cur:
+            cur.execute("""CREATE TABLE IF NOT EXISTS schema_version (
+                version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)""")
+            current = cur.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+            for version, description, statements in MIGRATIONS:
+                if current < version <= target:
+                    for statement in statements:
+                        run(cur, statement)
+                    cur.execute("INSERT INTO schema_version VALUES (?, ?, current_timestamp)",
+                                [version, description])
+                    applied.append(version)
+        return applied
+
+    # ------------------------------------------------------------------ small reads
+    def table_counts(self) -> dict[str, int]:
+        tables = ("uploads", "activities", "quarantine", "upload_warnings", "schools", "teachers",
+                  "providers", "programmes", "attestations")
+        with self.cursor() as cur:
+            return {t: cur.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+
+    def academic_years(self) -> list[str]:
+        rows = self.query_rows("SELECT DISTINCT academic_year FROM active_activities ORDER BY 1")
+        return [r[0] for r in rows]
+
+    def schools(self) -> pd.DataFrame:
+        return self.query_df("""
+            SELECT ids.school_id, coalesce(s.name, ids.school_id) AS name, s.phase, s.local_authority
+            FROM (SELECT school_id FROM schools UNION SELECT DISTINCT school_id FROM active_activities) ids
+            LEFT JOIN schools s ON s.school_id = ids.school_id ORDER BY ids.school_id""")
