@@ -331,10 +331,7 @@ def _date_one(v: object) -> tuple[dt.date | None, str | None]:
         for pattern, fmt in _DATE_FORMATS:
             if pattern.match(text):
                 try:
-                    if fmt:
-                        day = dt.datetime.strptime(text, fmt).date()
-                    else:
-                        day = pd.Timestamp(text).date()
+                    day = dt.datetime.strptime(text, fmt).date() if fmt else pd.Timestamp(text).date()
                 except ValueError:
                     return None, f"'{text}' is not a real date"
                 break

@@ -234,7 +234,9 @@ def main(out: Path) -> None:
             if s_index == 7 and year == YEARS[1]:  # synonym headers from another template
                 headers = SYNONYM_HEADERS
             if s_index == 11 and year == YEARS[2]:
-                def messy(ws, r, row, _n=[0]):
+                row_count = [0]
+
+                def messy(ws, r, row, _n=row_count):
                     _n[0] += 1
                     if _n[0] == 3:
                         ws.write_blank(r, HEADERS.index("collaboration"), None)  # a blank flag

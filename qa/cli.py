@@ -1,0 +1,283 @@
+"""`cpdqa`: the command line to the QA engine. Exit codes: 0 ok, 1 a file rejected, 2 usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from qa import engine, schema
+from qa import ingest as ingest_mod
+from qa.framework import (
+    DEFAULT_FRAMEWORK,
+    FrameworkError,
+    coerce_override_value,
+    load_framework,
+    save_version,
+    shipped_frameworks,
+    with_overrides,
+)
+from qa.store import Store, StoreError
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+DB_OPTION = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
+                         help="DuckDB database file (created if absent).")
+
+
+def _open(db_path: str) -> Store:
+    try:
+        return Store(db_path)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cpdqa")
+def main() -> None:
+    """Quality assurance of teachers' CPD: ingest termly returns, assess them against frameworks."""
+
+
+@main.command()
+@DB_OPTION
+def init(db_path: str) -> None:
+    """Create a database, or upgrade an existing one to the current schema in place."""
+    store = _open(db_path)
+    click.echo(f"{db_path}: schema version {store.schema_version()}")
+    store.close()
+
+
+@main.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where to write the .xlsx.")
+def template(out: str) -> None:
+    """Write a blank termly return with the canonical headers, drop-downs and instructions."""
+    from qa.template import write_template
+
+    click.echo(f"wrote {write_template(out)}")
+
+
+def _print_report(report: ingest_mod.FileReport, verbose_limit: int = 20) -> None:
+    mark = {"accepted": "✓", "duplicate": "=", "rejected": "✗"}[report.status]
+    line = f"{mark} {report.file_name}: {report.status}"
+    if report.status == "accepted":
+        line += (f", {report.rows_accepted} rows accepted, {report.rows_quarantined} quarantined, "
+                 f"{len(report.warnings)} warnings")
+        if report.upload_id:
+            line += f" (upload #{report.upload_id}" + (")" if report.committed else ", not written)")
+        if report.replaced_uploads:
+            line += f"; replaces upload(s) {', '.join(f'#{u}' for u in report.replaced_uploads)}"
+        refs = ", ".join(f"{n} {k}" for k, n in report.reference_rows.items() if n)
+        if refs:
+            line += f"; reference rows: {refs}"
+    click.echo(line)
+    for note in report.notes:
+        click.echo(f"    note: {note}")
+    for label, issues in (("error", report.errors), ("warning", report.warnings)):
+        for issue in issues[:verbose_limit]:
+            where = issue.where()
+            click.echo(f"    {label}: {where + ': ' if where else ''}{issue.message}")
+        if len(issues) > verbose_limit:
+            click.echo(f"    … and {len(issues) - verbose_limit} more {label}s (use --json for all)")
+
+
+@main.command()
+@DB_OPTION
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--school", help="School ID for files whose rows have no school_id column.")
+@click.option("--dry-run", is_flag=True, help="Validate against the database but write nothing.")
+@click.option("--replace", is_flag=True, help="Supersede earlier returns for the same school and term.")
+@click.option("--strict", is_flag=True, help="Reject a file that has any bad row.")
+@click.option("--by", default="cli", show_default=True, help="Who is uploading (recorded in history).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary per file.")
+@click.option("--max-mb", type=float, default=50, show_default=True, help="Largest file accepted.")
+def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bool, replace: bool,
+           strict: bool, by: str, as_json: bool, max_mb: float) -> None:
+    """Load termly returns (.xlsx .xlsm .xls .ods .csv, or .zip of them); one upload per file."""
+    store = _open(db_path)
+    limits = ingest_mod.Limits(max_file_bytes=int(max_mb * 1024 * 1024))
+    show_bar = not as_json and sys.stderr.isatty()
+    with click.progressbar(length=1, label="ingesting", file=sys.stderr,
+                           hidden=not show_bar) as bar:
+        def progress(stage: str, done: int, total: int, name: str) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        reports = ingest_mod.ingest_files(store, files, school=school, dry_run=dry_run, replace=replace,
+                                          strict=strict, by=by, limits=limits, progress=progress)
+    store.close()
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2, default=str))
+    else:
+        for report in reports:
+            _print_report(report)
+        counts = {s: sum(r.status == s for r in reports) for s in ("accepted", "duplicate", "rejected")}
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
+    sys.exit(1 if any(r.status == "rejected" for r in reports) else 0)
+
+
+@main.command()
+@DB_OPTION
+def uploads(db_path: str) -> None:
+    """List upload history: what came in, when, from whom, and what replaced what."""
+    store = _open(db_path)
+    frame = ingest_mod.list_uploads(store)
+    store.close()
+    if frame.empty:
+        click.echo("no uploads yet")
+        return
+    click.echo(frame.to_string(index=False))
+
+
+@main.command()
+@DB_OPTION
+@click.argument("upload_id", type=int)
+def undo(db_path: str, upload_id: int) -> None:
+    """Reverse one upload; any return it replaced counts again."""
+    store = _open(db_path)
+    try:
+        restored = ingest_mod.undo_upload(store, upload_id)
+    except ingest_mod.UndoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(f"upload #{upload_id} undone" + (f"; {restored} replaced rows count again" if restored else ""))
+
+
+def build_demo(db_path: str | Path, sample_dir: Path = SAMPLE_DIR) -> list[ingest_mod.FileReport]:
+    """Build the demo database from the bundled sample returns (reference workbook first)."""
+    files = sorted(p for p in sample_dir.iterdir() if p.suffix.lower() in ingest_mod.SUPPORTED_SUFFIXES)
+    if not files:
+        raise click.ClickException(f"no sample returns in {sample_dir}")
+    store = Store(db_path)
+    try:
+        return ingest_mod.ingest_files(store, files, by="demo")
+    finally:
+        store.close()
+
+
+@main.command()
+@DB_OPTION
+@click.option("--force", is_flag=True, help="Rebuild even if the database exists.")
+def demo(db_path: str, force: bool) -> None:
+    """Build the demo database from data/sample/."""
+    path = Path(db_path)
+    if path.exists():
+        if not force:
+            click.echo(f"{db_path} exists; use --force to rebuild")
+            return
+        path.unlink()
+        Path(f"{db_path}.wal").unlink(missing_ok=True)
+    reports = build_demo(path)
+    accepted = sum(r.rows_accepted for r in reports)
+    quarantined = sum(r.rows_quarantined for r in reports)
+    click.echo(f"built {db_path}: {len(reports)} files, {accepted} activities, "
+               f"{quarantined} quarantined row(s)")
+
+
+def _parse_date(text: str | None) -> dt.date:
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"'{text}' is not a date like 2020-03-31") from exc
+
+
+@main.command()
+@DB_OPTION
+@click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True,
+              help="Framework id (see `cpdqa framework list`).")
+@click.option("--version", "framework_version", type=int, help="Framework version (default: newest).")
+@click.option("--year", help="Academic year, e.g. 2019/20 (default: every year).")
+@click.option("--through-term", type=click.Choice(schema.TERMS), help="Judge the year to the end of this term.")
+@click.option("--as-of", help="Date the judgement is made on (default today), e.g. 2020-03-31.")
+@click.option("--school", "schools", multiple=True, help="Only this school (repeatable).")
+@click.option("--level", type=click.Choice(engine.LEVELS), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who is running it (recorded).")
+def assess(db_path: str, framework_id: str, framework_version: int | None, year: str | None,
+           through_term: str | None, as_of: str | None, schools: tuple[str, ...], level: str, fmt: str,
+           by: str) -> None:
+    """Assess teachers, schools, providers or programmes against a framework; results to stdout."""
+    store = _open(db_path)
+    try:
+        framework = load_framework(framework_id, store, framework_version)
+        filters = engine.Filters(year=year, through_term=through_term, as_of=_parse_date(as_of),
+                                 schools=schools or None)
+        result = engine.assess(store, level, framework, filters, run_by=by)
+    except (FrameworkError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        store.close()
+    frame = engine.format_for_output(result.results)
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
+    else:
+        click.echo(frame.to_csv(index=False), nl=False)
+    click.echo(f"# {framework.id} v{framework.version}, run #{result.run_id}, "
+               f"{len(frame)} rows", err=True)
+
+
+@main.group()
+def framework() -> None:
+    """List, show and version the frameworks (rules are data files, not code)."""
+
+
+@framework.command("list")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Include saved versions.")
+def framework_list(db_path: str | None) -> None:
+    """Every framework with its newest version."""
+    store = _open(db_path) if db_path else None
+    for framework_id in shipped_frameworks():
+        fw = load_framework(framework_id, store)
+        click.echo(f"{fw.id:32} v{fw.version:<3} {fw.title}")
+    if store:
+        store.close()
+
+
+@framework.command("show")
+@click.argument("framework_id")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Include saved versions.")
+@click.option("--version", "framework_version", type=int)
+def framework_show(framework_id: str, db_path: str | None, framework_version: int | None) -> None:
+    """Print a framework as TOML: rules, thresholds, periods and sources."""
+    store = _open(db_path) if db_path else None
+    try:
+        click.echo(load_framework(framework_id, store, framework_version).to_toml())
+    except FrameworkError as exc:
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        if store:
+            store.close()
+
+
+@framework.command("save")
+@DB_OPTION
+@click.argument("framework_id")
+@click.option("--set", "settings", multiple=True, required=True, metavar="NAME=VALUE",
+              help="A rule threshold or definition, e.g. meets_hours=30, quality_min_aspects=3, "
+                   "pro_rata_fte=true, kitemark.Gold.1=80%.")
+@click.option("--by", required=True, help="Who made the change (recorded).")
+def framework_save(db_path: str, framework_id: str, settings: tuple[str, ...], by: str) -> None:
+    """Save changed thresholds as a new version of a framework."""
+    store = _open(db_path)
+    try:
+        overrides = {}
+        for setting in settings:
+            name, sep, value = setting.partition("=")
+            if not sep:
+                raise FrameworkError(f"'{setting}' should look like NAME=VALUE")
+            overrides[name.strip()] = coerce_override_value(value)
+        changed = with_overrides(load_framework(framework_id, store), overrides)
+        saved = save_version(store, changed, by)
+    except FrameworkError as exc:
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(f"saved {saved.id} version {saved.version}")
+
+
+if __name__ == "__main__":
+    main()

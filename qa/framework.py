@@ -1,0 +1,255 @@
+"""Frameworks are data: TOML files validated on load, versioned, overridable by evaluators.
+
+Shipped files live in `qa/frameworks/`. An evaluator's edited thresholds are saved
+as a new version in the database (`framework_versions`), never over the file; the
+newest version wins unless a version is asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from qa.store import Store, run
+
+FRAMEWORK_DIR = Path(__file__).parent / "frameworks"
+DEFAULT_FRAMEWORK = "wellcome"
+KITEMARK_FRAMEWORK = "kitemark"
+
+Comparator = Literal[">=", ">", "<=", "<", "="]
+Level = Literal["teacher-year", "school-year"]
+
+# Metrics the engine computes, by level; a rule may only name one of these.
+TEACHER_METRICS = {
+    "total_hours", "quality_hours", "counted_hours", "subject_specific_share", "quality_share",
+    "collaborative_sustained_hours", "activities",
+}
+SCHOOL_METRICS = {
+    "teachers", "share_meeting", "median_counted_hours", "share_activities_all_aspects",
+    "share_hours_pupil_outcomes", "share_hours_evidence_based", "share_hours_collaboration",
+    "share_hours_sustained", "share_hours_collaborative_sustained", "leadership_prioritised",
+}
+PROVIDER_METRICS = {
+    "teachers", "schools", "hours", "share_hours_all_aspects", "share_hours_3plus_aspects",
+    "share_hours_sustained_programmes", "quality_mark_held",
+}
+HOUR_METRICS = {"total_hours", "quality_hours", "counted_hours", "collaborative_sustained_hours"}
+
+
+class FrameworkError(ValueError):
+    """A framework file or override that cannot be used, with the reason."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Definitions(_Model):
+    quality_min_aspects: int = Field(4, ge=1, le=4)
+    counted_requires_aligned: bool = True
+    pro_rata_fte: bool = False
+    only_recognised_hours: bool = False
+    sustained_min_terms: int = Field(2, ge=1, le=12)
+
+
+class Rule(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    level: Level
+    metric: str
+    comparator: Comparator
+    threshold: float | bool
+    period: str
+    source: str
+    explanation: str
+    pro_rata_terms: bool = False
+
+    @model_validator(mode="after")
+    def _metric_exists(self) -> Rule:
+        known = TEACHER_METRICS if self.level == "teacher-year" else SCHOOL_METRICS
+        if self.metric not in known:
+            raise ValueError(f"rule '{self.id}': unknown {self.level} metric '{self.metric}'; "
+                             f"choose from {', '.join(sorted(known))}")
+        return self
+
+
+class LevelRule(_Model):
+    metric: str
+    comparator: Comparator
+    threshold: float | bool
+    explanation: str
+
+    @field_validator("metric")
+    @classmethod
+    def _provider_metric(cls, value: str) -> str:
+        if value not in PROVIDER_METRICS:
+            raise ValueError(f"unknown provider metric '{value}'; choose from {', '.join(sorted(PROVIDER_METRICS))}")
+        return value
+
+
+class KitemarkLevel(_Model):
+    name: str
+    rules: list[LevelRule]
+
+
+class Kitemark(_Model):
+    min_teachers: int = Field(5, ge=1)
+    expiring_days: int = Field(90, ge=0)
+    source: str
+    levels: list[KitemarkLevel] = Field(min_length=1)
+
+
+class Recognition(_Model):
+    source: str
+    require_accreditation: bool = True
+
+
+class Framework(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    version: int = Field(ge=1)
+    title: str
+    summary: str = ""
+    sources: dict[str, str] = Field(default_factory=dict)
+    definitions: Definitions = Definitions()
+    rules: list[Rule] = Field(default_factory=list)
+    kitemark: Kitemark | None = None
+    recognition: Recognition | None = None
+
+    @model_validator(mode="after")
+    def _sources_named(self) -> Framework:
+        cited = {r.source for r in self.rules}
+        cited |= {self.kitemark.source} if self.kitemark else set()
+        cited |= {self.recognition.source} if self.recognition else set()
+        missing = cited - set(self.sources)
+        if missing:
+            raise ValueError(f"rules cite sources not listed under [sources]: {', '.join(sorted(missing))}")
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError("rule ids must be unique")
+        return self
+
+    def rules_at(self, level: str) -> list[Rule]:
+        return [r for r in self.rules if r.level == level]
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+
+
+def parse_framework(text: str, origin: str = "framework") -> Framework:
+    """Parse and validate TOML text; errors name the file and the offending field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FrameworkError(f"{origin} is not valid TOML: {exc}") from exc
+    try:
+        return Framework.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise FrameworkError(f"{origin} is not a valid framework: {problems}") from exc
+
+
+def shipped_frameworks() -> dict[str, Framework]:
+    """Every framework file in qa/frameworks (benchmarks.toml holds context, not rules)."""
+    found = {}
+    for path in sorted(FRAMEWORK_DIR.glob("*.toml")):
+        if path.stem == "benchmarks":
+            continue
+        framework = parse_framework(path.read_text(encoding="utf-8"), path.name)
+        found[framework.id] = framework
+    return found
+
+
+def benchmarks() -> list[dict[str, Any]]:
+    return tomllib.loads((FRAMEWORK_DIR / "benchmarks.toml").read_text(encoding="utf-8"))["benchmarks"]
+
+
+def saved_versions(store: Store, framework_id: str) -> list[tuple[int, str, dt.datetime]]:
+    return [tuple(r) for r in store.query_rows(
+        "SELECT version, saved_by, saved_at FROM framework_versions WHERE framework_id = ? ORDER BY version",
+        [framework_id])]
+
+
+def load_framework(framework_id: str = DEFAULT_FRAMEWORK, store: Store | None = None,
+                   version: int | None = None) -> Framework:
+    """The newest version of a framework (or the one asked for), from the database or the file."""
+    shipped = shipped_frameworks()
+    candidates: dict[int, Framework] = {}
+    if framework_id in shipped:
+        candidates[shipped[framework_id].version] = shipped[framework_id]
+    if store is not None:
+        for (v, body) in store.query_rows(
+                "SELECT version, body FROM framework_versions WHERE framework_id = ?", [framework_id]):
+            candidates[v] = parse_framework(body, f"{framework_id} version {v}")
+    if not candidates:
+        raise FrameworkError(f"no framework '{framework_id}'; available: {', '.join(sorted(shipped))}")
+    if version is None:
+        return candidates[max(candidates)]
+    if version not in candidates:
+        raise FrameworkError(f"framework '{framework_id}' has no version {version}; "
+                             f"versions: {', '.join(map(str, sorted(candidates)))}")
+    return candidates[version]
+
+
+def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework:
+    """A copy with thresholds or definitions changed, e.g. {'meets_hours': 30, 'quality_min_aspects': 3}.
+
+    Keys are a rule id (its threshold), a definition name, or 'kitemark.<Level>.<n>' for
+    the n-th (1-based) rule of a kite-mark level. The copy is validated like a file.
+    """
+    data = framework.model_dump(mode="json")
+    rules = {r["id"]: r for r in data["rules"]}
+    for key, value in overrides.items():
+        if key in rules:
+            rules[key]["threshold"] = value
+        elif key in data["definitions"]:
+            data["definitions"][key] = value
+        elif key.startswith("kitemark.") and data.get("kitemark"):
+            _, level_name, number = [*key.split("."), "", ""][:3]
+            levels = {lv["name"].lower(): lv for lv in data["kitemark"]["levels"]}
+            try:
+                levels[level_name.lower()]["rules"][int(number) - 1]["threshold"] = value
+            except (KeyError, ValueError, IndexError) as exc:
+                raise FrameworkError(f"no kite-mark rule '{key}'") from exc
+        else:
+            raise FrameworkError(f"'{key}' is neither a rule of {framework.id} nor a definition; rules: "
+                                 f"{', '.join(rules)}; definitions: {', '.join(data['definitions'])}")
+    try:
+        return Framework.model_validate(data)
+    except ValidationError as exc:
+        raise FrameworkError(f"override rejected: {exc.errors()[0]['msg']}") from exc
+
+
+def save_version(store: Store, framework: Framework, saved_by: str) -> Framework:
+    """Store `framework` as the next version of its id and return it with that version."""
+    with store.transaction() as cur:
+        newest = run(cur, "SELECT coalesce(max(version), 0) FROM framework_versions WHERE framework_id = ?",
+                     [framework.id])[0][0]
+        shipped = shipped_frameworks().get(framework.id)
+        version = max(newest, shipped.version if shipped else 0) + 1
+        saved = framework.model_copy(update={"version": version})
+        run(cur, "INSERT INTO framework_versions VALUES (?, ?, ?, current_timestamp, ?)",
+            [saved.id, version, saved_by, saved.to_toml()])
+    return saved
+
+
+def coerce_override_value(text: str) -> Any:
+    """CLI text to a value: true/false, integers, decimals (and '70%' as 0.7)."""
+    lowered = text.strip().lower()
+    if lowered in {"true", "yes", "on"}:
+        return True
+    if lowered in {"false", "no", "off"}:
+        return False
+    if lowered.endswith("%"):
+        return float(lowered[:-1]) / 100
+    try:
+        return int(lowered)
+    except ValueError:
+        try:
+            return float(lowered)
+        except ValueError as exc:
+            raise FrameworkError(f"'{text}' is not a number, percentage, true or false") from exc
