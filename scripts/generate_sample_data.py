@@ -20,6 +20,7 @@ import numpy as np
 import xlsxwriter
 
 SEED = 2018
+FIXED_PROPERTIES = {"created": dt.datetime(2021, 9, 1), "author": "cpdqa sample generator"}
 YEARS = ("2017/18", "2018/19", "2019/20", "2020/21")  # baseline + three programme years
 LOCAL_AUTHORITIES = ("Sheffield", "Rotherham", "Barnsley", "Doncaster")
 SUBJECTS_SECONDARY = ("Science", "Mathematics", "English", "History", "Geography", "Computing",
@@ -164,6 +165,7 @@ def teacher_year_rows(rng, school, teacher, year_index, year, subjects) -> list[
 def write_workbook(path: Path, sheets: dict[str, list[dict]], *, headers=HEADERS, title_block=None,
                    messy=None) -> None:
     book = xlsxwriter.Workbook(str(path), {"default_date_format": "dd/mm/yyyy"})
+    book.set_properties(FIXED_PROPERTIES)  # same bytes on every run
     bold = book.add_format({"bold": True})
     for sheet_name, rows in sheets.items():
         ws = book.add_worksheet(sheet_name)
@@ -266,6 +268,7 @@ def main(out: Path) -> None:
                                headers=headers, title_block=title, messy=messy)
 
     book = xlsxwriter.Workbook(str(out / "00_reference.xlsx"), {"default_date_format": "yyyy-mm-dd"})
+    book.set_properties(FIXED_PROPERTIES)
     bold = book.add_format({"bold": True})
 
     def sheet(name, headers, rows):
