@@ -526,6 +526,7 @@ def ingest_bytes(store: Store, name: str, data: bytes, *, school: str | None = N
             activity_frames.append(frame)
 
         validated = None
+        activity_frames = [f for f in activity_frames if len(f)]
         if activity_frames:
             validated = validate_activities(pd.concat(activity_frames, ignore_index=True), school)
             for rec in validated.quarantined.itertuples():

@@ -374,7 +374,7 @@ def derive_year_and_term(days: pd.Series) -> tuple[pd.Series, pd.Series]:
     valid = days.notna()
     year = pd.Series(pd.NA, index=days.index, dtype="string")
     s = start[valid].astype("int64")
-    year[valid] = s.astype(str) + "/" + ((s + 1) % 100).map(lambda n: f"{n:02d}")
+    year[valid] = s.astype(str) + "/" + ((s + 1) % 100).astype(str).str.zfill(2)
     term = pd.Series(pd.NA, index=days.index, dtype="string")
     term[valid & (month >= 9)] = "Autumn"
     term[valid & (month <= 3)] = "Spring"

@@ -1,0 +1,141 @@
+"""The termly record's parsing rules: every yes/no and hours form, dates, year and term."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from qa import schema
+
+
+@pytest.mark.parametrize("cell", ["Y", "y", "Yes", "YES", "True", "true", True, 1, 1.0, "1", "✓", "✔", "x", "X", " yes "])
+def test_yes_forms(cell):
+    parsed, errors, blank = schema.parse_yes_no(pd.Series([cell], dtype=object))
+    assert parsed[0] is True or parsed[0] == True  # noqa: E712 - numpy bool
+    assert pd.isna(errors[0]) and not blank[0]
+
+
+@pytest.mark.parametrize("cell", ["N", "n", "No", "NO", "False", False, 0, 0.0, "0", "✗", "✘"])
+def test_no_forms(cell):
+    parsed, errors, blank = schema.parse_yes_no(pd.Series([cell], dtype=object))
+    assert not parsed[0] and pd.isna(errors[0]) and not blank[0]
+
+
+def test_blank_flag_is_no_but_reported_as_blank():
+    parsed, errors, blank = schema.parse_yes_no(pd.Series([None, "", "  "], dtype=object))
+    assert not parsed.any() and errors.isna().all() and blank.all()
+
+
+def test_unknown_flag_is_an_error_a_person_can_read():
+    _, errors, _ = schema.parse_yes_no(pd.Series(["maybe"], dtype=object))
+    assert errors[0] == "Expected yes or no (Y, N, Yes, No, True, False, 1, 0, ✓, ✗ or x); found 'maybe'"
+
+
+@pytest.mark.parametrize(("cell", "hours"), [
+    (1.5, 1.5), (2, 2.0), ("1.5", 1.5), ("1,5", 1.5), ("1h30", 1.5), ("1h 30m", 1.5), ("1 hr 30 mins", 1.5),
+    ("90 min", 1.5), ("90 mins", 1.5), ("45 minutes", 0.75), ("1:30", 1.5), ("0:45", 0.75), ("2 hours", 2.0),
+    ("2hrs", 2.0), ("3h", 3.0), (dt.time(1, 30), 1.5), (dt.timedelta(minutes=90), 1.5),
+])
+def test_hours_forms(cell, hours):
+    parsed, errors = schema.parse_hours(pd.Series([cell], dtype=object))
+    assert parsed[0] == pytest.approx(hours)
+    assert pd.isna(errors[0])
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("two", "Hours must be a positive number (1.5, 1h30, 90 min or 1:30); found 'two'"),
+    (0, "Hours must be a positive number; found '0'"),
+    (-2, "Hours must be a positive number; found '-2'"),
+    (None, "Hours are missing"),
+    ("", "Hours are missing"),
+    ("1:75", "Hours must be a positive number (1.5, 1h30, 90 min or 1:30); found '1:75'"),
+    (True, "Hours must be a positive number; found 'True'"),
+])
+def test_bad_hours_are_explained(cell, message):
+    parsed, errors = schema.parse_hours(pd.Series([cell], dtype=object))
+    assert pd.isna(parsed[0])
+    assert errors[0] == message
+
+
+@pytest.mark.parametrize(("cell", "day"), [
+    (dt.datetime(2019, 10, 1, 0, 0), dt.date(2019, 10, 1)),
+    (dt.date(2019, 10, 1), dt.date(2019, 10, 1)),
+    ("2019-10-01", dt.date(2019, 10, 1)),
+    ("01/10/2019", dt.date(2019, 10, 1)),  # UK order: 1 October
+    ("1/10/19", dt.date(2019, 10, 1)),
+    ("01-10-2019", dt.date(2019, 10, 1)),
+    ("01.10.2019", dt.date(2019, 10, 1)),
+    ("1 October 2019", dt.date(2019, 10, 1)),
+    (43739, dt.date(2019, 10, 1)),  # Excel serial number that arrived as a number
+])
+def test_date_forms(cell, day):
+    parsed, errors = schema.parse_dates(pd.Series([cell], dtype=object))
+    assert parsed[0].date() == day and pd.isna(errors[0])
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("31/02/2019", "'31/02/2019' is not a real date"),
+    ("next Tuesday", "Date must be a date like 01/10/2019 or 2019-10-01; found 'next Tuesday'"),
+    ("01/10/1919", "Date 01/10/1919 is outside the years 2000-2099"),
+    (None, "Date is missing"),
+])
+def test_bad_dates_are_explained(cell, message):
+    parsed, errors = schema.parse_dates(pd.Series([cell], dtype=object))
+    assert pd.isna(parsed[0]) and errors[0] == message
+
+
+@pytest.mark.parametrize(("day", "year", "term"), [
+    (dt.date(2020, 8, 31), "2019/20", "Summer"),
+    (dt.date(2020, 9, 1), "2020/21", "Autumn"),
+    (dt.date(2019, 12, 31), "2019/20", "Autumn"),
+    (dt.date(2020, 1, 1), "2019/20", "Spring"),
+    (dt.date(2020, 3, 31), "2019/20", "Spring"),
+    (dt.date(2020, 4, 1), "2019/20", "Summer"),
+    (dt.date(2099, 12, 1), "2099/00", "Autumn"),
+])
+def test_year_and_term_boundaries(day, year, term):
+    assert schema.academic_year_of(day) == year
+    assert schema.term_of(day) == term
+    years, terms = schema.derive_year_and_term(pd.Series(pd.to_datetime([day])))
+    assert years[0] == year and terms[0] == term
+
+
+@pytest.mark.parametrize(("header", "canonical"), [
+    ("Staff ID", "teacher_id"), ("staff_id", "teacher_id"), ("Duration (hrs)", "hours"),
+    ("Date of activity", "activity_date"), ("Subject specific? (Y/N)", "subject_specific"),
+    ("  TEACHER-ID ", "teacher_id"), ("DfE 3", "collaboration"), ("Aligned to my needs?", "aligned_to_needs"),
+])
+def test_header_synonyms(header, canonical):
+    assert schema.match_header(header) == canonical
+
+
+def test_unknown_header_is_not_guessed():
+    assert schema.match_header("Cost (£)") is None
+
+
+@pytest.mark.parametrize(("text", "year"), [("2019/20", "2019/20"), ("2019-20", "2019/20"),
+                                             ("2019/2020", "2019/20"), ("2019/21", None), ("Autumn", None)])
+def test_academic_year_labels(text, year):
+    assert schema.normalise_academic_year(text) == year
+
+
+def test_terms_started_through_the_year():
+    assert schema.terms_started("2019/20", dt.date(2019, 8, 31)) == 0
+    assert schema.terms_started("2019/20", dt.date(2019, 11, 1)) == 1
+    assert schema.terms_started("2019/20", dt.date(2020, 2, 1)) == 2
+    assert schema.terms_started("2019/20", dt.date(2020, 6, 1)) == 3
+    assert schema.terms_started("2019/20", dt.date(2020, 9, 1)) == 3
+
+
+def test_provider_names_normalise_to_one_key():
+    keys = {schema.normalise_provider_key(n) for n in
+            ["STEM Learning Ltd", "stem learning", "STEM  Learning Limited.", "The STEM Learning"]}
+    assert keys == {"stem learning"}
+    assert schema.normalise_provider_key("A & B Training") == schema.normalise_provider_key("A and B training")
+
+
+def test_activity_types_map_and_unknown_become_other_with_warning():
+    types, errors, warnings = schema.parse_activity_type(pd.Series(["INSET", "Lesson Study", "PLC", "Twilight chat", None], dtype=object))
+    assert list(types[:4]) == ["INSET day", "lesson study", "professional learning community", "other"]
+    assert warnings[3] == "Activity type 'Twilight chat' is not in the list; recorded as 'other'"
+    assert errors[4] == "Activity type is missing"
