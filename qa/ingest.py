@@ -688,22 +688,24 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
+def expand_archive(name: str, data: bytes, limits: Limits = Limits()) -> list[tuple[str, bytes]]:
+    """(name, bytes) for a file, or for each spreadsheet inside a .zip (zip-bomb checked first)."""
+    if not name.lower().endswith(".zip"):
+        return [(name, data)]
+    check_zip_limits(data, name, limits)
+    items = []
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            member = Path(info.filename)
+            if info.is_dir() or member.name.startswith((".", "~$")) or "__MACOSX" in member.parts:
+                continue
+            items.append((f"{name}/{info.filename}", zf.read(info)))
+    return items
+
+
 def expand_inputs(paths: Iterable[str | Path], limits: Limits = Limits()) -> list[tuple[str, bytes]]:
     """(name, bytes) for each file; .zip archives give one entry per spreadsheet inside."""
-    items: list[tuple[str, bytes]] = []
-    for path in map(Path, paths):
-        data = path.read_bytes()
-        if path.suffix.lower() != ".zip":
-            items.append((path.name, data))
-            continue
-        check_zip_limits(data, path.name, limits)
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                member = Path(info.filename)
-                if info.is_dir() or member.name.startswith((".", "~$")) or "__MACOSX" in member.parts:
-                    continue
-                items.append((f"{path.name}/{info.filename}", zf.read(info)))
-    return items
+    return [item for path in map(Path, paths) for item in expand_archive(path.name, path.read_bytes(), limits)]
 
 
 def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progress | None = None,

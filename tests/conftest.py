@@ -70,3 +70,13 @@ def load(store) -> Callable:
         return report
 
     return _load
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo database built once from data/sample/ (read-only use in tests, please)."""
+    from qa.cli import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo(path)
+    return path

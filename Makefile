@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DB ?= data/demo.duckdb
+PORT ?= 8501
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test install chromium lint bench sample clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+$(DB): | $(BIN)/.installed
+	$(BIN)/cpdqa demo --db $(DB)
+
+run: $(BIN)/.installed $(DB)
+	CPDQA_DB=$(DB) $(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --server.address 0.0.0.0
+
+# Browser tests drive Debian's chromium; Playwright's own browser download does not work here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+test: $(BIN)/.installed chromium
+	$(BIN)/ruff check qa app tests bench scripts streamlit_app.py
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check qa app tests bench scripts streamlit_app.py
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/assess.py
+
+sample: $(BIN)/.installed
+	$(BIN)/python scripts/generate_sample_data.py
+
+clean:
+	rm -rf $(VENV) $(DB) $(DB).wal test-output .pytest_cache

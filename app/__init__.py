@@ -1,0 +1,1 @@
+"""Streamlit UI for cpdqa. Pages call `qa`; nothing here computes a judgement."""

@@ -1,0 +1,36 @@
+"""Data quality: quarantined rows, warnings, teachers with no records, missing termly returns."""
+
+import streamlit as st
+
+from app import widgets
+from app.state import context, store
+from qa import views
+from qa.access import AccessDenied
+
+ctx = context()
+db = store()
+st.title("Data quality")
+try:
+    quality = views.data_quality(db, ctx.viewer, ctx.as_of)
+except AccessDenied as exc:
+    st.error(str(exc), icon=":material/lock:")
+    st.stop()
+
+k1, k2, k3, k4 = st.columns(4)
+k1.metric("Rows kept aside", len(quality.quarantine), border=True)
+k2.metric("Warnings", len(quality.warnings), border=True)
+k3.metric("Teachers with no records", len(quality.teachers_without_records), border=True)
+k4.metric("Missing termly returns", len(quality.missing_returns), border=True)
+for title, frame, name, empty in (
+        ("Rows kept aside (quarantine)", quality.quarantine, "quarantine", "Every row uploaded so far was readable."),
+        ("Missing termly returns", quality.missing_returns, "missing-returns",
+         "Every school has a return for every term so far."),
+        ("Teachers with no records", quality.teachers_without_records, "no-records",
+         "Every listed teacher has CPD recorded."),
+        ("Warnings", quality.warnings, "warnings", "No warnings.")):
+    st.subheader(title)
+    if frame.empty:
+        st.caption(empty)
+        continue
+    widgets.table(frame)
+    widgets.downloads(frame, name, name)

@@ -1,0 +1,115 @@
+"""Plotly figure builders: pure functions of `qa` results, shared by the dashboard and reports."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from qa import schema
+from qa.access import numeric_or_nan
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+LEVEL_COLOURS = {"Gold": "#E69F00", "Silver": "#999999", "Bronze": "#A6611A",
+                 "working towards Bronze": "#56B4E9", "insufficient evidence": "#DDDDDD"}
+FONT = {"family": "Source Sans Pro, sans-serif", "size": 14}
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0}, xaxis_title=x, yaxis_title=y, font=FONT,
+                      colorway=PALETTE, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      legend={"orientation": "h", "y": -0.2}, hoverlabel={"font_size": 13})
+    return fig
+
+
+def cumulative_hours(progress: pd.DataFrame, threshold: float | None) -> go.Figure:
+    """Median and mean counted hours to the end of each term against the pro-rata target line."""
+    fig = go.Figure()
+    fig.add_scatter(x=progress["term"], y=progress["median_counted_hours"], name="Median teacher",
+                    mode="lines+markers", line={"width": 3},
+                    hovertemplate="%{x}: median %{y:.1f} counted hours<extra></extra>")
+    fig.add_scatter(x=progress["term"], y=progress["mean_counted_hours"], name="Mean", mode="lines+markers",
+                    line={"dash": "dot"}, hovertemplate="%{x}: mean %{y:.1f} counted hours<extra></extra>")
+    if threshold is not None:
+        terms = list(schema.TERMS)
+        fig.add_scatter(x=terms, y=[threshold * (i + 1) / 3 for i in range(3)],
+                        name=f"Target ({threshold:g} h a year, pro rata)",
+                        mode="lines", line={"color": "#D55E00", "dash": "dash"},
+                        hovertemplate="%{x}: target %{y:.1f} h<extra></extra>")
+    fig.update_xaxes(categoryorder="array", categoryarray=list(schema.TERMS))
+    return _layout(fig, "Cumulative counted hours by term", "End of term", "Counted hours per teacher")
+
+
+def hours_distribution(teachers: pd.DataFrame, threshold: float | None) -> go.Figure:
+    fig = px.histogram(teachers, x="counted_hours", nbins=20, color_discrete_sequence=[PALETTE[0]])
+    fig.update_traces(hovertemplate="%{x} counted hours: %{y} teachers<extra></extra>")
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#D55E00",
+                      annotation_text=f"{threshold:g} h", annotation_position="top right")
+    return _layout(fig, "How many counted hours teachers have", "Counted hours", "Teachers")
+
+
+def aspect_heatmap(aspects: pd.DataFrame) -> go.Figure:
+    columns = [*schema.DFE_ASPECTS, "all_four"]
+    labels = ["DfE 1 pupil outcomes", "DfE 2 evidence", "DfE 3 collaboration", "DfE 4 sustained", "All four"]
+    z = aspects[columns].to_numpy().T * 100
+    fig = go.Figure(go.Heatmap(z=z, x=aspects["term"], y=labels, colorscale="Cividis", zmin=0, zmax=100,
+                               text=[[f"{v:.0f}%" for v in row] for row in z], texttemplate="%{text}",
+                               hovertemplate="%{y}, %{x}: %{z:.0f}% of hours<extra></extra>",
+                               colorbar={"title": "% of hours"}))
+    return _layout(fig, "Share of CPD hours with each DfE aspect, by term", "Term", "")
+
+
+def mix_bar(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
+    data = frame.sort_values("hours")
+    fig = px.bar(data, x="hours", y=category, orientation="h", color_discrete_sequence=[PALETTE[2]])
+    fig.update_traces(hovertemplate="%{y}: %{x:.1f} hours<extra></extra>")
+    return _layout(fig, title, "Hours", "")
+
+
+def trend(by_year: pd.DataFrame, baseline_year: str | None) -> go.Figure:
+    """The two headline figures by year: share of teachers meeting, share of activities with all four."""
+    fig = go.Figure()
+    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year["share_meeting"]) * 100,
+                    name="Teachers meeting the criteria", mode="lines+markers", line={"width": 3},
+                    hovertemplate="%{x}: %{y:.1f}% of teachers<extra></extra>")
+    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year["share_activities_all_aspects"]) * 100,
+                    name="Activities with all four DfE aspects", mode="lines+markers", line={"width": 3},
+                    hovertemplate="%{x}: %{y:.1f}% of activities<extra></extra>")
+    if baseline_year:  # add_vline cannot place a categorical x, so draw the marker as a shape
+        fig.add_shape(type="line", x0=baseline_year, x1=baseline_year, yref="paper", y0=0, y1=1,
+                      line={"dash": "dot", "color": "#666666"})
+        fig.add_annotation(x=baseline_year, yref="paper", y=1.02, text="baseline", showarrow=False)
+    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+    return _layout(fig, "From the baseline year: the two headline figures", "Academic year", "Share")
+
+
+def quadrant(frame: pd.DataFrame) -> go.Figure:
+    pivot = frame.pivot(index="collaborative", columns="sustained (2+ terms)", values="hours").loc[["yes", "no"],
+                                                                                                 ["no", "yes"]]
+    total = pivot.to_numpy().sum() or 1
+    text = [[f"{v:,.0f} h<br>{100 * v / total:.0f}%" for v in row] for row in pivot.to_numpy()]
+    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=["one-off or 1 term", "sustained over 2+ terms"],
+                               y=["collaborative", "not collaborative"], text=text, texttemplate="%{text}",
+                               colorscale="Blues", showscale=False,
+                               hovertemplate="%{y}, %{x}: %{z:,.0f} hours<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Collaborative × sustained CPD (hours)", "", "")
+
+
+def provider_levels(levels: pd.DataFrame) -> go.Figure:
+    order = [lv for lv in LEVEL_COLOURS if lv in set(levels["kitemark_level"])]
+    fig = px.bar(levels, x="kitemark_level", y="providers", color="kitemark_level",
+                 color_discrete_map=LEVEL_COLOURS, category_orders={"kitemark_level": order})
+    fig.update_traces(hovertemplate="%{x}: %{y} providers<extra></extra>", showlegend=False)
+    return _layout(fig, "Providers by kite-mark level", "Level", "Providers")
+
+
+def aspect_bars(row: pd.Series) -> go.Figure:
+    labels = ["DfE 1 pupil outcomes", "DfE 2 evidence", "DfE 3 collaboration", "DfE 4 sustained"]
+    values = [float(row[f"share_hours_{a}"]) * 100 for a in schema.DFE_ASPECTS]
+    fig = px.bar(x=values, y=labels, orientation="h", color_discrete_sequence=[PALETTE[0]])
+    fig.update_traces(hovertemplate="%{y}: %{x:.0f}% of hours<extra></extra>")
+    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    return _layout(fig, "Share of this provider's hours with each aspect", "Share of hours", "")

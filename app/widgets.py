@@ -1,0 +1,66 @@
+"""Small shared widgets: downloads, tables, empty states, badges."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from qa.exports import to_csv_bytes, to_xlsx_bytes
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LEVEL_BADGES = {"Gold": ("Gold", "orange"), "Silver": ("Silver", "gray"), "Bronze": ("Bronze", "red"),
+                "working towards Bronze": ("Working towards Bronze", "blue"),
+                "insufficient evidence": ("Insufficient evidence", "gray")}
+
+
+def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and XLSX of exactly the table shown (formula injection neutralised in qa.exports)."""
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button("CSV", to_csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}-csv",
+                         on_click="ignore", icon=":material/download:")
+    right.download_button("XLSX", to_xlsx_bytes({name: frame}), f"{name}.xlsx", XLSX_MIME, key=f"{key}-xlsx",
+                          on_click="ignore", icon=":material/download:")
+
+
+LEVEL_LABELS = {"Gold": "🥇 Gold", "Silver": "🥈 Silver", "Bronze": "🥉 Bronze"}
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def table(frame: pd.DataFrame, **column_config) -> None:
+    """A dataframe shown as text, never as HTML; shares as percentages, '<5' left as it is."""
+    shown = frame.copy()
+    config = dict(column_config)
+    for col in shown.columns:
+        series = shown[col]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            if series.map(type).nunique() > 1 or series.isna().any():
+                shown[col] = series.map(_text)
+        elif str(col).startswith("share") and pd.api.types.is_numeric_dtype(series) and col not in config:
+            config[col] = st.column_config.NumberColumn(str(col).replace("_", " "), format="percent")
+        if col in ("level", "kitemark_level"):
+            shown[col] = shown[col].map(lambda v: LEVEL_LABELS.get(v, v))
+    st.dataframe(shown, hide_index=True, column_config=config or None)
+
+
+def empty_state(message: str) -> None:
+    st.info(message, icon=":material/upload_file:")
+
+
+def level_badge(level: str) -> None:
+    label, colour = LEVEL_BADGES.get(level, (level, "gray"))
+    st.badge(label, color=colour)
+
+
+def pct(value: object, digits: int = 0) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def share_column(label: str, help_text: str | None = None):
+    return st.column_config.NumberColumn(label, format="percent", help=help_text)

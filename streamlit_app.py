@@ -1,0 +1,91 @@
+"""cpdqa dashboard entry point: who is looking, shared filters, and role-aware pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from app.state import Context, set_context, store
+from qa import schema
+from qa.access import Viewer
+from qa.framework import DEFAULT_FRAMEWORK, KITEMARK_FRAMEWORK, load_framework, shipped_frameworks
+
+st.set_page_config(page_title="cpdqa – CPD quality assurance", page_icon=":material/school:", layout="wide")
+
+ROLE_LABELS = {"evaluator": "Evaluator", "champion": "School CPD champion", "funder": "Funder"}
+WHOLE_YEAR = "Whole year"
+
+
+def pick_demo_viewer() -> Viewer:
+    """No sign-in configured: anyone may pick a role. Clearly bannered, never for real data."""
+    st.sidebar.warning("**Demo mode.** No sign-in is configured, so you can view as any role. "
+                       "Configure sign-in before loading real records.", icon=":material/visibility:")
+    roles = list(ROLE_LABELS)
+    requested = st.query_params.get("role", "evaluator")
+    role = st.sidebar.selectbox("View as", roles, format_func=ROLE_LABELS.get, key="demo_role",
+                                index=roles.index(requested) if requested in roles else 0)
+    school_id = None
+    if role == "champion":
+        schools = store().schools()
+        if schools.empty:
+            st.sidebar.info("No schools yet: upload returns as an evaluator first.")
+            st.stop()
+        ids = schools["school_id"].tolist()
+        names = dict(zip(schools["school_id"], schools["name"], strict=True))
+        requested_school = st.query_params.get("champion_school")
+        school_id = st.sidebar.selectbox("Champion of", ids, format_func=lambda s: f"{names[s]} ({s})",
+                                         index=ids.index(requested_school) if requested_school in ids else 0,
+                                         key="demo_school")
+        st.query_params["champion_school"] = school_id
+    st.query_params["role"] = role
+    return Viewer(role, email=f"demo-{role}", school_id=school_id)
+
+
+viewer = pick_demo_viewer()
+db = store()
+years = db.academic_years()
+
+frameworks = [f for f in shipped_frameworks() if f != KITEMARK_FRAMEWORK]
+wanted = st.query_params.get("framework", DEFAULT_FRAMEWORK)
+framework_id = st.sidebar.selectbox("Framework", frameworks, key="framework",
+                                    index=frameworks.index(wanted) if wanted in frameworks else 0,
+                                    format_func=lambda f: load_framework(f, db).title)
+framework = load_framework(framework_id, db)
+st.query_params["framework"] = framework_id
+
+year = None
+if years:
+    wanted_year = st.query_params.get("year", years[-1])
+    year = st.sidebar.selectbox("Academic year", years, key="year",
+                                index=years.index(wanted_year) if wanted_year in years else len(years) - 1)
+    st.query_params["year"] = year
+terms = [WHOLE_YEAR, *schema.TERMS]
+wanted_term = st.query_params.get("term", WHOLE_YEAR)
+term = st.sidebar.selectbox("Up to the end of", terms, key="term", index=terms.index(wanted_term)
+                            if wanted_term in terms else 0, help="Judge the year so far: on track or at risk.")
+st.query_params["term"] = term
+st.sidebar.caption(f"Framework version {framework.version}")
+
+set_context(Context(viewer=viewer, framework=framework, year=year,
+                    through_term=None if term == WHOLE_YEAR else term, years=years, as_of=dt.date.today()))
+
+PAGES = "app/app_pages"
+school = st.Page(f"{PAGES}/school.py", title="School dashboard", icon=":material/school:", url_path="school")
+funder = st.Page(f"{PAGES}/funder.py", title="Programme overview", icon=":material/insights:", url_path="overview")
+providers = st.Page(f"{PAGES}/providers.py", title="Providers", icon=":material/workspace_premium:",
+                    url_path="providers")
+upload = st.Page(f"{PAGES}/upload.py", title="Upload returns", icon=":material/upload_file:", url_path="upload")
+quality = st.Page(f"{PAGES}/data_quality.py", title="Data quality", icon=":material/rule:", url_path="data-quality")
+rules = st.Page(f"{PAGES}/frameworks.py", title="Frameworks", icon=":material/menu_book:", url_path="frameworks")
+
+by_role = {
+    "evaluator": {"Dashboards": [school, funder, providers], "Data": [upload, quality], "Rules": [rules]},
+    "champion": {"My school": [school, providers], "Rules": [rules]},
+    "funder": {"Programme": [funder, providers], "Rules": [rules]},
+}
+st.navigation(by_role[viewer.role]).run()

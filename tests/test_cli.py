@@ -1,0 +1,128 @@
+"""The cpdqa command line: help everywhere, exit codes, machine-readable output."""
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from qa.cli import main
+from tests.conftest import activity, workbook_bytes
+
+COMMANDS = [[], ["init"], ["template"], ["demo"], ["ingest"], ["uploads"], ["undo"], ["assess"], ["framework"],
+            ["framework", "list"], ["framework", "show"], ["framework", "save"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cpdqa")
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_ingest_exit_codes_and_json_summary(tmp_path):
+    db = str(tmp_path / "c.duckdb")
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(workbook_bytes([activity(), activity(teacher_id="T2", hours="two")]))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    runner = CliRunner()
+    ok = runner.invoke(main, ["ingest", "--db", db, str(good)])
+    assert ok.exit_code == 0
+    assert "✓ good.xlsx: accepted, 1 rows accepted, 1 quarantined, 0 warnings (upload #1)" in ok.output
+    assert "error: sheet 'Log', row 3, column hours: Hours must be a positive number" in ok.output
+
+    again = runner.invoke(main, ["ingest", "--db", db, "--json", str(good), str(bad)])
+    assert again.exit_code == 1
+    summary = json.loads(again.output)
+    assert [(f["file_name"], f["status"]) for f in summary] == [("good.xlsx", "duplicate"), ("bad.csv", "rejected")]
+    assert summary[1]["errors"][0]["message"].startswith("bad.csv: no sheet has a recognised header row")
+
+    assert runner.invoke(main, ["ingest", "--db", db, "--no-such-flag", str(good)]).exit_code == 2
+    assert runner.invoke(main, ["ingest", "--db", db, str(tmp_path / "missing.xlsx")]).exit_code == 2
+
+
+def test_uploads_and_undo(tmp_path):
+    db = str(tmp_path / "u.duckdb")
+    f = tmp_path / "r.xlsx"
+    f.write_bytes(workbook_bytes([activity()]))
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "--db", db, "--by", "eva", str(f)])
+    listing = runner.invoke(main, ["uploads", "--db", db]).output
+    assert "r.xlsx" in listing and "eva" in listing and "active" in listing
+    assert runner.invoke(main, ["undo", "--db", db, "1"]).output.strip() == "upload #1 undone"
+    second = runner.invoke(main, ["undo", "--db", db, "1"])
+    assert second.exit_code == 1 and "Upload #1 is already undone" in second.output
+
+
+def test_assess_csv_contract(tmp_path):
+    db = str(tmp_path / "a.duckdb")
+    f = tmp_path / "r.xlsx"
+    f.write_bytes(workbook_bytes([activity(hours=35), activity(teacher_id="T2", hours=10, subject_specific="N")]))
+    runner = CliRunner()
+    runner.invoke(main, ["ingest", "--db", db, str(f)])
+    out = runner.invoke(main, ["assess", "--db", db, "--level", "teacher", "--year", "2019/20",
+                               "--as-of", "2021-01-01"])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert list(rows[0])[:11] == ["teacher_id", "school_id", "academic_year", "total_hours", "quality_hours",
+                                  "counted_hours", "subject_specific_share", "meets_hours", "meets_subject",
+                                  "meets_framework", "status"]
+    assert (rows[0]["counted_hours"], rows[0]["meets_framework"], rows[0]["status"]) == ("35.0", "true", "met")
+    assert (rows[1]["subject_specific_share"], rows[1]["meets_subject"]) == ("0.0", "false")
+    school = runner.invoke(main, ["assess", "--db", db, "--level", "school", "--format", "json",
+                                  "--as-of", "2021-01-01"])
+    [record] = json.loads(school.stdout)
+    assert (record["teachers"], record["teachers_meeting"], record["share_meeting"]) == (2, 1, 0.5)
+    bad_year = runner.invoke(main, ["assess", "--db", db, "--level", "school", "--year", "2019"])
+    assert bad_year.exit_code == 2 and "academic year must look like 2019/20" in bad_year.output
+
+
+def test_framework_save_creates_a_version_used_by_assess(tmp_path):
+    db = str(tmp_path / "f.duckdb")
+    runner = CliRunner()
+    saved = runner.invoke(main, ["framework", "save", "--db", db, "wellcome", "--set", "meets_hours=30",
+                                 "--set", "quality_min_aspects=3", "--by", "eva"])
+    assert saved.output.strip() == "saved wellcome version 2"
+    shown = runner.invoke(main, ["framework", "show", "--db", db, "wellcome"]).output
+    assert "threshold = 30" in shown and "quality_min_aspects = 3" in shown
+    wrong = runner.invoke(main, ["framework", "save", "--db", db, "wellcome", "--set", "nonsense=1", "--by", "x"])
+    assert wrong.exit_code == 2 and "neither a rule of wellcome nor a definition" in wrong.output
+
+
+def test_template_has_canonical_headers_dropdowns_and_round_trips(tmp_path):
+    path = tmp_path / "template.xlsx"
+    assert CliRunner().invoke(main, ["template", "--out", str(path)]).exit_code == 0
+    book = openpyxl.load_workbook(path)
+    log = book["CPD log"]
+    headers = [c.value for c in log[1]]
+    assert headers[:3] == ["school_id", "teacher_id", "activity_date"] and "sustained" in headers
+    formulas = {dv.formula1 for dv in log.data_validations.dataValidation}
+    assert '"Y,N"' in formulas and any("Lists!$A$1" in f for f in formulas)
+    assert book["Instructions"]["A1"].value == "Termly CPD return"
+    # a filled-in template ingests cleanly
+    row = activity()
+    log.append([row.get(h) for h in headers])
+    book.save(path)
+    db = str(tmp_path / "t.duckdb")
+    result = CliRunner().invoke(main, ["ingest", "--db", db, str(path)])
+    assert result.exit_code == 0 and "1 rows accepted" in result.output
+
+
+def test_demo_database_has_a_believable_spread(demo_db):
+    out = CliRunner().invoke(main, ["assess", "--db", str(demo_db), "--level", "school", "--format", "json"])
+    schools = json.loads(out.stdout)
+    by_year = {}
+    for s in schools:
+        y = by_year.setdefault(s["academic_year"], {"activities": 0, "all4": 0, "teachers": 0, "meeting": 0})
+        y["activities"] += s["activities"]
+        y["all4"] += s["share_activities_all_aspects"] * s["activities"]
+        y["teachers"] += s["teachers"]
+        y["meeting"] += s["teachers_meeting"]
+    years = sorted(by_year)
+    assert years == ["2017/18", "2018/19", "2019/20", "2020/21"] and len(schools) == 160
+    baseline = by_year["2017/18"]
+    assert 0.09 <= baseline["all4"] / baseline["activities"] <= 0.14  # the pilot reported about 11%
+    shares = [by_year[y]["meeting"] / by_year[y]["teachers"] for y in years]
+    assert shares == sorted(shares) and shares[0] < 0.05 and 0.08 < shares[-1] < 0.4  # some meet, most do not
