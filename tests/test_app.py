@@ -1,0 +1,176 @@
+"""AppTest: every page for every role renders real data, shows the right numbers, respects scoping."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from qa.store import Store
+from tests.conftest import activity, workbook_bytes
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+PAGES = "app/app_pages"
+ROLE_PAGES = {
+    "evaluator": ["school", "funder", "providers", "upload", "data_quality", "frameworks"],
+    "champion": ["school", "providers", "frameworks"],
+    "funder": ["funder", "providers", "frameworks"],
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def app(db, monkeypatch, role="evaluator", **params) -> AppTest:
+    monkeypatch.setenv("CPDQA_DB", str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["role"] = role
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info] + [s.value for s in at.success]
+    return "\n".join(str(p) for p in parts)
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize(("role", "page"), [(r, p) for r, pages in ROLE_PAGES.items() for p in pages])
+def test_every_page_renders_demo_data_for_every_role(demo_db, monkeypatch, role, page):
+    params = {"champion_school": "107100"} if role == "champion" else {}
+    at = app(demo_db, monkeypatch, role, **params)
+    at.switch_page(f"{PAGES}/{page}.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value
+    if page in ("school", "funder"):
+        assert len(at.metric) >= 4 and all(m.value for m in at.metric)
+
+
+def test_pages_outside_a_role_are_not_registered(demo_db, monkeypatch):
+    at = app(demo_db, monkeypatch, "funder")
+    with pytest.raises(ValueError, match="Could not find"):
+        at.switch_page(f"{PAGES}/upload.py").run()
+
+
+@pytest.fixture
+def small_db(tmp_path):
+    from qa.ingest import ingest_bytes
+
+    path = tmp_path / "small.duckdb"
+    with Store(path) as store:
+        rows = [activity(school_id="S1", teacher_id="T1", hours=36), activity(school_id="S1", teacher_id="T2", hours=10),
+                activity(school_id="S2", teacher_id="V1", hours=2, activity_type="conference")]
+        for term_date in (dt.date(2020, 1, 10), dt.date(2020, 5, 10)):  # every term has a return
+            rows += [activity(school_id=s, teacher_id="T1" if s == "S1" else "V1", hours=1, activity_date=term_date)
+                     for s in ("S1", "S2")]
+        assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
+        ref = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"}, {"school_id": "S2", "name": "Birch"}]})
+        ingest_bytes(store, "ref.xlsx", ref)
+    return path
+
+
+def test_school_dashboard_shows_hand_computed_numbers(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator", school="S1")
+    assert not at.exception
+    got = metrics(at)
+    # T1: 36 + 1 + 1 = 38 counted hours (meets); T2: 10 (not yet). Median of 38 and 10 = 24.
+    assert got["Teachers"] == "2"
+    assert got["Meet the criteria"] == "1 (50%)"
+    assert got["Median counted hours"] == "24.0"
+    assert got["Activities with all four DfE aspects"] == "100%"
+    teachers = at.dataframe[0].value.set_index("teacher_id")
+    assert teachers.loc["T1", "status"] == "meets the criteria" and teachers.loc["T2", "status"] == "not yet"
+    assert "35 counted hours a year: 10.0 h against >= 35.0 h" in teachers.loc["T2", "what is short"]
+
+
+def test_term_filter_turns_the_year_into_on_track_or_needing_support(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator", school="S1", term="Autumn")
+    got = metrics(at)
+    assert got["On track"] == "1 (50%)"  # T1 has 36 h by Autumn (needs 11.67 h); T2 has 10 h
+    statuses = at.dataframe[0].value.set_index("teacher_id")["status"].to_dict()
+    assert statuses == {"T1": "on track", "T2": "needs support"}
+
+
+def test_champion_cannot_reach_another_school_by_url(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "champion", champion_school="S1", school="S2")
+    assert "You can see your own school's data only." in texts(at)
+    assert not at.metric and not at.dataframe
+    own = app(small_db, monkeypatch, "champion", champion_school="S1")
+    assert metrics(own)["Teachers"] == "2"
+    assert [o for o in own.selectbox if o.key == "school_pick"] == []  # no school picker for champions
+
+
+def test_funder_overview_suppresses_small_schools_and_shows_no_teacher_ids(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "funder")
+    at.switch_page(f"{PAGES}/funder.py").run()
+    assert not at.exception
+    assert metrics(at)["Schools"] == "2" and metrics(at)["Teachers"] == "<5"
+    for frame in at.dataframe:
+        cells = frame.value.astype(str).to_numpy().ravel()
+        assert not {"T1", "T2", "V1"} & set(cells)
+    by_school = at.dataframe[-1].value
+    assert set(by_school["teachers"]) == {"<5"}
+
+
+def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    new = workbook_bytes([activity(school_id="S3", teacher_id=f"W{i}", hours=40) for i in range(3)]
+                         + [activity(school_id="S3", teacher_id="W9", hours="lots")])
+    at.file_uploader(key="uploads").upload("s3.xlsx", new, "application/octet-stream").run()
+    at.button(key="check").click().run()
+    assert not at.exception
+    report = at.dataframe[0].value
+    assert report.loc[0, "status"] == "accepted" and report.loc[0, "rows accepted"] == 3
+    assert report.loc[0, "rows quarantined"] == 1
+    at.button(key="commit").click().run()
+    assert "Saved 1 upload(s): 3 activities, 1 rows kept aside in quarantine." in texts(at)
+    school = app(small_db, monkeypatch, "evaluator", school="S3")
+    assert metrics(school)["Teachers"] == "3" and metrics(school)["Meet the criteria"] == "3 (100%)"
+
+
+def test_replacing_a_return_needs_confirmation_and_undo_restores(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    corrected = workbook_bytes([activity(school_id="S1", teacher_id="T1", hours=2)])
+    at.file_uploader(key="uploads").upload("s1-fix.xlsx", corrected, "application/octet-stream").run()
+    at.button(key="check").click().run()
+    assert "1 file(s) replace returns already uploaded" in texts(at)
+    assert at.button(key="commit").disabled
+    at.checkbox(key="confirm_replace").check().run()
+    at.button(key="commit").click().run()
+    assert "Saved 1 upload(s)" in texts(at)
+    after = app(small_db, monkeypatch, "evaluator", school="S1")
+    assert metrics(after)["Teachers"] == "1"  # the Autumn return now holds only T1's 2 hours … plus later terms
+    undo = app(small_db, monkeypatch, "evaluator")
+    undo.switch_page(f"{PAGES}/upload.py").run()
+    undo.button(key="undo").click().run()
+    restored = app(small_db, monkeypatch, "evaluator", school="S1")
+    assert metrics(restored)["Teachers"] == "2"
+
+
+def test_framework_edit_previews_and_saves_a_version(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/frameworks.py").run()
+    at.number_input(key="thr-wellcome-meets_hours").set_value(10.0).run()
+    assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track)" in texts(at)
+    at.button(key="save_fw").click().run()
+    assert "Saved wellcome version 2." in texts(at)
+    with Store(small_db) as store:
+        assert store.scalar("SELECT max(version) FROM framework_versions WHERE framework_id = 'wellcome'") == 2
+
+
+def test_empty_database_says_what_to_upload(tmp_path, monkeypatch):
+    at = app(tmp_path / "empty.duckdb", monkeypatch, "evaluator")
+    assert not at.exception
+    assert "No CPD returns yet" in texts(at)

@@ -1,0 +1,95 @@
+"""Access control in the data layer, small-cell suppression, and export safety."""
+
+import datetime as dt
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from qa import views
+from qa.access import AccessDenied, Viewer, suppress_small_cells
+from qa.exports import neutralise, to_csv_bytes, to_xlsx_bytes
+from qa.framework import load_framework
+from tests.conftest import activity, workbook_bytes
+
+WELLCOME = load_framework("wellcome")
+AS_OF = dt.date(2021, 1, 1)
+EVALUATOR = Viewer("evaluator")
+CHAMPION = Viewer("champion", school_id="S1")
+FUNDER = Viewer("funder")
+
+
+@pytest.fixture
+def two_schools(store, load):
+    big = [activity(school_id="S1", teacher_id=f"T{i}", hours=40 if i < 3 else 5) for i in range(6)]
+    small = [activity(school_id="S2", teacher_id=f"U{i}", hours=40) for i in range(2)]
+    load(big + small)
+    load(workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey", "consent_to_name": "Y"},
+                                     {"school_id": "S2", "name": "Birch", "consent_to_name": "N"}]}), name="ref.xlsx")
+    return store
+
+
+def test_champion_sees_own_school_and_is_refused_another(two_schools):
+    board = views.school_dashboard(two_schools, CHAMPION, "S1", WELLCOME, "2019/20", as_of=AS_OF)
+    assert set(board.teachers["school_id"]) == {"S1"} and len(board.teachers) == 6
+    with pytest.raises(AccessDenied, match="your own school"):
+        views.school_dashboard(two_schools, CHAMPION, "S2", WELLCOME, "2019/20", as_of=AS_OF)
+    with pytest.raises(AccessDenied):
+        views.missing_returns(two_schools, CHAMPION, AS_OF, school_id="S2")
+    assert views.visible_schools(two_schools, CHAMPION)["school_id"].tolist() == ["S1"]
+
+
+def test_funder_gets_no_teacher_or_school_records(two_schools):
+    with pytest.raises(AccessDenied, match="aggregates"):
+        views.school_dashboard(two_schools, FUNDER, "S1", WELLCOME, "2019/20", as_of=AS_OF)
+    with pytest.raises(AccessDenied):
+        views.data_quality(two_schools, FUNDER)
+    assert views.visible_schools(two_schools, FUNDER).empty
+
+
+def test_funder_figures_from_fewer_than_five_teachers_are_suppressed(two_schools):
+    overview = views.funder_overview(two_schools, FUNDER, WELLCOME, "2019/20", as_of=AS_OF)
+    schools = overview.schools.set_index("school")
+    assert schools.loc["Abbey", "teachers"] == 6 and schools.loc["Abbey", "share_meeting"] == 0.5
+    assert "Birch" not in schools.index  # no consent to be named: shown by code
+    assert schools.loc["S2", "teachers"] == "<5" and schools.loc["S2", "share_meeting"] == "<5"
+    year = overview.by_year.iloc[0]
+    assert year["teachers"] == 8 and year["share_meeting"] == pytest.approx(5 / 8)
+    every_cell = [str(c) for c in pd.concat([overview.by_year, overview.by_phase, overview.by_local_authority,
+                                             overview.schools], ignore_index=True).to_numpy().ravel()]
+    assert not any(cell.startswith(("T", "U")) and cell[1:].isdigit() for cell in every_cell)  # no teacher ids
+    csv_text = to_csv_bytes(overview.schools).decode("utf-8-sig")
+    assert "S2,primary" not in csv_text and ",<5," in csv_text
+
+
+def test_suppression_helper_marks_count_and_figures():
+    frame = pd.DataFrame({"group": ["a", "b"], "teachers": [4, 5], "share": [0.25, 0.4]})
+    out = suppress_small_cells(frame)
+    assert out.to_dict("records") == [{"group": "a", "teachers": "<5", "share": "<5"},
+                                      {"group": "b", "teachers": 5, "share": 0.4}]
+
+
+def test_missing_returns_and_data_quality(store, load):
+    load([activity(activity_date=dt.date(2019, 10, 1)), activity(activity_date=dt.date(2020, 5, 1))])
+    missing = views.missing_returns(store, EVALUATOR, AS_OF)
+    assert missing.to_dict("records") == [{"school_id": "S1", "academic_year": "2019/20", "term": "Spring"}]
+    load([activity(school_id="S3", hours="lots")], name="bad.xlsx")  # rejected whole: nothing to show
+    load([activity(school_id="S3"), activity(school_id="S3", teacher_id="T2", hours="lots")], name="part.xlsx")
+    quality = views.data_quality(store, EVALUATOR, AS_OF)
+    assert quality.quarantine[["file_name", "row_number", "column_name", "value"]].to_dict("records") == [
+        {"file_name": "part.xlsx", "row_number": 3, "column_name": "hours", "value": "lots"}]
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_formula_injection_is_neutralised(cell):
+    assert neutralise(cell) == "'" + cell
+    frame = pd.DataFrame({"teacher_id": [cell], "hours": [1.5]})
+    assert to_csv_bytes(frame).decode("utf-8-sig").splitlines()[1].startswith(("'", "\"'"))
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes({"t": frame})))
+    value = book["t"]["A2"].value
+    assert value.startswith("'") and book["t"]["A2"].data_type == "s"  # XLSX stores \r as _x000D_
+
+
+def test_ordinary_values_are_untouched():
+    assert neutralise("T001") == "T001" and neutralise(3.5) == 3.5 and neutralise("Year 7 - maths") == "Year 7 - maths"
