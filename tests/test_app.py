@@ -68,13 +68,15 @@ def small_db(tmp_path):
 
     path = tmp_path / "small.duckdb"
     with Store(path) as store:
-        rows = [activity(school_id="S1", teacher_id="T1", hours=36), activity(school_id="S1", teacher_id="T2", hours=10),
+        rows = [activity(school_id="S1", teacher_id="T1", hours=36),
+                activity(school_id="S1", teacher_id="T2", hours=10),
                 activity(school_id="S2", teacher_id="V1", hours=2, activity_type="conference")]
         for term_date in (dt.date(2020, 1, 10), dt.date(2020, 5, 10)):  # every term has a return
             rows += [activity(school_id=s, teacher_id="T1" if s == "S1" else "V1", hours=1, activity_date=term_date)
                      for s in ("S1", "S2")]
         assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
-        ref = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"}, {"school_id": "S2", "name": "Birch"}]})
+        ref = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"},
+                                          {"school_id": "S2", "name": "Birch"}]})
         ingest_bytes(store, "ref.xlsx", ref)
     return path
 

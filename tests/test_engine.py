@@ -24,7 +24,7 @@ def sessions(teacher, total, n=5, **flags):
 
 
 def test_35_counted_hours_meets_and_34_99_does_not(store, load):
-    rows = sessions("A", 35.0, n=7) + [*sessions("B", 30.0, n=6), activity(teacher_id="B", hours=4.99)]
+    rows = [*sessions("A", 35.0, n=7), *sessions("B", 30.0, n=6), activity(teacher_id="B", hours=4.99)]
     load(rows)
     result = teachers(store)
     assert result.loc["A", "counted_hours"] == 35.0 and bool(result.loc["A", "meets_hours"])
@@ -89,7 +89,7 @@ def test_on_track_during_the_year_is_pro_rata_by_terms(store, load):
 
 
 def test_through_term_only_counts_terms_so_far(store, load):
-    load(sessions("A", 20, n=2) + [activity(teacher_id="A", hours=20, activity_date=dt.date(2020, 5, 1))])
+    load([*sessions("A", 20, n=2), activity(teacher_id="A", hours=20, activity_date=dt.date(2020, 5, 1))])
     full = teachers(store).loc["A"]
     autumn_only = teachers(store, filters=engine.Filters(through_term="Autumn")).loc["A"]
     assert (full.counted_hours, autumn_only.counted_hours) == (40.0, 20.0)
@@ -109,8 +109,8 @@ def test_roster_teacher_without_records_appears_with_zero_hours_and_counts_for_t
 
 
 def test_school_year_figures(store, load):
-    rows = sessions("A", 36, n=4) + [activity(teacher_id="B", hours=10, collaboration="N"),
-                                     activity(teacher_id="B", hours=10, activity_date=dt.date(2019, 11, 5))]
+    rows = [*sessions("A", 36, n=4), activity(teacher_id="B", hours=10, collaboration="N"),
+            activity(teacher_id="B", hours=10, activity_date=dt.date(2019, 11, 5))]
     load(rows)
     load(workbook_bytes({"Att": [{"school_id": "S1", "academic_year": "2019/20", "leadership_prioritised": "Y"}]}),
          name="att.xlsx")
@@ -225,8 +225,8 @@ def test_sustained_by_dates_is_shown_beside_the_self_reported_flag(store, load):
 
 
 def test_only_recognised_hours_option(store, load):
-    load(workbook_bytes({"Providers": [{"provider": "Marked", "quality_mark": "QM", "expires_on": dt.date(2030, 1, 1)}]}),
-         name="reg.xlsx")
+    register = [{"provider": "Marked", "quality_mark": "QM", "expires_on": dt.date(2030, 1, 1)}]
+    load(workbook_bytes({"Providers": register}), name="reg.xlsx")
     load(sessions("A", 20, n=2, provider="Marked") + sessions("A", 20, n=2, provider="Unmarked"))
     strict = with_overrides(WELLCOME, {"only_recognised_hours": True})
     assert teachers(store).loc["A", "counted_hours"] == 40
@@ -249,7 +249,8 @@ def test_assessment_runs_record_framework_version_and_uploads(store, load):
     assert load_framework("wellcome", store, version=1).rules[0].threshold == 35
     run = engine.assess(store, "teacher", "wellcome", DONE, run_by="eva")
     assert bool(run.results.loc[0, "meets_framework"])
-    recorded = store.query_rows("SELECT framework_id, framework_version, level, upload_ids, run_by FROM assessment_runs")
+    recorded = store.query_rows(
+        "SELECT framework_id, framework_version, level, upload_ids, run_by FROM assessment_runs")
     assert recorded == [("wellcome", 2, "teacher", str(first.upload_id), "eva")]
 
 

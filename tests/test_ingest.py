@@ -13,7 +13,6 @@ import time
 import zipfile
 
 import openpyxl
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,7 +104,8 @@ def test_unreadable_and_unsupported_files_are_rejected_with_reasons(store):
     before = counts(store)
     assert ingest_bytes(store, "notes.txt", b"hello").errors[0].message.startswith(
         "notes.txt: files of type '.txt' cannot be read")
-    assert "is not a valid spreadsheet or zip file" in ingest_bytes(store, "broken.xlsx", b"not a zip").errors[0].message
+    broken = ingest_bytes(store, "broken.xlsx", b"not a zip")
+    assert "is not a valid spreadsheet or zip file" in broken.errors[0].message
     empty = ingest_bytes(store, "blank.xlsx", workbook_bytes({"Sheet1": [{"a": 1}]}))
     assert empty.status == "rejected" and "no sheet has a recognised header row" in empty.errors[0].message
     assert counts(store) == before
@@ -251,7 +251,8 @@ def test_reference_sheets_are_recognised_by_their_headers(store):
     assert report.status == "accepted"
     assert report.reference_rows == {"teachers": 1, "providers": 1, "attestations": 1}
     assert store.query_rows("SELECT teacher_id, fte FROM teachers") == [("T1", 0.6)]
-    assert store.query_rows("SELECT provider_key, expires_on FROM providers") == [("stem learning", dt.date(2027, 1, 1))]
+    providers = store.query_rows("SELECT provider_key, expires_on FROM providers")
+    assert providers == [("stem learning", dt.date(2027, 1, 1))]
     assert store.query_rows("SELECT academic_year, leadership_prioritised FROM attestations") == [("2019/20", True)]
 
 

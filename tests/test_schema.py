@@ -7,8 +7,10 @@ import pytest
 
 from qa import schema
 
+YES_CELLS = ["Y", "y", "Yes", "YES", "True", "true", True, 1, 1.0, "1", "✓", "✔", "x", "X", " yes "]
 
-@pytest.mark.parametrize("cell", ["Y", "y", "Yes", "YES", "True", "true", True, 1, 1.0, "1", "✓", "✔", "x", "X", " yes "])
+
+@pytest.mark.parametrize("cell", YES_CELLS)
 def test_yes_forms(cell):
     parsed, errors, blank = schema.parse_yes_no(pd.Series([cell], dtype=object))
     assert parsed[0] is True or parsed[0] == True  # noqa: E712 - numpy bool
@@ -135,7 +137,8 @@ def test_provider_names_normalise_to_one_key():
 
 
 def test_activity_types_map_and_unknown_become_other_with_warning():
-    types, errors, warnings = schema.parse_activity_type(pd.Series(["INSET", "Lesson Study", "PLC", "Twilight chat", None], dtype=object))
+    cells = pd.Series(["INSET", "Lesson Study", "PLC", "Twilight chat", None], dtype=object)
+    types, errors, warnings = schema.parse_activity_type(cells)
     assert list(types[:4]) == ["INSET day", "lesson study", "professional learning community", "other"]
     assert warnings[3] == "Activity type 'Twilight chat' is not in the list; recorded as 'other'"
     assert errors[4] == "Activity type is missing"
