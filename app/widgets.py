@@ -22,9 +22,6 @@ def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
                           on_click="ignore", icon=":material/download:")
 
 
-LEVEL_LABELS = {"Gold": "🥇 Gold", "Silver": "🥈 Silver", "Bronze": "🥉 Bronze"}
-
-
 def _text(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
@@ -40,8 +37,6 @@ def table(frame: pd.DataFrame, **column_config) -> None:
                 shown[col] = series.map(_text)
         elif str(col).startswith("share") and pd.api.types.is_numeric_dtype(series) and col not in config:
             config[col] = st.column_config.NumberColumn(str(col).replace("_", " "), format="percent")
-        if col in ("level", "kitemark_level"):
-            shown[col] = shown[col].map(lambda v: LEVEL_LABELS.get(v, v))
     st.dataframe(shown, hide_index=True, column_config=config or None)
 
 

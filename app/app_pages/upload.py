@@ -81,7 +81,7 @@ if files:
             replace = st.checkbox("Replace the earlier returns (they stay in the upload history and can be restored)",
                                   key="confirm_replace")
         to_commit = ready + ([r.file_name for r in conflicts] if replace else [])
-        if st.button(f"Commit {len(to_commit)} file(s)", disabled=not to_commit, key="commit"):
+        if st.button(f"Commit {len(to_commit)} file(s)", disabled=not to_commit, key="commit", type="primary"):
             results = _run([(n, d) for n, d in items if n in to_commit], dry_run=False, replace=replace)
             saved = [r for r in results if r.committed]
             st.success(f"Saved {len(saved)} upload(s): {sum(r.rows_accepted for r in saved)} activities, "
@@ -92,7 +92,7 @@ else:
                         "`cpdqa template --out return.xlsx` writes a blank return with drop-downs.")
 
 st.subheader("Upload history")
-history = ingest.list_uploads(db)
+history = ingest.list_uploads(db).sort_values("upload_id", ascending=False)
 if history.empty:
     st.caption("Nothing uploaded yet.")
 else:
