@@ -101,7 +101,7 @@ else:
     active = history[history["status"] == "active"]["upload_id"].tolist()
     if active:
         col1, col2 = st.columns([2, 1])
-        undo_id = col1.selectbox("Undo an upload", active[::-1], key="undo_pick",
+        undo_id = col1.selectbox("Undo an upload", active, key="undo_pick",  # newest first
                                  format_func=lambda u: f"#{u} {history.set_index('upload_id').loc[u, 'file_name']}")
         if col2.button("Undo", key="undo"):
             restored = ingest.undo_upload(db, int(undo_id))
