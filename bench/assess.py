@@ -53,8 +53,9 @@ def build(path: Path, teachers: int, per_year: int) -> float:
             FROM d""")
         cur.execute("""INSERT INTO programmes SELECT 'Programme ' || CAST(i AS VARCHAR), NULL, 'Accreditor',
                        DATE '2017-09-01', DATE '2021-08-31', 20, 2, 'Award' FROM range(25) r(i)""")
-        cur.execute("""INSERT INTO providers SELECT 'provider ' || CAST(i AS VARCHAR), 'Provider ' || CAST(i AS VARCHAR),
-                       NULL, CASE WHEN i % 4 = 0 THEN 'Quality Mark' END, NULL, NULL, DATE '2027-01-01'
+        cur.execute("""INSERT INTO providers
+                       SELECT 'provider ' || CAST(i AS VARCHAR), 'Provider ' || CAST(i AS VARCHAR), NULL,
+                              CASE WHEN i % 4 = 0 THEN 'Quality Mark' END, NULL, NULL, DATE '2027-01-01'
                        FROM range(200) r(i)""")
     return time.perf_counter() - started
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import python_calamine
 
 from qa import schema
@@ -184,14 +185,17 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
             continue
         extra = [str(c).strip() for p, c in enumerate(row)
                  if p not in columns and c is not None and str(c).strip()]
+        wanted = list(columns)
         body = sheet.rows[i + 1:]
-        width = max(columns) + 1
-        padded = [r[:width] + [""] * (width - len(r)) for r in body]
-        frame = pd.DataFrame(padded, dtype=object) if padded else pd.DataFrame(columns=range(width))
-        frame = frame[list(columns)].rename(columns=columns)
-        frame.index = pd.RangeIndex(i + 2, i + 2 + len(frame))
-        blank_cell = frame.map(lambda v: v is None or (isinstance(v, str) and not v.strip()))
-        frame = frame[~blank_cell.all(axis=1)]
+        width = max(len(r) for r in body) if body else 0
+        if body and any(len(r) != width for r in body):  # CSV rows can be ragged
+            body = [r + [""] * (width - len(r)) for r in body]
+        frame = pd.DataFrame(body, dtype=object, columns=range(width)) if body else pd.DataFrame(columns=wanted)
+        frame = frame.reindex(columns=wanted).rename(columns=columns)
+        frame.index = pd.RangeIndex(i + 2, i + 2 + len(frame))  # Excel row numbers
+        blank = frame.isna() | frame.isin([""])
+        if blank.to_numpy().all(axis=1).any():  # rare whitespace-only rows are caught by validation
+            frame = frame[~blank.all(axis=1)]
         return DetectedSheet(kind, sheet.name, i + 1, columns, extra, frame)
     return None
 
@@ -281,14 +285,14 @@ def validate_activities(frame: pd.DataFrame, school: str | None = None) -> Valid
     errors.append(_issues(frame, "activity_date", date_err, raw("activity_date")))
     out["activity_date"] = days
     year, term = schema.derive_year_and_term(days)
-    given_year = raw("academic_year").map(schema.normalise_academic_year)
-    given_year_text = raw("academic_year").map(_cell_text)
+    given_year = schema.map_unique(raw("academic_year"), schema.normalise_academic_year)
+    given_year_text = schema.map_unique(raw("academic_year"), _cell_text, "str")
     year_bad = given_year_text.str.strip().ne("") & days.notna() & given_year.ne(year).fillna(True)
     warnings.append(_issues(frame, "academic_year", pd.Series(
         "Academic year '" + given_year_text + "' does not match the date; using " + year.fillna(""),
         index=frame.index).where(year_bad), raw("academic_year")))
-    given_term = raw("term").map(schema.normalise_term)
-    given_term_text = raw("term").map(_cell_text)
+    given_term = schema.map_unique(raw("term"), schema.normalise_term)
+    given_term_text = schema.map_unique(raw("term"), _cell_text, "str")
     term_bad = given_term_text.str.strip().ne("") & days.notna() & given_term.ne(term).fillna(True)
     warnings.append(_issues(frame, "term", pd.Series(
         "Term '" + given_term_text + "' does not match the date; using " + term.fillna(""),
@@ -405,6 +409,8 @@ def validate_reference(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
 # --------------------------------------------------------------------------- the upload
 
 def _insert_frame(cur, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    # DuckDB scans an Arrow table without converting it row by row
+    frame = pa.Table.from_pandas(frame[columns], preserve_index=False)
     cur.register("incoming_frame", frame)
     try:
         cols = ", ".join(columns)
@@ -642,7 +648,7 @@ def _write_rows(cur, validated: Validated, upload_id: int) -> None:
         accepted = accepted.assign(
             upload_id=upload_id,
             activity_id=np.arange(first_id, first_id + len(accepted)),
-            provider_key=accepted["provider"].map(schema.normalise_provider_key, na_action="ignore"),
+            provider_key=schema.map_unique(accepted["provider"], schema.normalise_provider_key),
             activity_date=accepted["activity_date"].dt.date)
         _insert_frame(cur, "activities", accepted, ACTIVITY_INSERT_COLUMNS)
         # keep the sequence ahead of the ids assigned in bulk

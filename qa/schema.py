@@ -192,6 +192,20 @@ def closest_names(text: str, n: int = 2) -> list[str]:
 
 # --------------------------------------------------------------------------- text
 
+def map_unique(values: pd.Series, fn, dtype: str | None = None) -> pd.Series:
+    """`values.map(fn)` computed once per distinct value: returns repeat a few values many times.
+
+    Only for functions that give equal results for equal keys: factorize treats True, 1
+    and 1.0 as one key, so hours (where True is an error and 1 is an hour) do not use it.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in uniques]
+    mapped[-1] = fn(None)  # code -1: missing
+    out = pd.Series(mapped[codes], index=values.index)
+    return out.astype(dtype) if dtype else out
+
+
 def _blank(values: pd.Series) -> pd.Series:
     """True where a cell is empty (None, NaN or only whitespace)."""
     as_text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
@@ -209,7 +223,7 @@ def clean_text(values: pd.Series) -> pd.Series:
         s = str(v).strip()
         return s if s else pd.NA
 
-    return values.map(one).astype("string")
+    return map_unique(values, one, "string")
 
 
 # --------------------------------------------------------------------------- yes/no
@@ -220,7 +234,7 @@ def parse_yes_no(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     Returns (parsed booleans with blanks as False, error messages, blank mask). Blanks
     count as "no" but are reported by the caller as a warning, never silently.
     """
-    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    text = map_unique(values, lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v), "str")
     key = text.str.strip().str.lower()
     is_yes = key.isin(YES_VALUES)
     is_no = key.isin(NO_VALUES)
@@ -344,9 +358,21 @@ def _date_one(v: object) -> tuple[dt.date | None, str | None]:
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Dates (datetime64[s], NaT where invalid) and per-cell error messages."""
-    parsed = values.map(_date_one)
-    days = pd.to_datetime(parsed.map(lambda p: p[0]), errors="coerce").astype("datetime64[s]")
-    errors = parsed.map(lambda p: pd.NA if p[1] is None else p[1]).astype("string")
+    days = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
+    errors = pd.Series(pd.NA, index=values.index, dtype="string")
+    # Fast path: real date cells (most of a workbook) convert in one vectorised step.
+    is_date = np.fromiter((isinstance(v, dt.date) for v in values), bool, len(values))
+    if is_date.any():
+        real = pd.to_datetime(values[is_date].astype(object), errors="coerce").astype("datetime64[s]").dt.normalize()
+        in_range = (real >= pd.Timestamp(EARLIEST_DATE)) & (real < pd.Timestamp(LATEST_DATE))
+        days[real.index[in_range]] = real[in_range]
+        out_of_range = real.index[~in_range]
+        errors[out_of_range] = [f"Date {d:%d/%m/%Y} is outside the years 2000-2099" for d in real[~in_range]]
+    rest = values[~is_date]
+    if len(rest):
+        parsed = rest.map(_date_one)
+        days[rest.index] = pd.to_datetime(parsed.map(lambda p: p[0]), errors="coerce").astype("datetime64[s]")
+        errors[rest.index] = parsed.map(lambda p: pd.NA if p[1] is None else p[1]).astype("string")
     return days, errors
 
 
@@ -455,8 +481,10 @@ _TYPE_ALIASES = {
 def parse_activity_type(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Canonical activity types; unknown types become 'other' with a warning, blanks are errors."""
     text = clean_text(values)
-    key = text.map(lambda s: pd.NA if pd.isna(s) else normalise_header(s), na_action="ignore")
-    mapped = key.map(lambda k: _TYPE_ALIASES.get(k, pd.NA), na_action="ignore").astype("string")
+    def canonical(name: object) -> object:
+        return pd.NA if name is None or pd.isna(name) else _TYPE_ALIASES.get(normalise_header(name), pd.NA)
+
+    mapped = map_unique(text, canonical, "string")
     errors = pd.Series(pd.NA, index=values.index, dtype="string")
     errors[text.isna()] = "Activity type is missing"
     unknown = text.notna() & mapped.isna()

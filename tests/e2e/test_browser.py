@@ -12,7 +12,8 @@ from tests.e2e.conftest import shot
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30_000
 ROLE_LINKS = {
-    "evaluator": ["School dashboard", "Programme overview", "Providers", "Upload returns", "Data quality", "Frameworks"],
+    "evaluator": ["School dashboard", "Programme overview", "Providers", "Upload returns", "Data quality",
+                  "Frameworks"],
     "champion": ["School dashboard", "Providers", "Frameworks"],
     "funder": ["Programme overview", "Providers", "Frameworks"],
 }

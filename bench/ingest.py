@@ -1,0 +1,126 @@
+"""Benchmark: ingestion throughput and peak memory against a naive openpyxl baseline, in one run.
+
+(a) one 100,000-row workbook; (b) a batch of 1,000 small school returns (60 rows each).
+The naive baseline is `pandas.read_excel(engine="openpyxl")` then an INSERT into DuckDB,
+with no validation at all. Each case runs in a fresh process so its peak memory is its own.
+
+Run: .venv/bin/python bench/ingest.py [--rows 100000] [--files 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+HEADERS = ["school_id", "teacher_id", "activity_date", "activity_title", "activity_type", "hours", "provider",
+           "programme", "subject_specific", "aligned_to_needs", "pupil_outcomes", "evidence_based",
+           "collaboration", "sustained"]
+
+
+def write_workbook(path: Path, rows: int, school: str, seed: int) -> None:
+    import numpy as np
+    import xlsxwriter
+
+    rng = np.random.default_rng(seed)
+    book = xlsxwriter.Workbook(str(path), {"default_date_format": "dd/mm/yyyy"})
+    ws = book.add_worksheet("Log")
+    ws.write_row(0, 0, HEADERS)
+    start = dt.datetime(2019, 9, 2)
+    days = rng.integers(0, 300, rows)
+    hours = rng.choice([0.5, 1.0, 1.5, 2.0, 3.0, 6.0], rows)
+    flags = rng.random((rows, 6)) < 0.6
+    for r in range(rows):
+        ws.write_string(r + 1, 0, school)
+        ws.write_string(r + 1, 1, f"{school}-{r // 20:05d}")  # about 20 activities per teacher
+        ws.write_datetime(r + 1, 2, start + dt.timedelta(days=int(days[r])))
+        ws.write_string(r + 1, 3, "Subject knowledge session")
+        ws.write_string(r + 1, 4, "course/workshop")
+        ws.write_number(r + 1, 5, float(hours[r]))
+        ws.write_string(r + 1, 6, "STEM Learning")
+        for c in range(6):
+            ws.write_string(r + 1, 8 + c, "Y" if flags[r, c] else "N")
+    book.close()
+
+
+def prepare_inputs(rows: int, files: int) -> tuple[Path, Path]:
+    base = ROOT / "build" / "bench-ingest"
+    big = base / f"big-{rows}.xlsx"
+    batch = base / f"batch-{files}"
+    base.mkdir(parents=True, exist_ok=True)
+    if not big.exists():
+        write_workbook(big, rows, "S00001", 1)
+    if not batch.exists() or len(list(batch.iterdir())) != files:
+        batch.mkdir(exist_ok=True)
+        for i in range(files):
+            write_workbook(batch / f"school{i:04d}_Autumn.xlsx", 60, f"S{i:05d}", i)
+    return big, batch
+
+
+def case(kind: str, target: str) -> None:
+    """Time the ingestion only: imports and creating an empty database happen before the clock starts."""
+    import duckdb
+    import pandas as pd
+
+    from qa.ingest import ingest_files
+    from qa.store import Store
+
+    paths = sorted(Path(target).iterdir()) if Path(target).is_dir() else [Path(target)]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "bench.duckdb")
+        if kind == "cpdqa":
+            with Store(db) as store:
+                started = time.perf_counter()
+                reports = ingest_files(store, paths, by="bench")
+                seconds = time.perf_counter() - started
+            rows = sum(r.rows_accepted for r in reports)
+            assert all(r.status == "accepted" for r in reports), [r.errors[:1] for r in reports if r.errors]
+        else:  # the naive way: openpyxl through pandas, no validation, straight insert
+            con = duckdb.connect(db)
+            started = time.perf_counter()
+            rows = 0
+            for path in paths:
+                frame = pd.read_excel(path, engine="openpyxl")
+                con.register("frame", frame)
+                con.execute("CREATE TABLE IF NOT EXISTS raw AS SELECT * FROM frame LIMIT 0")
+                con.execute("INSERT INTO raw SELECT * FROM frame")
+                con.unregister("frame")
+                rows += len(frame)
+            seconds = time.perf_counter() - started
+            con.close()
+    print(json.dumps({"rows": rows, "seconds": round(seconds, 2)}))
+
+
+def main() -> None:
+    from _measure import run_case
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=1000)
+    args = parser.parse_args()
+    big, batch = prepare_inputs(args.rows, args.files)
+    print(f"{'case':38} {'rows':>8} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}")
+    results = {}
+    for label, target in ((f"(a) one {args.rows:,}-row workbook", big), (f"(b) {args.files:,} small returns", batch)):
+        for kind in ("cpdqa", "naive"):
+            r = run_case(Path(__file__), "--case", kind, str(target))
+            results[(label, kind)] = r
+            name = f"{label}, {'cpdqa' if kind == 'cpdqa' else 'naive openpyxl+insert'}"
+            print(f"{name:38} {r['rows']:>8,} {r['seconds']:>8.2f} {r['rows'] / r['seconds']:>9,.0f} "
+                  f"{r['peak_mb']:>8.0f}")
+        ratio = results[(label, "naive")]["seconds"] / results[(label, "cpdqa")]["seconds"]
+        print(f"{'':38} cpdqa is {ratio:.1f}x the naive baseline")
+
+
+if __name__ == "__main__":
+    main()
+elif __name__ == "__case__":
+    case(sys.argv[2], sys.argv[3])
