@@ -502,3 +502,12 @@ def normalise_provider_key(name: object) -> str | None:
     s = re.sub(r"[^a-z0-9 ]", " ", s)
     words = [w for w in s.split() if w not in {"ltd", "limited", "plc", "llp", "cic", "the"}]
     return " ".join(words) or None
+
+
+def record_format_markdown() -> str:
+    """The record-format table in the README, generated from the column definitions above."""
+    lines = ["| column | required | what to enter | also recognised as |", "|---|---|---|---|"]
+    for col in ACTIVITY_COLUMNS:
+        synonyms = ", ".join(f"`{s}`" for s in col.synonyms if normalise_header(s) != normalise_header(col.name))
+        lines.append(f"| `{col.name}` | {'yes' if col.required else ''} | {col.description} | {synonyms} |")
+    return "\n".join(lines)

@@ -178,7 +178,11 @@ class Store:
         try:
             self.root = duckdb.connect(self.path, read_only=read_only, config=config)
         except duckdb.IOException as exc:
-            raise StoreError(f"Cannot open database {self.path}: {exc}") from exc
+            hint = ""
+            if "lock" in str(exc).lower():
+                hint = (" Another program (often the running dashboard) has it open; DuckDB allows one "
+                        "process at a time. Stop it, or upload through the dashboard instead.")
+            raise StoreError(f"Cannot open database {self.path}: {exc}.{hint}") from exc
         self._write_lock = threading.Lock()
         if not read_only and migrate_to is not None:
             self.migrate(migrate_to)

@@ -1,6 +1,7 @@
 """The termly record's parsing rules: every yes/no and hours form, dates, year and term."""
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -142,3 +143,9 @@ def test_activity_types_map_and_unknown_become_other_with_warning():
     assert list(types[:4]) == ["INSET day", "lesson study", "professional learning community", "other"]
     assert warnings[3] == "Activity type 'Twilight chat' is not in the list; recorded as 'other'"
     assert errors[4] == "Activity type is missing"
+
+
+def test_readme_record_format_is_generated_from_the_schema():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- record-format:start")[1].split("-->", 1)[1].split("<!-- record-format:end -->")[0]
+    assert block.strip() == schema.record_format_markdown()
