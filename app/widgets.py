@@ -59,3 +59,11 @@ def pct(value: object, digits: int = 0) -> str:
 
 def share_column(label: str, help_text: str | None = None):
     return st.column_config.NumberColumn(label, format="percent", help=help_text)
+
+
+def require_data(title: str, has_data: bool) -> None:
+    """Page title, then stop with a pointer to the Upload page when there is nothing to show."""
+    st.title(title)
+    if not has_data:
+        empty_state("No CPD returns yet. An evaluator can add termly returns on the Upload page.")
+        st.stop()

@@ -285,18 +285,13 @@ def validate_activities(frame: pd.DataFrame, school: str | None = None) -> Valid
     errors.append(_issues(frame, "activity_date", date_err, raw("activity_date")))
     out["activity_date"] = days
     year, term = schema.derive_year_and_term(days)
-    given_year = schema.map_unique(raw("academic_year"), schema.normalise_academic_year)
-    given_year_text = schema.map_unique(raw("academic_year"), _cell_text, "str")
-    year_bad = given_year_text.str.strip().ne("") & days.notna() & given_year.ne(year).fillna(True)
-    warnings.append(_issues(frame, "academic_year", pd.Series(
-        "Academic year '" + given_year_text + "' does not match the date; using " + year.fillna(""),
-        index=frame.index).where(year_bad), raw("academic_year")))
-    given_term = schema.map_unique(raw("term"), schema.normalise_term)
-    given_term_text = schema.map_unique(raw("term"), _cell_text, "str")
-    term_bad = given_term_text.str.strip().ne("") & days.notna() & given_term.ne(term).fillna(True)
-    warnings.append(_issues(frame, "term", pd.Series(
-        "Term '" + given_term_text + "' does not match the date; using " + term.fillna(""),
-        index=frame.index).where(term_bad), raw("term")))
+    for column, label, normalise, derived in (("academic_year", "Academic year", schema.normalise_academic_year, year),
+                                              ("term", "Term", schema.normalise_term, term)):
+        given = schema.map_unique(raw(column), normalise)
+        given_text = schema.map_unique(raw(column), _cell_text, "str")
+        disagrees = given_text.str.strip().ne("") & days.notna() & given.ne(derived).fillna(True)
+        message = label + " '" + given_text + "' does not match the date; using " + derived.fillna("")
+        warnings.append(_issues(frame, column, message.where(disagrees), raw(column)))
     out["academic_year"] = year
     out["term"] = term
 

@@ -9,10 +9,7 @@ from qa.access import is_suppressed
 
 ctx = context()
 db = store()
-st.title("Programme overview")
-if not ctx.year:
-    widgets.empty_state("No CPD returns yet. An evaluator can add termly returns on the Upload page.")
-    st.stop()
+widgets.require_data("Programme overview", bool(ctx.year))
 
 overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of)
 st.caption(f"{ctx.year} · {ctx.framework.title} v{ctx.framework.version} · figures from fewer than 5 teachers "

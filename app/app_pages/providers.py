@@ -9,10 +9,7 @@ from qa.access import is_suppressed
 
 ctx = context()
 db = store()
-st.title("Providers")
-if not ctx.year:
-    widgets.empty_state("No CPD returns yet. An evaluator can add termly returns on the Upload page.")
-    st.stop()
+widgets.require_data("Providers", bool(ctx.year))
 
 providers = views.provider_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of)
 note = " used by your school" if ctx.viewer.role == "champion" else ""

@@ -9,12 +9,8 @@ from qa.access import AccessDenied
 
 ctx = context()
 db = store()
-st.title("School dashboard")
-
 schools = views.visible_schools(db, ctx.viewer)
-if schools.empty or not ctx.year:
-    widgets.empty_state("No CPD returns yet. An evaluator can add termly returns on the Upload page.")
-    st.stop()
+widgets.require_data("School dashboard", bool(ctx.year) and not schools.empty)
 
 ids = schools["school_id"].tolist()
 names = dict(zip(schools["school_id"], schools["name"], strict=True))
