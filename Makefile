@@ -6,7 +6,11 @@ DB ?= data/demo.duckdb
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install chromium lint bench sample clean
+OIDC_VENV := build/oidc-venv
+# oidc-provider-mock (the local sign-in provider for the browser test) needs Python 3.12
+PY312 ?= $(shell command -v python3.12 || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)
+
+.PHONY: run test install chromium oidc-mock lint bench sample clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +33,13 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
-test: $(BIN)/.installed chromium
+oidc-mock:
+	@[ -x $(OIDC_VENV)/bin/oidc-provider-mock ] || { \
+	  if [ -n "$(PY312)" ]; then \
+	    $(PY312) -m venv $(OIDC_VENV) && $(OIDC_VENV)/bin/pip install --quiet oidc-provider-mock==0.4.8; \
+	  else echo "no Python 3.12 found: the sign-in browser test will be skipped"; fi; }
+
+test: $(BIN)/.installed chromium oidc-mock
 	$(BIN)/ruff check qa app tests bench scripts streamlit_app.py
 	$(BIN)/pytest
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.state import Context, set_context, store
-from qa import schema
+from qa import accounts, audit, schema
 from qa.access import Viewer
 from qa.framework import DEFAULT_FRAMEWORK, KITEMARK_FRAMEWORK, load_framework, shipped_frameworks
 
@@ -19,6 +20,44 @@ st.set_page_config(page_title="cpdqa – CPD quality assurance", page_icon=":mat
 
 ROLE_LABELS = {"evaluator": "Evaluator", "champion": "School CPD champion", "funder": "Funder"}
 WHOLE_YEAR = "Whole year"
+
+
+def _secret_section(name: str) -> dict:
+    """A section of secrets.toml, or {} when there is no secrets file at all."""
+    try:
+        return dict(st.secrets.get(name, {}))
+    except Exception:  # Streamlit raises when no secrets file exists; that simply means "not configured"
+        return {}
+
+
+def require_sign_in() -> bool:
+    setting = os.environ.get("CPDQA_REQUIRE_SIGN_IN") or _secret_section("cpdqa").get("require_sign_in", "")
+    return str(setting).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def signed_in_viewer() -> Viewer:
+    """Sign-in through the configured OpenID Connect provider; roles come from the accounts table."""
+    provider = _secret_section("cpdqa").get("auth_provider")
+    if not st.user.is_logged_in:
+        st.title("cpdqa – CPD quality assurance")
+        st.write("Sign in with your school or organisation account to see CPD records.")
+        st.button("Sign in", type="primary", on_click=st.login, args=(provider,) if provider else ())
+        st.stop()
+    email = str(st.user.get("email") or "")
+    viewer = accounts.viewer_for(store(), email)
+    if not st.session_state.get("_sign_in_recorded"):
+        audit.record(store(), email or "(no e-mail claim)", "sign-in", "" if viewer else "no account")
+        st.session_state["_sign_in_recorded"] = True
+    if viewer is None:
+        st.title("No access yet")
+        st.info(f"You are signed in as {email or 'an account without an e-mail address'}, but no cpdqa account "
+                "uses that address. Ask your evaluator to give you access.", icon=":material/lock:")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    st.sidebar.caption(f"Signed in as {viewer.email} · {ROLE_LABELS[viewer.role]}"
+                       + (f" · school {viewer.school_id}" if viewer.school_id else ""))
+    st.sidebar.button("Sign out", on_click=st.logout, key="sign_out")
+    return viewer
 
 
 def pick_demo_viewer() -> Viewer:
@@ -46,7 +85,17 @@ def pick_demo_viewer() -> Viewer:
     return Viewer(role, email=f"demo-{role}", school_id=school_id)
 
 
-viewer = pick_demo_viewer()
+def current_viewer() -> Viewer:
+    if _secret_section("auth"):
+        return signed_in_viewer()
+    if require_sign_in():
+        st.error("Sign-in is required (CPDQA_REQUIRE_SIGN_IN) but no [auth] section is configured in "
+                 ".streamlit/secrets.toml. See the README, 'Deploying with sign-in'.", icon=":material/lock:")
+        st.stop()
+    return pick_demo_viewer()
+
+
+viewer = current_viewer()
 db = store()
 years = db.academic_years()
 
@@ -82,9 +131,12 @@ providers = st.Page(f"{PAGES}/providers.py", title="Providers", icon=":material/
 upload = st.Page(f"{PAGES}/upload.py", title="Upload returns", icon=":material/upload_file:", url_path="upload")
 quality = st.Page(f"{PAGES}/data_quality.py", title="Data quality", icon=":material/rule:", url_path="data-quality")
 rules = st.Page(f"{PAGES}/frameworks.py", title="Frameworks", icon=":material/menu_book:", url_path="frameworks")
+people = st.Page(f"{PAGES}/accounts.py", title="Accounts", icon=":material/group:", url_path="accounts")
+log = st.Page(f"{PAGES}/audit_log.py", title="Audit log", icon=":material/history:", url_path="audit")
 
 by_role = {
-    "evaluator": {"Dashboards": [school, funder, providers], "Data": [upload, quality], "Rules": [rules]},
+    "evaluator": {"Dashboards": [school, funder, providers], "Data": [upload, quality],
+                  "Administration": [rules, people, log]},
     "champion": {"My school": [school, providers], "Rules": [rules]},
     "funder": {"Programme": [funder, providers], "Rules": [rules]},
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qa import audit
 from qa.exports import to_csv_bytes, to_xlsx_bytes
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -13,13 +14,19 @@ LEVEL_BADGES = {"Gold": ("Gold", "orange"), "Silver": ("Silver", "gray"), "Bronz
                 "insufficient evidence": ("Insufficient evidence", "gray")}
 
 
+def _record_export(file_name: str, rows: int) -> None:
+    from app.state import context, store
+
+    audit.record(store(), context().viewer.email, "export", f"{file_name} ({rows} rows)")
+
+
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and XLSX of exactly the table shown (formula injection neutralised in qa.exports)."""
+    """CSV and XLSX of exactly the table shown (formula injection neutralised in qa.exports), audited."""
     left, right, _ = st.columns([1, 1, 4])
     left.download_button("CSV", to_csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}-csv",
-                         on_click="ignore", icon=":material/download:")
+                         on_click=_record_export, args=(f"{name}.csv", len(frame)), icon=":material/download:")
     right.download_button("XLSX", to_xlsx_bytes({name: frame}), f"{name}.xlsx", XLSX_MIME, key=f"{key}-xlsx",
-                          on_click="ignore", icon=":material/download:")
+                          on_click=_record_export, args=(f"{name}.xlsx", len(frame)), icon=":material/download:")
 
 
 def _text(value: object) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from qa import engine, schema
+from qa import accounts, audit, engine, schema
 from qa import ingest as ingest_mod
+from qa.access import ROLES, Viewer
 from qa.framework import (
     DEFAULT_FRAMEWORK,
     FrameworkError,
@@ -133,11 +134,12 @@ def uploads(db_path: str) -> None:
 @main.command()
 @DB_OPTION
 @click.argument("upload_id", type=int)
-def undo(db_path: str, upload_id: int) -> None:
+@click.option("--by", default="cli", show_default=True, help="Who is undoing it (recorded in the audit log).")
+def undo(db_path: str, upload_id: int, by: str) -> None:
     """Reverse one upload; any return it replaced counts again."""
     store = _open(db_path)
     try:
-        restored = ingest_mod.undo_upload(store, upload_id)
+        restored = ingest_mod.undo_upload(store, upload_id, by)
     except ingest_mod.UndoError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -277,6 +279,69 @@ def framework_save(db_path: str, framework_id: str, settings: tuple[str, ...], b
     finally:
         store.close()
     click.echo(f"saved {saved.id} version {saved.version}")
+
+
+@main.group()
+def user() -> None:
+    """Accounts: which signed-in e-mail address has which role."""
+
+
+@user.command("add")
+@DB_OPTION
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--school", "school_id", help="The school of a CPD champion.")
+@click.option("--by", required=True, help="Who is making the change (recorded in the audit log).")
+def user_add(db_path: str, email: str, role: str, school_id: str | None, by: str) -> None:
+    """Add an account, or change an existing one's role or school."""
+    store = _open(db_path)
+    try:
+        accounts.add_account(store, email, role, school_id, by)
+        known = school_id is None or school_id in set(store.schools()["school_id"])
+    except accounts.AccountError as exc:
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(f"{accounts.normalise_email(email)}: {role}" + (f" of school {school_id}" if school_id else ""))
+    if not known:
+        click.echo(f"note: no school {school_id} has returns or a Schools row yet", err=True)
+
+
+@user.command("remove")
+@DB_OPTION
+@click.argument("email")
+@click.option("--by", required=True, help="Who is making the change (recorded in the audit log).")
+def user_remove(db_path: str, email: str, by: str) -> None:
+    """Remove an account: that person then sees no data."""
+    store = _open(db_path)
+    try:
+        accounts.remove_account(store, email, by)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(f"removed {accounts.normalise_email(email)}")
+
+
+@user.command("list")
+@DB_OPTION
+def user_list(db_path: str) -> None:
+    """Every account with its role and school."""
+    store = _open(db_path)
+    frame = accounts.list_accounts(store)
+    store.close()
+    click.echo("no accounts yet" if frame.empty else frame.to_string(index=False))
+
+
+@main.command("audit")
+@DB_OPTION
+@click.option("--limit", type=int, default=50, show_default=True)
+def audit_log(db_path: str, limit: int) -> None:
+    """The audit log, newest first: sign-ins, uploads, undo, replacements, edits, accounts, exports."""
+    store = _open(db_path)
+    frame = audit.events(store, Viewer("evaluator", email="cli"), limit)
+    store.close()
+    click.echo("nothing recorded yet" if frame.empty else frame.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from qa.audit import record
 from qa.store import Store, run
 
 FRAMEWORK_DIR = Path(__file__).parent / "frameworks"
@@ -234,7 +235,22 @@ def save_version(store: Store, framework: Framework, saved_by: str) -> Framework
         saved = framework.model_copy(update={"version": version})
         run(cur, "INSERT INTO framework_versions VALUES (?, ?, ?, current_timestamp, ?)",
             [saved.id, version, saved_by, saved.to_toml()])
+        changes = _describe_changes(load_framework(framework.id, version=framework.version)
+                                    if framework.id in shipped_frameworks() else None, saved)
+        record(cur, saved_by, "framework edit", f"{saved.id} version {version}: {changes}")
     return saved
+
+
+def _describe_changes(before: Framework | None, after: Framework) -> str:
+    """'meets_hours 35 -> 30; quality_min_aspects 4 -> 3' for the audit log."""
+    if before is None:
+        return "new framework"
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    changes = [f"{r1['id']} {r0['threshold']} -> {r1['threshold']}"
+               for r0, r1 in zip(old["rules"], new["rules"], strict=False) if r0["threshold"] != r1["threshold"]]
+    changes += [f"{k} {old['definitions'][k]} -> {v}" for k, v in new["definitions"].items()
+                if old["definitions"].get(k) != v]
+    return "; ".join(changes) or "no threshold changes"
 
 
 def coerce_override_value(text: str) -> Any:

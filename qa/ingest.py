@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import python_calamine
 
-from qa import schema
+from qa import audit, schema
 from qa.store import Store, run
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
@@ -594,6 +594,11 @@ def commit(store: Store, prepared: Prepared, validated: Validated | None, *, rep
                     _record_provider_aliases(cur, rows["provider"])
             report.upload_id = upload_id
             report.status = "accepted"
+            audit.record(cur, by, "replace" if report.replaced_uploads else "upload",
+                         f"#{upload_id} {name}: {report.rows_accepted} rows accepted, "
+                         f"{report.rows_quarantined} quarantined"
+                         + (f"; replaces {', '.join(f'#{u}' for u in report.replaced_uploads)}"
+                            if report.replaced_uploads else ""))
             if progress:
                 progress("commit", 0, 1, name)
             if dry_run:
@@ -761,7 +766,7 @@ class UndoError(ValueError):
     pass
 
 
-def undo_upload(store: Store, upload_id: int) -> int:
+def undo_upload(store: Store, upload_id: int, by: str = "cli") -> int:
     """Reverse an upload: its rows stop counting and any return it replaced counts again.
 
     Returns how many superseded rows were restored. Reference-sheet updates are
@@ -777,4 +782,5 @@ def undo_upload(store: Store, upload_id: int) -> int:
         restored = cur.execute("SELECT count(*) FROM activities WHERE superseded_by = ?",
                                [upload_id]).fetchall()[0][0]
         run(cur, "UPDATE activities SET superseded_by = NULL WHERE superseded_by = ?", [upload_id])
+        audit.record(cur, by, "undo", f"#{upload_id}" + (f"; {restored} replaced rows restored" if restored else ""))
     return restored

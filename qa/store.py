@@ -150,6 +150,23 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             run_at TIMESTAMP NOT NULL
         )""",
     )),
+    (3, "accounts and the audit log", (
+        """CREATE TABLE accounts (
+            email VARCHAR PRIMARY KEY,  -- lower case
+            role VARCHAR NOT NULL,      -- evaluator | champion | funder
+            school_id VARCHAR,          -- champions only
+            added_by VARCHAR NOT NULL,
+            added_at TIMESTAMP NOT NULL
+        )""",
+        "CREATE SEQUENCE audit_seq START 1",
+        """CREATE TABLE audit_log (
+            event_id BIGINT PRIMARY KEY,
+            occurred_at TIMESTAMP NOT NULL,
+            who VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            detail VARCHAR
+        )""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

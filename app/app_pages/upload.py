@@ -104,6 +104,6 @@ else:
         undo_id = col1.selectbox("Undo an upload", active, key="undo_pick",  # newest first
                                  format_func=lambda u: f"#{u} {history.set_index('upload_id').loc[u, 'file_name']}")
         if col2.button("Undo", key="undo"):
-            restored = ingest.undo_upload(db, int(undo_id))
+            restored = ingest.undo_upload(db, int(undo_id), ctx.viewer.email)
             st.success(f"Upload #{undo_id} undone" + (f"; {restored} replaced rows count again." if restored else "."))
             st.rerun()

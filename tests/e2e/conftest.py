@@ -38,6 +38,40 @@ def browser():
         b.close()
 
 
+def wait_for(url: str, proc: subprocess.Popen, what: str) -> None:
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            proc.kill()
+            raise RuntimeError(f"{what} did not start:\n{out}")
+        time.sleep(0.3)
+
+
+def start_streamlit(db: Path, port: int, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "CPDQA_DB": str(db)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
+         "--server.fileWatcherType=none", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    wait_for(f"http://127.0.0.1:{port}/_stcore/health", proc, "streamlit")
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app on a demo database of its own (uploads in the test must not touch anyone else's)."""
@@ -45,30 +79,9 @@ def server(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "qa.cli", "demo", "--db", str(db)], check=True, cwd=ROOT,
                    capture_output=True)
     port = free_port()
-    env = {**os.environ, "CPDQA_DB": str(db)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless=true",
-         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
-         "--server.fileWatcherType=none"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            proc.kill()
-            raise RuntimeError(f"streamlit did not start:\n{out}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    proc = start_streamlit(db, port)
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
 
 
 @pytest.fixture
