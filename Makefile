@@ -8,7 +8,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 OIDC_VENV := build/oidc-venv
 # oidc-provider-mock (the local sign-in provider for the browser test) needs Python 3.12
-PY312 ?= $(shell command -v python3.12 || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1)
+# (pyenv's python3.12 shim exists even when it cannot run, so each candidate is tried, not just found)
+PY312 ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 $$(command -v python3.12); do \
+	"$$p" -c 'import sys' >/dev/null 2>&1 && echo "$$p" && break; done)
 
 .PHONY: run test install chromium oidc-mock lint bench sample clean
 
@@ -36,7 +38,8 @@ chromium:
 oidc-mock:
 	@[ -x $(OIDC_VENV)/bin/oidc-provider-mock ] || { \
 	  if [ -n "$(PY312)" ]; then \
-	    $(PY312) -m venv $(OIDC_VENV) && $(OIDC_VENV)/bin/pip install --quiet oidc-provider-mock==0.4.8; \
+	    $(PY312) -m venv $(OIDC_VENV) && $(OIDC_VENV)/bin/pip install --quiet oidc-provider-mock==0.4.8 \
+	      || echo "could not install oidc-provider-mock: the sign-in browser test will be skipped"; \
 	  else echo "no Python 3.12 found: the sign-in browser test will be skipped"; fi; }
 
 test: $(BIN)/.installed chromium oidc-mock
