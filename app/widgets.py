@@ -74,3 +74,10 @@ def require_data(title: str, has_data: bool) -> None:
     if not has_data:
         empty_state("No CPD returns yet. An evaluator can add termly returns on the Upload page.")
         st.stop()
+
+
+def report_download(label: str, build, file_name: str, mime: str, key: str) -> None:
+    """A download built only when clicked (PDFs take seconds), recorded in the audit log."""
+    st.download_button(label, build, file_name, mime, key=key, icon=":material/picture_as_pdf:"
+                       if file_name.endswith(".pdf") else ":material/download:",
+                       on_click=_record_export, args=(file_name, 0))

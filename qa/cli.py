@@ -282,6 +282,80 @@ def framework_save(db_path: str, framework_id: str, settings: tuple[str, ...], b
 
 
 @main.group()
+def report() -> None:
+    """Printable PDF reports: a school's report for governors, the funder's annual report."""
+
+
+def _framework_or_usage(store: Store, framework_id: str):
+    try:
+        return load_framework(framework_id, store)
+    except FrameworkError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@report.command("school")
+@DB_OPTION
+@click.option("--school", "school_id", required=True)
+@click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
+@click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who generated it (printed on the report).")
+def report_school(db_path: str, school_id: str, year: str, out: str, framework_id: str, by: str) -> None:
+    """A school's report: KPIs, termly progress, aspect coverage, teachers' status, next steps."""
+    from qa import reports
+
+    store = _open(db_path)
+    try:
+        pdf = reports.school_report_pdf(store, Viewer("evaluator", email=by), school_id,
+                                        _framework_or_usage(store, framework_id), year, by)
+    finally:
+        store.close()
+    Path(out).write_bytes(pdf)
+    click.echo(f"wrote {out} ({len(pdf) / 1024:.0f} KB)")
+
+
+@report.command("funder")
+@DB_OPTION
+@click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
+@click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who generated it (printed on the report).")
+def report_funder(db_path: str, year: str, out: str, framework_id: str, by: str) -> None:
+    """The funder's annual report: programme KPIs, the two headline figures, trend, provider levels."""
+    from qa import reports
+
+    store = _open(db_path)
+    try:
+        pdf = reports.funder_report_pdf(store, Viewer("funder", email=by), _framework_or_usage(store, framework_id),
+                                        year, by)
+    finally:
+        store.close()
+    Path(out).write_bytes(pdf)
+    click.echo(f"wrote {out} ({len(pdf) / 1024:.0f} KB)")
+
+
+@main.command("export")
+@DB_OPTION
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .xlsx to write.")
+@click.option("--year", help="Academic year (default: every year).")
+@click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who generated it (recorded with the runs).")
+def export(db_path: str, out: str, year: str | None, framework_id: str, by: str) -> None:
+    """A whole assessment as XLSX: one sheet per level, the framework's rules and the run metadata."""
+    from qa import reports
+
+    store = _open(db_path)
+    try:
+        data = reports.assessment_xlsx(store, Viewer("evaluator", email=by), _framework_or_usage(store, framework_id),
+                                       year, by)
+        audit.record(store, by, "export", f"{Path(out).name}: whole assessment")
+    finally:
+        store.close()
+    Path(out).write_bytes(data)
+    click.echo(f"wrote {out}")
+
+
+@main.group()
 def user() -> None:
     """Accounts: which signed-in e-mail address has which role."""
 

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from app import charts, widgets
+from app import widgets
 from app.state import context, store
-from qa import views
+from qa import figures as charts
+from qa import reports, views
 from qa.access import is_suppressed
 
 ctx = context()
@@ -14,6 +15,18 @@ widgets.require_data("Programme overview", bool(ctx.year))
 overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of)
 st.caption(f"{ctx.year} · {ctx.framework.title} v{ctx.framework.version} · figures from fewer than 5 teachers "
            "are shown as <5 · schools appear by code unless they agreed to be named")
+left, right, _ = st.columns([1, 1, 2])
+with left:
+    widgets.report_download(
+        "Programme report (PDF)",
+        lambda: reports.funder_report_pdf(db, ctx.viewer, ctx.framework, ctx.year, ctx.viewer.email),
+        f"cpd-programme-report-{ctx.year.replace('/', '-')}.pdf", "application/pdf", "funder-pdf")
+if ctx.viewer.role == "evaluator":
+    with right:
+        widgets.report_download(
+            "Whole assessment (XLSX)",
+            lambda: reports.assessment_xlsx(db, ctx.viewer, ctx.framework, ctx.year, ctx.viewer.email),
+            f"cpd-assessment-{ctx.year.replace('/', '-')}.xlsx", widgets.XLSX_MIME, "assessment-xlsx")
 row = overview.by_year[overview.by_year["academic_year"] == ctx.year].iloc[0]
 baseline = overview.by_year.iloc[0]
 k1, k2, k3, k4 = st.columns(4)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app import charts, widgets
+from app import widgets
 from app.state import context, store
+from qa import figures as charts
 from qa import views
 from qa.access import is_suppressed
 

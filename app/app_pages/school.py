@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from app import charts, widgets
+from app import widgets
 from app.state import context, store
-from qa import views
+from qa import figures as charts
+from qa import reports, views
 from qa.access import AccessDenied
 
 ctx = context()
@@ -33,6 +34,10 @@ except AccessDenied as exc:
 
 period = f"{ctx.year}" + (f", to the end of {ctx.through_term}" if ctx.through_term else "")
 st.caption(f"{board.name} ({school_id}) · {period} · {ctx.framework.title} v{ctx.framework.version}")
+widgets.report_download(
+    "School report (PDF)",
+    lambda: reports.school_report_pdf(db, ctx.viewer, school_id, ctx.framework, ctx.year, ctx.viewer.email),
+    f"cpd-report-{school_id}-{ctx.year.replace('/', '-')}.pdf", "application/pdf", "school-pdf")
 if board.summary is None:
     widgets.empty_state(f"No activities recorded for {board.name} in {period}. Upload the school's termly return.")
     st.stop()

@@ -1,4 +1,7 @@
-"""Plotly figure builders: pure functions of `qa` results, shared by the dashboard and reports."""
+"""Plotly figure builders: pure functions of `qa` results, shared by the dashboard, the PDF reports and notebooks.
+
+No Streamlit here: the reports in `qa` use the very same figures the pages show.
+"""
 
 from __future__ import annotations
 
