@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pandas as pd
 import streamlit as st
 
 from qa import audit
+from qa.access import AccessDenied
 from qa.exports import to_csv_bytes, to_xlsx_bytes
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -81,3 +85,13 @@ def report_download(label: str, build, file_name: str, mime: str, key: str) -> N
     st.download_button(label, build, file_name, mime, key=key, icon=":material/picture_as_pdf:"
                        if file_name.endswith(".pdf") else ":material/download:",
                        on_click=_record_export, args=(file_name, 0))
+
+
+@contextmanager
+def refusals_shown() -> Iterator[None]:
+    """Show the data layer's refusal to this viewer as a message, and stop the page there."""
+    try:
+        yield
+    except AccessDenied as exc:
+        st.error(str(exc), icon=":material/lock:")
+        st.stop()

@@ -5,16 +5,13 @@ import streamlit as st
 from app import widgets
 from app.state import context, store
 from qa import accounts
-from qa.access import ROLES, AccessDenied, require
+from qa.access import ROLES, require
 
 ctx = context()
 db = store()
 st.title("Accounts")
-try:
+with widgets.refusals_shown():
     require(ctx.viewer, "evaluator")
-except AccessDenied as exc:
-    st.error(str(exc), icon=":material/lock:")
-    st.stop()
 
 st.caption("People sign in with their school or organisation account; this list decides what they see. "
            "Anyone signed in without an account here sees no data.")

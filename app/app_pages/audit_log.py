@@ -5,15 +5,11 @@ import streamlit as st
 from app import widgets
 from app.state import context, store
 from qa import audit
-from qa.access import AccessDenied
 
 ctx = context()
 st.title("Audit log")
-try:
+with widgets.refusals_shown():
     log = audit.events(store(), ctx.viewer)
-except AccessDenied as exc:
-    st.error(str(exc), icon=":material/lock:")
-    st.stop()
 if log.empty:
     st.caption("Nothing recorded yet.")
 else:

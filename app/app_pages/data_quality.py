@@ -5,16 +5,12 @@ import streamlit as st
 from app import widgets
 from app.state import context, store
 from qa import views
-from qa.access import AccessDenied
 
 ctx = context()
 db = store()
 st.title("Data quality")
-try:
+with widgets.refusals_shown():
     quality = views.data_quality(db, ctx.viewer, ctx.as_of)
-except AccessDenied as exc:
-    st.error(str(exc), icon=":material/lock:")
-    st.stop()
 
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Rows kept aside", len(quality.quarantine), border=True)

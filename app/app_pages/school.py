@@ -6,7 +6,6 @@ from app import widgets
 from app.state import context, store
 from qa import figures as charts
 from qa import reports, views
-from qa.access import AccessDenied
 
 ctx = context()
 db = store()
@@ -26,11 +25,8 @@ else:
                              format_func=lambda s: f"{names[s]} ({s})", key="school_pick")
     st.query_params["school"] = school_id
 
-try:
+with widgets.refusals_shown():
     board = views.school_dashboard(db, ctx.viewer, school_id, ctx.framework, ctx.year, ctx.through_term, ctx.as_of)
-except AccessDenied as exc:
-    st.error(str(exc), icon=":material/lock:")
-    st.stop()
 
 period = f"{ctx.year}" + (f", to the end of {ctx.through_term}" if ctx.through_term else "")
 st.caption(f"{board.name} ({school_id}) · {period} · {ctx.framework.title} v{ctx.framework.version}")
