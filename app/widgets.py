@@ -43,10 +43,19 @@ def table(frame: pd.DataFrame, **column_config) -> None:
     config = dict(column_config)
     for col in shown.columns:
         series = shown[col]
+        is_share = str(col).startswith("share")
+        if series.dtype == object:
+            numbers = pd.to_numeric(series, errors="coerce")
+            if numbers.notna().sum() == series.notna().sum() and series.notna().any():
+                series = shown[col] = numbers  # numbers that passed through suppression untouched
+            elif is_share:  # numbers mixed with '<5': show them as the percentages they are
+                shown[col] = series.map(lambda v: f"{100 * v:.1f}%" if isinstance(v, int | float)
+                                        and not pd.isna(v) else _text(v))
+                continue
         if series.dtype == object or pd.api.types.is_string_dtype(series):
             if series.map(type).nunique() > 1 or series.isna().any():
                 shown[col] = series.map(_text)
-        elif str(col).startswith("share") and pd.api.types.is_numeric_dtype(series) and col not in config:
+        elif is_share and pd.api.types.is_numeric_dtype(series) and col not in config:
             config[col] = st.column_config.NumberColumn(str(col).replace("_", " "), format="percent")
     st.dataframe(shown, hide_index=True, column_config=config or None)
 
