@@ -27,7 +27,6 @@ from qa.framework import (
 from qa.store import Store, run
 
 LEVELS = ("teacher", "school", "provider", "programme")
-SHARE_SUFFIXES = ("_share",)
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,8 @@ class Filters:
 
 # --------------------------------------------------------------------------- SQL pieces
 
-def _is_share(metric: str) -> bool:
+def is_share_metric(metric: str) -> bool:
+    """Shares are fractions 0-1 (shown as percentages); everything else is a count or hours."""
     return metric.endswith("_share") or metric.startswith("share_")
 
 
@@ -56,7 +56,7 @@ def _figure_sql(metric: str, expr: str) -> str:
     """Readable figure for explanations: '34.5 h', '48%' or 'yes'/'no'."""
     if metric in {"leadership_prioritised", "quality_mark_held"}:
         return f"(CASE WHEN {expr} THEN 'yes' ELSE 'no' END)"
-    if _is_share(metric):
+    if is_share_metric(metric):
         return f"(CAST(ROUND(100 * {expr}, 1) AS VARCHAR) || '%')"
     if metric in HOUR_METRICS or metric.endswith("hours"):
         return f"(CAST(ROUND({expr}, 2) AS VARCHAR) || ' h')"
@@ -473,10 +473,8 @@ def assess(store: Store, level: str, framework: Framework | str | None = None,
         framework = load_framework(framework or "wellcome", store)
     function = {"teacher": teacher_results, "school": school_results,
                 "provider": provider_results, "programme": programme_results}[level]
-    with store.transaction() as cur:
-        # read the results and the upload ids in one snapshot
-        upload_ids = [r[0] for r in run(cur, "SELECT upload_id FROM uploads WHERE status = 'active' "
-                                            "ORDER BY upload_id")]
+    upload_ids = [r[0] for r in store.query_rows(
+        "SELECT upload_id FROM uploads WHERE status = 'active' ORDER BY upload_id")]
     results = function(store, framework, filters)
     run_id = None
     if record:
@@ -496,6 +494,6 @@ def format_for_output(frame: pd.DataFrame) -> pd.DataFrame:
         if series.dtype == bool or str(series.dtype) == "boolean":
             out[col] = series.map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
         elif pd.api.types.is_float_dtype(series):
-            digits = 4 if _is_share(col) else 2
+            digits = 4 if is_share_metric(col) else 2
             out[col] = series.round(digits)
     return out

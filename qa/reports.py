@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from qa import engine, figures, schema, views
 from qa.access import Viewer, is_suppressed, require, school_scope
@@ -149,13 +150,7 @@ class _Report(FPDF):
         self.set_text_color(0)
 
 
-def _headings_style():
-    from fpdf.fonts import FontFace
-
-    return FontFace(emphasis="BOLD", fill_color=(225, 235, 245))
-
-
-_HEADINGS = _headings_style()
+_HEADINGS = FontFace(emphasis="BOLD", fill_color=(225, 235, 245))
 
 
 def _cell(value: object) -> str:

@@ -55,7 +55,7 @@ if ctx.viewer.role == "evaluator" and fw.rules:
     for i, rule in enumerate(fw.rules):
         if isinstance(rule.threshold, bool):
             continue
-        share = engine._is_share(rule.metric)
+        share = engine.is_share_metric(rule.metric)
         value = cols[i % 3].number_input(rule.title, value=float(rule.threshold), min_value=0.0,
                                          max_value=1.0 if share else 10_000.0, step=0.05 if share else 1.0,
                                          key=f"thr-{fw.id}-{rule.id}")
