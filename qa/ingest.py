@@ -9,10 +9,8 @@ quarantine table with the sheet, Excel row, column, value and a plain reason.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
-import json
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -21,16 +19,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine
 
-from qa import audit, schema
+from qa import audit, schema, validate
 from qa.store import Store, run
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | {".csv"}
 HEADER_SEARCH_ROWS = 30
 MIN_ACTIVITY_HEADERS = 4
-LONG_ACTIVITY_HOURS = 12
 
 Progress = Callable[[str, int, int, str], None]
 """progress(stage, done, total, file_name); stages: 'read', 'validate', 'write', 'done'."""
@@ -90,7 +88,7 @@ class FileRejected(Exception):
 @dataclass
 class RawSheet:
     name: str
-    rows: list[list[object]]  # rows[i] is Excel row i + 1
+    rows: list[list[object]]  # rows[i] is Excel row i + 1; every row has the same length
 
 
 def sha256_of(data: bytes) -> str:
@@ -130,7 +128,8 @@ def read_sheets(name: str, data: bytes, limits: Limits = Limits()) -> list[RawSh
         except csv.Error:
             dialect = csv.excel
         rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-        return [RawSheet(Path(name).stem, rows)]
+        width = max(map(len, rows), default=0)
+        return [RawSheet(Path(name).stem, [r + [""] * (width - len(r)) for r in rows])]  # CSV rows can be ragged
     if suffix not in EXCEL_SUFFIXES:
         raise FileRejected(f"{name}: files of type '{suffix or 'none'}' cannot be read; "
                            f"use .xlsx, .xlsm, .xls, .ods or .csv")
@@ -156,7 +155,7 @@ class DetectedSheet:
     header_row: int  # Excel row number
     columns: dict[int, str]  # cell position -> canonical name
     extra: list[str]
-    frame: pd.DataFrame  # canonical columns, object dtype, index = Excel row number
+    cells: pa.Table  # encoded cells of the body (qa.validate.cells_table) with source_sheet, source_row
 
 
 def _match_row(row: list[object], index: dict[str, str]) -> dict[int, str]:
@@ -168,6 +167,12 @@ def _match_row(row: list[object], index: dict[str, str]) -> dict[int, str]:
         if name and name not in found.values():
             found[pos] = name
     return found
+
+
+def column_names(kind: str) -> tuple[str, ...]:
+    if kind == "activities":
+        return schema.ACTIVITY_COLUMN_NAMES
+    return tuple(c.name for c in schema.REFERENCE_SHEETS[kind])
 
 
 def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
@@ -185,18 +190,16 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
             continue
         extra = [str(c).strip() for p, c in enumerate(row)
                  if p not in columns and c is not None and str(c).strip()]
-        wanted = list(columns)
         body = sheet.rows[i + 1:]
-        width = max(len(r) for r in body) if body else 0
-        if body and any(len(r) != width for r in body):  # CSV rows can be ragged
-            body = [r + [""] * (width - len(r)) for r in body]
-        frame = pd.DataFrame(body, dtype=object, columns=range(width)) if body else pd.DataFrame(columns=wanted)
-        frame = frame.reindex(columns=wanted).rename(columns=columns)
-        frame.index = pd.RangeIndex(i + 2, i + 2 + len(frame))  # Excel row numbers
-        blank = frame.isna() | frame.isin([""])
-        if blank.to_numpy().all(axis=1).any():  # rare whitespace-only rows are caught by validation
-            frame = frame[~blank.all(axis=1)]
-        return DetectedSheet(kind, sheet.name, i + 1, columns, extra, frame)
+        width = len(row)
+        grid = np.empty((len(body), width), dtype=object)
+        if body:
+            grid[:] = body
+        cells = validate.cells_table(
+            {name: grid[:, pos] for pos, name in columns.items()}, column_names(kind), len(body),
+            {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
+             "source_row": pa.array(np.arange(i + 2, i + 2 + len(body)), pa.int64())})  # Excel row numbers
+        return DetectedSheet(kind, sheet.name, i + 1, columns, extra, cells)
     return None
 
 
@@ -204,209 +207,18 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
 
 @dataclass
 class Validated:
-    accepted: pd.DataFrame
-    quarantined: pd.DataFrame  # sheet, row_number, column_name, value, reason, raw_row
-    warnings: pd.DataFrame  # sheet, row_number, column_name, value, message
-
-
-def _cell_text(v: object) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return ""
-    if isinstance(v, dt.datetime | dt.date):
-        return v.isoformat()
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-ISSUE_COLUMNS = ["_rid", "_file", "sheet", "row_number", "column_name", "value", "message"]
-
-
-def _issues(frame: pd.DataFrame, column: str, messages: pd.Series, raw: pd.Series) -> pd.DataFrame:
-    hit = messages.notna()
-    if not hit.any():
-        return pd.DataFrame(columns=ISSUE_COLUMNS)
-    return pd.DataFrame({
-        "_rid": frame.index[hit].to_numpy(),
-        "_file": frame.loc[hit, "_file"].to_numpy(),
-        "sheet": frame.loc[hit, "source_sheet"].to_numpy(),
-        "row_number": frame.loc[hit, "source_row"].to_numpy(),
-        "column_name": column,
-        "value": raw[hit].map(_cell_text).to_numpy(),
-        "message": messages[hit].astype(str).to_numpy(),
-    })
-
-
-def validate_activities(frame: pd.DataFrame, school: str | None = None) -> Validated:
-    """Vectorised row validation of canonical activity columns (plus source_sheet/source_row).
-
-    A batch of files can be validated in one pass: rows carry a `_file` number, and
-    duplicates are only looked for within a file.
-    """
-    frame = frame.reset_index(drop=True)
-    if "_file" not in frame:
-        frame["_file"] = 0
-    n = len(frame)
-    errors: list[pd.DataFrame] = []
-    warnings: list[pd.DataFrame] = []
-    out = pd.DataFrame(index=frame.index)
-    out["source_sheet"] = frame["source_sheet"]
-    out["source_row"] = frame["source_row"]
-    out["_file"] = frame["_file"]
-    missing_text = "{} is missing"
-
-    def raw(col: str) -> pd.Series:
-        return frame[col] if col in frame else pd.Series([None] * n, index=frame.index, dtype=object)
-
-    # identifiers and free text
-    school_ids = schema.clean_text(raw("school_id"))
-    if school:
-        disagree = school_ids.notna() & school_ids.ne(school)
-        message = ("School '" + school_ids.fillna("")
-                   + f"' differs from the school this file was uploaded for ({school})")
-        errors.append(_issues(frame, "school_id", message.where(disagree), raw("school_id")))
-        school_ids = school_ids.fillna(school)
-    out["school_id"] = school_ids
-    for col, label in (("school_id", "School"), ("teacher_id", "Teacher ID"),
-                       ("activity_title", "Activity title")):
-        values = out[col] if col == "school_id" else schema.clean_text(raw(col))
-        out[col] = values
-        msg = pd.Series(np.where(values.isna(), missing_text.format(label), None), index=frame.index)
-        errors.append(_issues(frame, col, msg.where(values.isna()), raw(col)))
-    looks_like_name = out["teacher_id"].str.fullmatch(r"[A-Za-z][a-z]+(?: [A-Za-z][a-z'-]+)+").fillna(False)
-    warnings.append(_issues(frame, "teacher_id", pd.Series(
-        np.where(looks_like_name, "Teacher ID looks like a person's name; use a pseudonymous staff code",
-                 None), index=frame.index).where(looks_like_name), raw("teacher_id")))
-    for col in ("provider", "programme", "subject"):
-        out[col] = schema.clean_text(raw(col))
-
-    # date, year, term
-    days, date_err = schema.parse_dates(raw("activity_date"))
-    errors.append(_issues(frame, "activity_date", date_err, raw("activity_date")))
-    out["activity_date"] = days
-    year, term = schema.derive_year_and_term(days)
-    for column, label, normalise, derived in (("academic_year", "Academic year", schema.normalise_academic_year, year),
-                                              ("term", "Term", schema.normalise_term, term)):
-        given = schema.map_unique(raw(column), normalise)
-        given_text = schema.map_unique(raw(column), _cell_text, "str")
-        disagrees = given_text.str.strip().ne("") & days.notna() & given.ne(derived).fillna(True)
-        message = label + " '" + given_text + "' does not match the date; using " + derived.fillna("")
-        warnings.append(_issues(frame, column, message.where(disagrees), raw(column)))
-    out["academic_year"] = year
-    out["term"] = term
-
-    # activity type and hours
-    types, type_err, type_warn = schema.parse_activity_type(raw("activity_type"))
-    errors.append(_issues(frame, "activity_type", type_err, raw("activity_type")))
-    warnings.append(_issues(frame, "activity_type", type_warn, raw("activity_type")))
-    out["activity_type"] = types
-    hours, hours_err = schema.parse_hours(raw("hours"))
-    errors.append(_issues(frame, "hours", hours_err, raw("hours")))
-    long = hours > LONG_ACTIVITY_HOURS
-    warnings.append(_issues(frame, "hours", pd.Series(
-        "More than " + str(LONG_ACTIVITY_HOURS) + " hours in one row (" + hours.round(2).astype(str)
-        + "); please check it is one activity", index=frame.index).where(long), raw("hours")))
-    out["hours"] = hours
-
-    # yes/no flags: blanks count as "no" and are reported
-    for col in ("subject_specific", "aligned_to_needs", *schema.DFE_ASPECTS):
-        flags, flag_err, blank = schema.parse_yes_no(raw(col))
-        errors.append(_issues(frame, col, flag_err, raw(col)))
-        warnings.append(_issues(frame, col, pd.Series(
-            np.where(blank, f"{col} is blank; counted as 'no'", None), index=frame.index).where(blank),
-            raw(col)))
-        out[col] = flags
-
-    found = [e for e in errors if len(e)]
-    all_errors = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=ISSUE_COLUMNS)
-    bad_rids = pd.unique(all_errors["_rid"])
-    is_bad = out.index.isin(bad_rids)
-
-    # duplicates inside one file (reported, both kept: two identical sessions can be real)
-    good = out[~is_bad]
-    dup_cols = ["_file", "school_id", "teacher_id", "activity_date", "activity_title", "hours"]
-    dup = good.duplicated(dup_cols, keep="first")
-    if dup.any():
-        first_row = good.drop_duplicates(dup_cols).set_index(dup_cols)["source_row"]
-        firsts = first_row.reindex(pd.MultiIndex.from_frame(good.loc[dup, dup_cols])).to_numpy()
-        warnings.append(pd.DataFrame({
-            "_rid": good.index[dup].to_numpy(),
-            "_file": good.loc[dup, "_file"].to_numpy(),
-            "sheet": good.loc[dup, "source_sheet"].to_numpy(),
-            "row_number": good.loc[dup, "source_row"].to_numpy(),
-            "column_name": None, "value": None,
-            "message": [f"Same teacher, date, title and hours as row {r}; both kept" for r in firsts],
-        }))
-
-    raw_rows = frame[is_bad].drop(columns=["source_sheet", "source_row", "_file"]).map(_cell_text)
-    raw_json = pd.Series([json.dumps(r, ensure_ascii=False) for r in raw_rows.to_dict("records")],
-                         index=raw_rows.index, dtype=object)
-    quarantined = all_errors.rename(columns={"message": "reason"})
-    quarantined["raw_row"] = quarantined["_rid"].map(raw_json) if len(quarantined) else pd.Series(dtype=object)
-    found_warnings = [w for w in warnings if len(w)]
-    warning_frame = pd.concat(found_warnings, ignore_index=True) if found_warnings else pd.DataFrame(
-        columns=ISSUE_COLUMNS)
-    # warnings about rows that were quarantined anyway add nothing
-    warning_frame = warning_frame[~warning_frame["_rid"].isin(bad_rids)]
-    return Validated(out[~is_bad].reset_index(drop=True), quarantined, warning_frame)
-
-
-def validate_reference(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Issue]]:
-    """Reference rows: keys required, dates, numbers and yes/no parsed; bad rows reported."""
-    columns = schema.REFERENCE_SHEETS[kind]
-    out = pd.DataFrame(index=frame.index)
-    bad = pd.Series(False, index=frame.index)
-    issues: list[Issue] = []
-    sheet = frame["source_sheet"].iloc[0] if len(frame) else None
-
-    def report(mask: pd.Series, col: str, message: str | pd.Series) -> None:
-        for row in frame.index[mask]:
-            text = message if isinstance(message, str) else message[row]
-            issues.append(Issue(text, sheet, int(frame.at[row, "source_row"]), col,
-                                _cell_text(frame.at[row, col]) if col in frame else None))
-
-    for col in columns:
-        values = frame[col.name] if col.name in frame else pd.Series(
-            [None] * len(frame), index=frame.index, dtype=object)
-        if col.kind in ("text",):
-            parsed = schema.clean_text(values)
-        elif col.kind == "date":
-            parsed, err = schema.parse_dates(values)
-            err = err.where(~schema._blank(values))
-            report(err.notna(), col.name, err)
-            bad |= err.notna()
-        elif col.kind == "number":
-            parsed = pd.to_numeric(values.where(~schema._blank(values)), errors="coerce")
-            wrong = parsed.isna() & ~schema._blank(values)
-            report(wrong, col.name, f"{col.name} must be a number")
-            bad |= wrong
-        elif col.kind == "yesno":
-            parsed, err, blank = schema.parse_yes_no(values)
-            report(err.notna(), col.name, err)
-            bad |= err.notna()
-            if col.required:
-                report(blank, col.name, f"{col.name} is missing")
-                bad |= blank
-        elif col.kind == "year":
-            parsed = values.map(schema.normalise_academic_year)
-            wrong = parsed.isna()
-            report(wrong, col.name, "Academic year must look like 2019/20")
-            bad |= wrong
-        else:  # pragma: no cover - every reference column kind is listed above
-            raise ValueError(col.kind)
-        if col.required and col.kind == "text":
-            report(parsed.isna(), col.name, f"{col.name} is missing")
-            bad |= parsed.isna()
-        out[col.name] = parsed
-    return out[~bad].reset_index(drop=True), issues
+    accepted: pa.Table  # canonical columns, parsed
+    quarantined: pd.DataFrame  # _rid, _file, sheet, row_number, column_name, value, reason, raw_row
+    warnings: pd.DataFrame  # _rid, _file, sheet, row_number, column_name, value, message
 
 
 # --------------------------------------------------------------------------- the upload
 
-def _insert_frame(cur, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+def _insert_frame(cur, table: str, frame: pd.DataFrame | pa.Table, columns: list[str]) -> None:
     # DuckDB scans an Arrow table without converting it row by row
-    frame = pa.Table.from_pandas(frame[columns], preserve_index=False)
-    cur.register("incoming_frame", frame)
+    if isinstance(frame, pd.DataFrame):
+        frame = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    cur.register("incoming_frame", frame.select(columns))
     try:
         cols = ", ".join(columns)
         run(cur, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_frame")
@@ -474,7 +286,7 @@ class Prepared:
 
     report: FileReport
     digest: str = ""
-    activities: pd.DataFrame | None = None
+    activities: pa.Table | None = None  # encoded cells of every activity sheet
     references: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
@@ -508,14 +320,11 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                 f"{name}: no sheet has a recognised header row (need columns such as "
                 f"{', '.join(schema.REQUIRED_ACTIVITY_COLUMNS)})" + (f". Headers found: {hint}" if hint else ""))
 
-        activity_frames = []
+        activity_sheets = []
         for found in detected:
-            frame = found.frame.copy()
-            frame["source_sheet"] = found.name
-            frame["source_row"] = frame.index.astype("int64")
             if found.kind != "activities":
-                rows, issues = validate_reference(found.kind, frame)
-                report.errors.extend(issues)
+                rows, issues = validate.validate_reference(found.kind, _numbered(found.cells))
+                report.errors.extend(_issue_list(issues, "message"))
                 if found.kind == "providers":
                     rows["provider_key"] = rows["provider"].map(schema.normalise_provider_key)
                 earlier = prepared.references.get(found.kind)
@@ -534,14 +343,21 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                     + (f", {', '.join(repr(h) for h in found.extra)}" if found.extra else "")
                     + (f". {suggestions}" if suggestions else "")
                     + ("" if "school_id" not in missing else ". Or give the school for the whole file."))
-            if len(frame):
-                activity_frames.append(frame)
-        if activity_frames:
-            prepared.activities = pd.concat(activity_frames, ignore_index=True)
+            if found.cells.num_rows:
+                activity_sheets.append(found.cells)
+        if activity_sheets:
+            prepared.activities = pa.concat_tables(activity_sheets)
     except FileRejected as exc:
         report.status = "rejected"
         report.errors = exc.issues + report.errors
     return prepared
+
+
+def _numbered(cells: pa.Table, file_number: int = 0, first_rid: int = 0) -> pa.Table:
+    """Cells with the row ids (_rid) and file number (_file) that validation reports by."""
+    n = cells.num_rows
+    return cells.append_column("_rid", pa.array(np.arange(first_rid, first_rid + n), pa.int64())).append_column(
+        "_file", pa.array(np.full(n, file_number), pa.int64()))
 
 
 def _issue_list(frame: pd.DataFrame, text_column: str) -> list[Issue]:
@@ -561,10 +377,11 @@ def commit(store: Store, prepared: Prepared, validated: Validated | None, *, rep
         if validated is not None:
             report.errors.extend(_issue_list(validated.quarantined, "reason"))
             report.warnings.extend(_issue_list(validated.warnings, "message"))
-            report.rows_accepted = len(validated.accepted)
+            report.rows_accepted = validated.accepted.num_rows
             report.rows_quarantined = int(validated.quarantined["_rid"].nunique())
-            keys = validated.accepted[["school_id", "academic_year", "term"]].drop_duplicates()
-            report.school_terms = sorted(map(tuple, keys.to_numpy().tolist()))
+            keys = validated.accepted.group_by(["school_id", "academic_year", "term"]).aggregate([])
+            report.school_terms = sorted(zip(*(keys[k].to_pylist() for k in ("school_id", "academic_year", "term")),
+                                             strict=True))
         if strict and report.errors:
             raise FileRejected(f"{name}: {len(report.errors)} problem(s) found and --strict is on", report.errors)
         if report.rows_accepted == 0 and not any(report.reference_rows.values()):
@@ -643,17 +460,18 @@ def _supersede(cur, report: FileReport, upload_id: int, replace: bool) -> list[i
 
 def _write_rows(cur, validated: Validated, upload_id: int) -> None:
     accepted = validated.accepted
-    if len(accepted):
+    if accepted.num_rows:
         first_id = run(cur, "SELECT nextval('activity_seq')")[0][0]
-        accepted = accepted.assign(
-            upload_id=upload_id,
-            activity_id=np.arange(first_id, first_id + len(accepted)),
-            provider_key=schema.map_unique(accepted["provider"], schema.normalise_provider_key),
-            activity_date=accepted["activity_date"].dt.date)
+        providers = pc.unique(accepted["provider"])
+        provider_keys = pa.array([schema.normalise_provider_key(p) for p in providers.to_pylist()], pa.string())
+        accepted = (accepted
+                    .append_column("upload_id", pa.array(np.full(accepted.num_rows, upload_id), pa.int64()))
+                    .append_column("activity_id", pa.array(np.arange(first_id, first_id + accepted.num_rows)))
+                    .append_column("provider_key", provider_keys.take(pc.index_in(accepted["provider"], providers))))
         _insert_frame(cur, "activities", accepted, ACTIVITY_INSERT_COLUMNS)
         # keep the sequence ahead of the ids assigned in bulk
-        run(cur, f"SELECT setval('activity_seq', {first_id + len(accepted)})")
-        _record_provider_aliases(cur, accepted["provider"])
+        run(cur, f"SELECT setval('activity_seq', {first_id + accepted.num_rows})")
+        _record_provider_aliases(cur, pd.Series(providers.to_pylist(), dtype=object))
     if len(validated.quarantined):
         _insert_frame(cur, "quarantine", validated.quarantined.assign(upload_id=upload_id),
                       ["upload_id", "sheet", "row_number", "column_name", "value", "reason", "raw_row"])
@@ -663,18 +481,25 @@ def _write_rows(cur, validated: Validated, upload_id: int) -> None:
 
 
 def _split(validated: Validated, file_number: int) -> Validated:
-    return Validated(validated.accepted[validated.accepted["_file"] == file_number],
+    accepted = validated.accepted
+    files = pc.unique(accepted["_file"])
+    if len(files) > 1 or (len(files) == 1 and files[0].as_py() != file_number):
+        accepted = accepted.filter(pc.equal(accepted["_file"], file_number))
+    return Validated(accepted,
                      validated.quarantined[validated.quarantined["_file"] == file_number],
                      validated.warnings[validated.warnings["_file"] == file_number])
 
 
 def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[Validated | None]:
-    """One vectorised validation pass over every file's activity rows, split back per file."""
-    frames = [p.activities.assign(_file=i) for i, p in enumerate(prepared)
-              if p.activities is not None and p.report.status != "rejected"]
-    if not frames:
+    """One SQL validation pass over every file's activity rows, split back per file."""
+    tables, first_rid = [], 0
+    for number, p in enumerate(prepared):
+        if p.activities is not None and p.report.status != "rejected":
+            tables.append(_numbered(p.activities, number, first_rid))
+            first_rid += p.activities.num_rows
+    if not tables:
         return [None] * len(prepared)
-    validated = validate_activities(pd.concat(frames, ignore_index=True), school)
+    validated = Validated(*validate.validate_activities(pa.concat_tables(tables), school))
     return [_split(validated, i) if p.activities is not None and p.report.status != "rejected" else None
             for i, p in enumerate(prepared)]
 

@@ -1,9 +1,8 @@
 """The canonical termly CPD record, defined once.
 
 The importer, the blank template and the README all read the column list, header
-synonyms, yes/no vocabulary and hours formats from here. Parsers are vectorised:
-they take a pandas Series of raw cell values (as the reader produced them, never
-NA-guessed) and return the parsed values plus a per-cell error message (or NA).
+synonyms, yes/no vocabulary and hours formats from here. The row-level
+rules that parse cells (dates, hours, yes/no) are SQL in qa/validate.py.
 """
 
 from __future__ import annotations
@@ -190,192 +189,6 @@ def closest_names(text: str, n: int = 2) -> list[str]:
     return difflib.get_close_matches(normalise_header(text), list(ACTIVITY_COLUMN_NAMES), n=n, cutoff=0.5)
 
 
-# --------------------------------------------------------------------------- text
-
-def map_unique(values: pd.Series, fn, dtype: str | None = None) -> pd.Series:
-    """`values.map(fn)` computed once per distinct value: returns repeat a few values many times.
-
-    Only for functions that give equal results for equal keys: factorize treats True, 1
-    and 1.0 as one key, so hours (where True is an error and 1 is an hour) do not use it.
-    """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:-1] = [fn(u) for u in uniques]
-    mapped[-1] = fn(None)  # code -1: missing
-    out = pd.Series(mapped[codes], index=values.index)
-    return out.astype(dtype) if dtype else out
-
-
-def _blank(values: pd.Series) -> pd.Series:
-    """True where a cell is empty (None, NaN or only whitespace)."""
-    as_text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    return as_text.str.strip().eq("")
-
-
-def clean_text(values: pd.Series) -> pd.Series:
-    """Trimmed text with blanks as NA. Whole-number floats lose their '.0' (IDs typed as numbers)."""
-
-    def one(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return pd.NA
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        s = str(v).strip()
-        return s if s else pd.NA
-
-    return map_unique(values, one, "string")
-
-
-# --------------------------------------------------------------------------- yes/no
-
-def parse_yes_no(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse yes/no cells.
-
-    Returns (parsed booleans with blanks as False, error messages, blank mask). Blanks
-    count as "no" but are reported by the caller as a warning, never silently.
-    """
-    text = map_unique(values, lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v), "str")
-    key = text.str.strip().str.lower()
-    is_yes = key.isin(YES_VALUES)
-    is_no = key.isin(NO_VALUES)
-    blank = key.eq("")
-    bad = ~(is_yes | is_no | blank)
-    errors = pd.Series(pd.NA, index=values.index, dtype="string")
-    errors[bad] = "Expected yes or no (Y, N, Yes, No, True, False, 1, 0, ✓, ✗ or x); found '" + text[bad] + "'"
-    return is_yes, errors, blank
-
-
-# --------------------------------------------------------------------------- hours
-
-_NUM = r"(\d+(?:[.,]\d+)?)"
-_H = r"(?:h|hr|hrs|hour|hours)"
-_M = r"(?:m|min|mins|minute|minutes)"
-_HOURS_ONLY = re.compile(rf"^{_NUM}\s*{_H}?$")
-_HOURS_MINUTES = re.compile(rf"^(\d+)\s*{_H}\s*(\d+)\s*{_M}?$")
-_MINUTES_ONLY = re.compile(rf"^{_NUM}\s*{_M}$")
-_CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::00)?$")
-
-
-def _hours_from_text(s: str) -> float | None:
-    s = s.strip().lower().replace("\u00a0", " ")
-    if m := _HOURS_ONLY.match(s):
-        return float(m.group(1).replace(",", "."))
-    if m := _HOURS_MINUTES.match(s):
-        return int(m.group(1)) + int(m.group(2)) / 60
-    if m := _MINUTES_ONLY.match(s):
-        return float(m.group(1).replace(",", ".")) / 60
-    if m := _CLOCK.match(s):
-        return int(m.group(1)) + int(m.group(2)) / 60
-    return None
-
-
-def _hours_one(v: object) -> tuple[float | None, str | None]:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None, "Hours are missing"
-    if isinstance(v, bool):
-        return None, f"Hours must be a positive number; found '{v}'"
-    if isinstance(v, int | float | np.integer | np.floating):
-        hours = float(v)
-    elif isinstance(v, dt.timedelta):
-        hours = v.total_seconds() / 3600
-    elif isinstance(v, dt.time):  # a cell formatted as a clock time, e.g. 1:30
-        hours = v.hour + v.minute / 60 + v.second / 3600
-    else:
-        text = str(v).strip()
-        if not text:
-            return None, "Hours are missing"
-        parsed = _hours_from_text(text)
-        if parsed is None:
-            return None, (f"Hours must be a positive number (1.5, 1h30, 90 min or 1:30); "
-                          f"found '{text}'")
-        hours = parsed
-    if not np.isfinite(hours) or hours <= 0:
-        return None, f"Hours must be a positive number; found '{v}'"
-    return hours, None
-
-
-def parse_hours(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Hours as floats (NaN where invalid) and per-cell error messages."""
-    # Fast path: most cells are already numbers.
-    numeric = pd.to_numeric(values, errors="coerce")
-    is_plain_number = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
-    good = is_plain_number & numeric.gt(0) & np.isfinite(numeric)
-    hours = numeric.where(good).astype("float64")
-    errors = pd.Series(pd.NA, index=values.index, dtype="string")
-    rest = values[~good]
-    if len(rest):
-        parsed = rest.map(_hours_one)
-        hours.loc[rest.index] = parsed.map(lambda p: np.nan if p[0] is None else p[0]).astype("float64")
-        errors.loc[rest.index] = parsed.map(lambda p: pd.NA if p[1] is None else p[1]).astype("string")
-    return hours, errors
-
-
-# --------------------------------------------------------------------------- dates
-
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-_DATE_FORMATS = (
-    (re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$"), None),
-    (re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$"), "%d/%m/%Y"),
-    (re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$"), "%d/%m/%y"),
-    (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y"),
-    (re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$"), "%d.%m.%Y"),
-    (re.compile(r"^\d{1,2} [A-Za-z]{3,9} \d{4}$"), None),
-)
-EARLIEST_DATE = dt.date(2000, 1, 1)
-LATEST_DATE = dt.date(2100, 1, 1)
-
-
-def _date_one(v: object) -> tuple[dt.date | None, str | None]:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None, "Date is missing"
-    if isinstance(v, dt.datetime):
-        day = v.date()
-    elif isinstance(v, dt.date):
-        day = v
-    elif isinstance(v, int | float) and not isinstance(v, bool):
-        # An Excel serial number that reached us as a number (e.g. via CSV).
-        if not 20000 <= float(v) <= 80000:
-            return None, f"Date must be a date like 01/10/2019; found the number '{v}'"
-        day = (_EXCEL_EPOCH + dt.timedelta(days=float(v))).date()
-    else:
-        text = str(v).strip()
-        if not text:
-            return None, "Date is missing"
-        day = None
-        for pattern, fmt in _DATE_FORMATS:
-            if pattern.match(text):
-                try:
-                    day = dt.datetime.strptime(text, fmt).date() if fmt else pd.Timestamp(text).date()
-                except ValueError:
-                    return None, f"'{text}' is not a real date"
-                break
-        if day is None:
-            return None, f"Date must be a date like 01/10/2019 or 2019-10-01; found '{text}'"
-    if not EARLIEST_DATE <= day < LATEST_DATE:
-        return None, f"Date {day:%d/%m/%Y} is outside the years 2000-2099"
-    return day, None
-
-
-def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Dates (datetime64[s], NaT where invalid) and per-cell error messages."""
-    days = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
-    errors = pd.Series(pd.NA, index=values.index, dtype="string")
-    # Fast path: real date cells (most of a workbook) convert in one vectorised step.
-    is_date = np.fromiter((isinstance(v, dt.date) for v in values), bool, len(values))
-    if is_date.any():
-        real = pd.to_datetime(values[is_date].astype(object), errors="coerce").astype("datetime64[s]").dt.normalize()
-        in_range = (real >= pd.Timestamp(EARLIEST_DATE)) & (real < pd.Timestamp(LATEST_DATE))
-        days[real.index[in_range]] = real[in_range]
-        out_of_range = real.index[~in_range]
-        errors[out_of_range] = [f"Date {d:%d/%m/%Y} is outside the years 2000-2099" for d in real[~in_range]]
-    rest = values[~is_date]
-    if len(rest):
-        parsed = rest.map(_date_one)
-        days[rest.index] = pd.to_datetime(parsed.map(lambda p: p[0]), errors="coerce").astype("datetime64[s]")
-        errors[rest.index] = parsed.map(lambda p: pd.NA if p[1] is None else p[1]).astype("string")
-    return days, errors
-
-
 # --------------------------------------------------------------------------- year and term
 
 def academic_year_of(day: dt.date) -> str:
@@ -391,21 +204,6 @@ def term_of(day: dt.date) -> str:
     if day.month <= 3:
         return "Spring"
     return "Summer"
-
-
-def derive_year_and_term(days: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Vectorised academic_year_of / term_of over a datetime Series (NA where NaT)."""
-    month = days.dt.month
-    start = days.dt.year.where(month >= 9, days.dt.year - 1)
-    valid = days.notna()
-    year = pd.Series(pd.NA, index=days.index, dtype="string")
-    s = start[valid].astype("int64")
-    year[valid] = s.astype(str) + "/" + ((s + 1) % 100).astype(str).str.zfill(2)
-    term = pd.Series(pd.NA, index=days.index, dtype="string")
-    term[valid & (month >= 9)] = "Autumn"
-    term[valid & (month <= 3)] = "Spring"
-    term[valid & (month >= 4) & (month <= 8)] = "Summer"
-    return year, term
 
 
 _YEAR_PATTERN = re.compile(r"^(\d{4})\s*[/\-–]\s*(\d{2}|\d{4})$")
@@ -424,15 +222,16 @@ def normalise_academic_year(text: object) -> str | None:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
+TERM_ALIASES = {"autumn": "Autumn", "aut": "Autumn", "t1": "Autumn", "1": "Autumn", "fall": "Autumn",
+                "spring": "Spring", "spr": "Spring", "t2": "Spring", "2": "Spring",
+                "summer": "Summer", "sum": "Summer", "t3": "Summer", "3": "Summer"}
+
+
 def normalise_term(text: object) -> str | None:
     """'autumn', 'Aut', 'Autumn term', 'T1' → 'Autumn'; None when not recognised."""
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return None
-    key = normalise_header(text).removesuffix("term")
-    aliases = {"autumn": "Autumn", "aut": "Autumn", "t1": "Autumn", "1": "Autumn", "fall": "Autumn",
-               "spring": "Spring", "spr": "Spring", "t2": "Spring", "2": "Spring",
-               "summer": "Summer", "sum": "Summer", "t3": "Summer", "3": "Summer"}
-    return aliases.get(key)
+    return TERM_ALIASES.get(normalise_header(text).removesuffix("term"))
 
 
 def term_index(term: str) -> int:
@@ -457,7 +256,8 @@ def terms_started(year: str, as_of: dt.date) -> int:
 
 # --------------------------------------------------------------------------- activity type
 
-_TYPE_ALIASES = {
+# normalise_header(typed name) -> canonical type; anything else is recorded as 'other'
+ACTIVITY_TYPE_ALIASES = {
     "course": "course/workshop", "workshop": "course/workshop", "courseworkshop": "course/workshop",
     "training": "course/workshop", "twilight": "course/workshop", "twilightsession": "course/workshop",
     "inset": "INSET day", "insetday": "INSET day", "trainingday": "INSET day", "insettraining": "INSET day",
@@ -476,22 +276,6 @@ _TYPE_ALIASES = {
     "networkmeeting": "network meeting", "network": "network meeting", "hubmeeting": "network meeting",
     "other": "other",
 }
-
-
-def parse_activity_type(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Canonical activity types; unknown types become 'other' with a warning, blanks are errors."""
-    text = clean_text(values)
-    def canonical(name: object) -> object:
-        return pd.NA if name is None or pd.isna(name) else _TYPE_ALIASES.get(normalise_header(name), pd.NA)
-
-    mapped = map_unique(text, canonical, "string")
-    errors = pd.Series(pd.NA, index=values.index, dtype="string")
-    errors[text.isna()] = "Activity type is missing"
-    unknown = text.notna() & mapped.isna()
-    warnings = pd.Series(pd.NA, index=values.index, dtype="string")
-    warnings[unknown] = "Activity type '" + text[unknown] + "' is not in the list; recorded as 'other'"
-    mapped[unknown] = "other"
-    return mapped, errors, warnings
 
 
 def normalise_provider_key(name: object) -> str | None:

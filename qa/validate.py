@@ -1,0 +1,548 @@
+"""Row validation as one SQL pass over the raw cells, run by an in-memory DuckDB.
+
+The reader hands over every cell as it was typed: `encode_column` keeps each one
+as its text plus, where the spreadsheet typed it, its number or date (three Arrow
+columns per canonical column: `c`, `c__num`, `c__day`). The rules below turn those
+into parsed values and plain-sentence messages in SQL, so a 100,000-row return is
+checked in a few vectorised passes on every core instead of row by row in Python.
+
+The messages are the contract with the person who uploaded the file; the tests in
+tests/test_schema.py and tests/test_ingest.py pin them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from qa import schema
+
+LONG_ACTIVITY_HOURS = 12
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2100, 1, 1)
+NUM, DAY, TRIMMED = "__num", "__day", "__t"
+
+def lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# --------------------------------------------------------------------------- cells to Arrow
+
+def _number_text(v: float) -> str:
+    return str(int(v)) if v.is_integer() else str(v)
+
+
+def _encode_one(v: object) -> tuple[str, float | None, dt.date | None]:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "", None, None
+    if isinstance(v, str):
+        return v, None, None
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v)), None, None
+    if isinstance(v, int | float | np.integer | np.floating):
+        number = float(v)
+        if math.isnan(number):
+            return "", None, None
+        return (_number_text(number) if math.isfinite(number) else str(number)), number, None
+    if isinstance(v, dt.datetime):
+        return str(v), None, v.date()
+    if isinstance(v, dt.date):
+        return v.isoformat(), None, v
+    return str(v), None, None  # clock times, durations, anything else: its text
+
+
+def encode_column(values: Sequence[object]) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(text, number, date) Arrow arrays for one column of raw cells.
+
+    Columns of one type (with blank cells) take a vectorised path; mixed columns
+    fall back to a per-cell loop. Blank cells have the text ''.
+    """
+    n = len(values)
+    no_num, no_day = pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
+    try:  # most columns are all text: no need to look at each cell's type first
+        return pa.array(values, pa.string()), no_num, no_day
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        types = set(map(type, values))
+    blanks_only = str not in types or all(not s.strip() for s in {v for v in values if type(v) is str})
+    typed = types - {str, type(None)}
+    if blanks_only and len(typed) == 1:
+        kind = typed.pop()
+        cleaned = [None if v is None or type(v) is str else v for v in values]
+        if kind is float or kind is int:
+            numbers = pa.array(cleaned, pa.float64(), from_pandas=True)  # NaN is a blank cell too
+            finite = np.isfinite(numbers.to_numpy(zero_copy_only=False))
+            if finite[~np.isnan(numbers.to_numpy(zero_copy_only=False))].all():
+                text = numbers.cast(pa.string()).fill_null("")
+                return text, numbers, no_day
+        elif kind is dt.date:
+            days = pa.array(cleaned, pa.date32())
+            return days.cast(pa.string()).fill_null(""), no_num, days
+    text, num, day = zip(*map(_encode_one, values), strict=True) if n else ((), (), ())
+    return pa.array(text, pa.string()), pa.array(num, pa.float64()), pa.array(day, pa.date32())
+
+
+def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: int,
+                extra: dict[str, pa.Array], keep_blank_rows: bool = False) -> pa.Table:
+    """The Arrow table the SQL reads, without its wholly blank rows (a reader skips them too).
+
+    Four arrays per canonical name, all null when the sheet lacks the column: the
+    text as typed, the text trimmed of (Unicode) whitespace, the number and the date.
+    """
+    arrays: dict[str, pa.Array] = dict(extra)
+    filled = pa.array(np.zeros(n, dtype=bool))
+    for name in names:
+        if name in columns:
+            text, num, day = encode_column(columns[name])
+            trimmed_text = pc.utf8_trim_whitespace(text)
+            has_text = pc.fill_null(pc.not_equal(trimmed_text, ""), False)
+            filled = pc.or_(filled, pc.or_(has_text, pc.or_(num.is_valid(), day.is_valid())))
+        else:
+            text = trimmed_text = pa.nulls(n, pa.string())
+            num, day = pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
+        arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = text, trimmed_text, num, day
+    table = pa.table(arrays)
+    return table if keep_blank_rows or pc.all(filled).as_py() in (True, None) else table.filter(filled)
+
+
+# --------------------------------------------------------------------------- SQL pieces
+
+def trimmed(c: str) -> str:
+    return ident(c + TRIMMED)
+
+
+def cleaned(c: str) -> str:
+    """Trimmed text, NULL when blank (whole numbers already lost their '.0' in encoding)."""
+    return f"nullif({trimmed(c)}, '')"
+
+
+def is_blank(c: str) -> str:
+    return f"(coalesce({trimmed(c)}, '') = '')"
+
+
+_NOTE = r"\(.*?\)"
+
+
+def header_key(expr: str) -> str:
+    """SQL twin of schema.normalise_header: lower case, no '(...)' notes, letters and digits only."""
+    no_notes = f"regexp_replace(lower({expr}), {lit(_NOTE)}, '', 'g')"
+    return f"regexp_replace({no_notes}, '[^a-z0-9]', '', 'g')"
+
+
+def mapped(key_expr: str, mapping: dict[str, str]) -> str:
+    cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in mapping.items())
+    return f"(CASE {key_expr} {cases} END)"
+
+
+def quoted(expr: str) -> str:
+    """'found ''value''' text: the value in single quotes inside a message."""
+    return f"'''' || {expr} || ''''"
+
+
+_DATE_PATTERNS = (  # (pattern, strptime formats); None: an ISO date, cast directly
+    (r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?", None),
+    (r"\d{1,2}/\d{1,2}/\d{4}", ["%d/%m/%Y"]),
+    (r"\d{1,2}/\d{1,2}/\d{2}", ["%d/%m/%y"]),
+    (r"\d{1,2}-\d{1,2}-\d{4}", ["%d-%m-%Y"]),
+    (r"\d{1,2}\.\d{1,2}\.\d{4}", ["%d.%m.%Y"]),
+    (r"\d{1,2} [A-Za-z]{3,9} \d{4}", ["%d %B %Y", "%d %b %Y"]),
+)
+_EXCEL_SERIALS = (20000, 80000)  # 1954-2119: plausible dates that arrived as plain numbers
+
+
+def date_value(c: str) -> str:
+    """The date as given, before the range check: a date cell, an Excel serial or one of the text forms."""
+    t = trimmed(c)
+    text_forms = []
+    for pattern, formats in _DATE_PATTERNS:
+        parse = (f"CAST(try_cast(replace({t}, 'T', ' ') AS TIMESTAMP) AS DATE)" if formats is None else
+                 f"CAST(try_strptime({t}, [{', '.join(map(lit, formats))}]) AS DATE)")
+        text_forms.append(f"WHEN regexp_full_match({t}, {lit(pattern)}) THEN {parse}")
+    low, high = _EXCEL_SERIALS
+    return (f"(CASE WHEN {ident(c + DAY)} IS NOT NULL THEN {ident(c + DAY)} "
+            f"WHEN {ident(c + NUM)} IS NOT NULL THEN CASE WHEN {ident(c + NUM)} BETWEEN {low} AND {high} "
+            f"THEN DATE '1899-12-30' + CAST(floor({ident(c + NUM)}) AS INTEGER) END "
+            f"{' '.join(text_forms)} END)")
+
+
+def date_in_range(raw: str) -> str:
+    return f"({raw} >= DATE '{EARLIEST_DATE}' AND {raw} < DATE '{LATEST_DATE}')"
+
+
+def date_error(c: str, raw: str) -> str:
+    """`raw` is the column holding date_value(c)."""
+    t = trimmed(c)
+    any_form = " OR ".join(f"regexp_full_match({t}, {lit(p)})" for p, _ in _DATE_PATTERNS)
+    low, high = _EXCEL_SERIALS
+    return f"""(CASE
+        WHEN {ident(c + DAY)} IS NULL AND {ident(c + NUM)} IS NULL AND {is_blank(c)} THEN 'Date is missing'
+        WHEN {ident(c + DAY)} IS NULL AND {ident(c + NUM)} IS NOT NULL
+             AND NOT {ident(c + NUM)} BETWEEN {low} AND {high}
+            THEN 'Date must be a date like 01/10/2019; found the number ' || {quoted(ident(c))}
+        WHEN {raw} IS NULL AND ({any_form}) THEN {quoted(t)} || ' is not a real date'
+        WHEN {raw} IS NULL THEN 'Date must be a date like 01/10/2019 or 2019-10-01; found ' || {quoted(t)}
+        WHEN NOT {date_in_range(raw)}
+            THEN 'Date ' || strftime({raw}, '%d/%m/%Y') || ' is outside the years 2000-2099'
+        END)"""
+
+
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_H = r"(?:h|hr|hrs|hour|hours)"
+_M = r"(?:m|min|mins|minute|minutes)"
+# (whole-text pattern, [(extract pattern, divisor)...]): the hours are the sum of the extracts
+_HOURS_FORMS = (
+    (_NUMBER + r"\s*" + _H + "?", [("^" + _NUMBER, 1)]),  # 1.5, 1,5, 2 hours
+    (r"(\d+)\s*" + _H + r"\s*(\d+)\s*" + _M + "?", [(r"^(\d+)", 1), (r"^\d+\s*" + _H + r"\s*(\d+)", 60)]),  # 1h30
+    (_NUMBER + r"\s*" + _M, [("^" + _NUMBER, 60)]),  # 90 min
+    (r"(\d+):([0-5]\d)(?::00)?", [(r"^(\d+)", 1), (r"^\d+:(\d\d)", 60)]),  # 1:30
+)
+
+
+def hours_value(c: str) -> str:
+    """Hours as given, before the positivity check: a number, or 1.5 / 1h30 / 90 min / 1:30 as text."""
+    h = f"replace(lower({trimmed(c)}), chr(160), ' ')"
+    forms = []
+    for whole, parts in _HOURS_FORMS:
+        total = " + ".join(f"CAST(replace(regexp_extract({h}, {lit(p)}, 1), ',', '.') AS DOUBLE) / {d}"
+                           for p, d in parts)
+        forms.append(f"WHEN regexp_full_match({h}, {lit(whole)}) THEN {total}")
+    return f"(CASE WHEN {ident(c + NUM)} IS NOT NULL THEN {ident(c + NUM)} {' '.join(forms)} END)"
+
+
+def hours_error(c: str, raw: str) -> str:
+    return f"""(CASE
+        WHEN {ident(c + NUM)} IS NULL AND {is_blank(c)} THEN 'Hours are missing'
+        WHEN {raw} IS NULL
+            THEN 'Hours must be a positive number (1.5, 1h30, 90 min or 1:30); found ' || {quoted(trimmed(c))}
+        WHEN NOT ({raw} > 0 AND isfinite({raw})) THEN 'Hours must be a positive number; found ' || {quoted(ident(c))}
+        END)"""
+
+
+def yes_no_key(c: str) -> str:
+    return f"lower(coalesce({trimmed(c)}, ''))"
+
+
+def yes_no_value(c: str) -> str:
+    return f"({yes_no_key(c)} IN ({', '.join(map(lit, sorted(schema.YES_VALUES)))}))"
+
+
+def yes_no_error(c: str) -> str:
+    known = ", ".join(map(lit, sorted(schema.YES_VALUES | schema.NO_VALUES | {""})))
+    return (f"(CASE WHEN {yes_no_key(c)} NOT IN ({known}) THEN 'Expected yes or no (Y, N, Yes, No, True, False, "
+            f"1, 0, ✓, ✗ or x); found ' || {quoted(ident(c))} END)")
+
+
+_YEAR = r"^(\d{4})\s*[/\-–]\s*(\d{2}|\d{4})$"
+
+
+def academic_year_value(t: str) -> str:
+    """SQL twin of schema.normalise_academic_year over trimmed text `t`: '2019-20' -> '2019/20'; else NULL."""
+    start = f"CAST(regexp_extract({t}, {lit(_YEAR)}, 1) AS INTEGER)"
+    end = f"CAST(right(regexp_extract({t}, {lit(_YEAR)}, 2), 2) AS INTEGER)"
+    return (f"(CASE WHEN regexp_matches({t}, {lit(_YEAR)}) AND {end} = ({start} + 1) % 100 "
+            f"THEN CAST({start} AS VARCHAR) || '/' || lpad(CAST(({start} + 1) % 100 AS VARCHAR), 2, '0') END)")
+
+
+def term_value(t: str) -> str:
+    """SQL twin of schema.normalise_term over trimmed text `t`."""
+    key = header_key(t)
+    key = f"(CASE WHEN suffix({key}, 'term') THEN left({key}, length({key}) - 4) ELSE {key} END)"
+    return mapped(key, schema.TERM_ALIASES)
+
+
+def year_of(day: str) -> str:
+    start = f"(year({day}) - CASE WHEN month({day}) >= 9 THEN 0 ELSE 1 END)"
+    return f"(CAST({start} AS VARCHAR) || '/' || lpad(CAST(({start} + 1) % 100 AS VARCHAR), 2, '0'))"
+
+
+def term_of(day: str) -> str:
+    return (f"(CASE WHEN month({day}) >= 9 THEN 'Autumn' WHEN month({day}) <= 3 THEN 'Spring' "
+            f"WHEN {day} IS NOT NULL THEN 'Summer' END)")
+
+
+# --------------------------------------------------------------------------- one column of one kind
+
+def kind_parts(kind: str, c: str, raw: str | None) -> tuple[str, str | None, str | None]:
+    """(value, error, warning) SQL for column `c` read as `kind`; `raw` names its pre-parsed column.
+
+    The same definitions check activity rows, reference sheets and, in the tests, single cells.
+    """
+    if kind == "text":
+        return cleaned(c), None, None
+    if kind == "date":
+        return f"(CASE WHEN {date_in_range(raw)} THEN {raw} END)", date_error(c, raw), None
+    if kind == "hours":
+        value = f"(CASE WHEN {raw} > 0 AND isfinite({raw}) THEN {raw} END)"
+        long = (f"(CASE WHEN {value} > {LONG_ACTIVITY_HOURS} THEN 'More than {LONG_ACTIVITY_HOURS} hours in one "
+                f"row (' || CAST(round({value}, 2) AS VARCHAR) || '); please check it is one activity' END)")
+        return value, hours_error(c, raw), long
+    if kind == "yesno":
+        blank_warning = lit(f"{c} is blank; counted as 'no'")
+        return yes_no_value(c), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
+    if kind in ("year", "term"):
+        return raw, None, None
+    if kind == "number":
+        value = f"coalesce({ident(c + NUM)}, try_cast({trimmed(c)} AS DOUBLE))"
+        error = f"(CASE WHEN NOT {is_blank(c)} AND {value} IS NULL THEN {lit(c + ' must be a number')} END)"
+        return value, error, None
+    if kind == "activity_type":
+        canonical = raw
+        unknown = "' is not in the list; recorded as ''other'''"
+        return (f"(CASE WHEN {cleaned(c)} IS NOT NULL THEN coalesce({canonical}, 'other') END)",
+                f"(CASE WHEN {cleaned(c)} IS NULL THEN 'Activity type is missing' END)",
+                f"(CASE WHEN {cleaned(c)} IS NOT NULL AND {canonical} IS NULL "
+                f"THEN 'Activity type ' || {quoted(cleaned(c))} || {unknown} END)")
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def raw_parse(kind: str, c: str) -> str | None:
+    """The per-row parse that a kind's checks refer to (computed once, in an earlier stage)."""
+    if kind == "date":
+        return date_value(c)
+    if kind == "hours":
+        return hours_value(c)
+    return None
+
+
+def per_value_parse(kind: str) -> str | None:
+    """A parse of trimmed text `k` alone, computed once per distinct value (returns repeat a few labels)."""
+    if kind == "year":
+        return academic_year_value("k")
+    if kind == "term":
+        return term_value("k")
+    if kind == "activity_type":
+        return mapped(header_key("k"), schema.ACTIVITY_TYPE_ALIASES)
+    return None
+
+
+def parses(columns: Sequence[schema.Column]) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """Per-row and per-distinct-value parses (named r__<column>) that `kind_parts` refers to."""
+    per_row = [(f"r__{c.name}", raw_parse(c.kind, c.name)) for c in columns if raw_parse(c.kind, c.name)]
+    per_value = [(f"r__{c.name}", trimmed(c.name), per_value_parse(c.kind))
+                 for c in columns if per_value_parse(c.kind)]
+    return per_row, per_value
+
+
+def source_sql(pre: Sequence[list[tuple[str, str]]], lookups: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
+    """(CTE list, final relation): `cells`, joined with the per-value lookups, then the stages of `pre`."""
+    joins = " ".join(f"LEFT JOIN (SELECT k, {expr} AS v FROM (SELECT DISTINCT {key} AS k FROM cells)) l{i} "
+                     f"ON cells.{key} = l{i}.k" for i, (_, key, expr) in enumerate(lookups))
+    picks = "".join(f", l{i}.v AS {ident(alias)}" for i, (alias, _, _) in enumerate(lookups))
+    ctes, source = [f"looked AS (SELECT cells.*{picks} FROM cells {joins})"], "looked"
+    for i, stage in enumerate(s for s in pre if s):
+        ctes.append(f"p{i} AS ({_select(source, stage)})")
+        source = f"p{i}"
+    return "WITH " + ", ".join(ctes), source
+
+
+# --------------------------------------------------------------------------- running checks
+
+_ENGINE = duckdb.connect(":memory:")
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A cursor on the shared in-memory engine: its own state per validation, so uploads never interfere."""
+    return _ENGINE.cursor()
+
+
+@dataclass
+class Check:
+    """One column's parsed value and, per row, an error (the row is quarantined) or a warning (kept)."""
+
+    column: str
+    value: str | None = None  # SQL for the parsed value, output as v__<column>
+    error: str | None = None
+    warning: str | None = None
+
+
+ISSUE_COLUMNS = ["_rid", "_file", "sheet", "row_number", "column_name", "value", "message"]
+
+
+def _select(source: str, items: list[tuple[str, str]]) -> str:
+    if not items:
+        return f"SELECT * FROM {source}"
+    return f"SELECT *, {', '.join(f'{expr} AS {ident(alias)}' for alias, expr in items)} FROM {source}"
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[str], checks: list[Check],
+               outputs: Sequence[str], pre: Sequence[list[tuple[str, str]]] = (),
+               lookups: Sequence[tuple[str, str, str]] = (),
+               duplicate_key: Sequence[str] = ()) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
+    """Evaluate `checks` over `cells`: (accepted rows, errors, warnings about accepted rows).
+
+    `cells` has _rid (its row position), _file, source_sheet, source_row and the
+    encoded columns `names`. `pre` are stages of intermediate columns that later
+    expressions use, `lookups` parses computed once per distinct value (see
+    source_sql). One SQL pass computes every value and message; the issues are
+    then gathered with Arrow. Each error carries its raw row as JSON, so a
+    quarantined row loses nothing. `duplicate_key` (checked columns) marks repeated
+    accepted rows of one file with a warning.
+    """
+    ctes, source = source_sql(pre, lookups)
+    values = [(f"v__{c.column}", c.value) for c in checks if c.value]
+    errors = [i for i, c in enumerate(checks) if c.error]
+    warnings = [i for i, c in enumerate(checks) if c.warning]
+    columns = ["_rid", "_file", "source_sheet", "source_row",
+               *(f"{expr} AS {ident(alias)}" for alias, expr in values),
+               *(f"{checks[i].error} AS e__{i}" for i in errors),
+               *(f"{checks[i].warning} AS w__{i}" for i in warnings)]
+    con.register("cells", cells)
+    try:
+        result = con.sql(f"{ctes} SELECT {', '.join(columns)} FROM {source}").to_arrow_table()
+    finally:
+        con.unregister("cells")
+    bad = pa.array(np.zeros(result.num_rows, dtype=bool))
+    for i in errors:
+        bad = pc.or_(bad, result[f"e__{i}"].is_valid())
+    any_bad = pc.any(bad).as_py()
+    # filter only the columns still needed, and only when some row failed: most uploads are clean
+    kept = result.select(["_rid", *(f"w__{i}" for i in warnings),
+                          *{*outputs, *(f"v__{k}" for k in duplicate_key), "_file", "source_sheet", "source_row"}])
+    accepted = kept.filter(pc.invert(bad)) if any_bad else kept
+
+    def issues(table: pa.Table, prefix: str, indexes: list[int]) -> pa.Table | None:
+        found = []
+        for i in indexes:
+            hit = table.filter(table[f"{prefix}__{i}"].is_valid())
+            if hit.num_rows:
+                rids = hit["_rid"]
+                found.append(pa.table({
+                    "_rid": rids, "_file": hit["_file"], "sheet": hit["source_sheet"], "row_number": hit["source_row"],
+                    "column_name": pa.array([checks[i].column] * hit.num_rows, pa.string()),
+                    "value": pc.fill_null(cells[checks[i].column].take(rids), ""),
+                    "message": hit[f"{prefix}__{i}"], "_order": pa.array(np.full(hit.num_rows, i))}))
+        return pa.concat_tables(found).sort_by([("_rid", "ascending"), ("_order", "ascending")]) if found else None
+
+    error_table = issues(result.filter(bad), "e", errors) if any_bad else None
+    if error_table is None:
+        error_frame = pd.DataFrame(columns=[*ISSUE_COLUMNS, "raw_row"])
+    else:
+        error_frame = error_table.drop_columns("_order").to_pandas()
+        bad_rids = pc.unique(error_table["_rid"])
+        raw = cells.select(list(names)).take(bad_rids).to_pylist()
+        raw_json = dict(zip(bad_rids.to_pylist(), (json.dumps(r, ensure_ascii=False) for r in raw), strict=True))
+        error_frame["raw_row"] = error_frame["_rid"].map(raw_json)
+    warning_tables = [t for t in [issues(accepted, "w", warnings)] if t is not None]
+    if duplicate_key and accepted.num_rows:
+        con.register("accepted_rows", accepted.select(["_rid", "_file", "source_sheet", "source_row",
+                                                       *(f"v__{k}" for k in duplicate_key)]))
+        try:
+            repeats = con.sql(f"""
+                SELECT _rid, _file, source_sheet AS sheet, source_row AS row_number,
+                       CAST(NULL AS VARCHAR) AS column_name, CAST(NULL AS VARCHAR) AS value,
+                       'Same teacher, date, title and hours as row ' || first_row || '; both kept' AS message,
+                       CAST({len(checks)} AS BIGINT) AS _order
+                FROM (SELECT *, row_number() OVER w AS nth, first_value(source_row) OVER w AS first_row
+                      FROM accepted_rows
+                      WINDOW w AS (PARTITION BY _file, {', '.join(f'v__{k}' for k in duplicate_key)} ORDER BY _rid))
+                WHERE nth > 1""").to_arrow_table()
+        finally:
+            con.unregister("accepted_rows")
+        if repeats.num_rows:
+            warning_tables.append(repeats)
+    if warning_tables:
+        warning_frame = (pa.concat_tables(warning_tables, promote_options="permissive")
+                         .sort_by([("_rid", "ascending"), ("_order", "ascending")]).drop_columns("_order").to_pandas())
+    else:
+        warning_frame = pd.DataFrame(columns=ISSUE_COLUMNS)
+    renamed = {f"v__{c.column}": c.column for c in checks}
+    accepted = accepted.select(list(outputs)).rename_columns([renamed.get(o, o) for o in outputs])
+    return accepted, error_frame, warning_frame
+
+
+# --------------------------------------------------------------------------- activity rows
+
+TEACHER_NAME_PATTERN = r"[A-Za-z][a-z]+(?: [A-Za-z][a-z'-]+)+"
+MISSING_LABELS = {"school_id": "School", "teacher_id": "Teacher ID", "activity_title": "Activity title"}
+DUPLICATE_KEY = ("school_id", "teacher_id", "activity_date", "activity_title", "hours")
+
+
+def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], list[tuple[str, str, str]], list[Check]]:
+    """The termly record's rules, column by column, in the order a person reads the row."""
+    per_row, lookups = parses(schema.ACTIVITY_COLUMNS)
+    day = "d__ok"
+    pre = [per_row, [(day, f"(CASE WHEN {date_in_range('r__activity_date')} THEN r__activity_date END)")]]
+    checks = []
+    for column in schema.ACTIVITY_COLUMNS:
+        c = column.name
+        value, error, warning = kind_parts(column.kind, c, f"r__{c}")
+        if c == "school_id" and school:
+            value = f"coalesce({cleaned(c)}, {lit(school)})"
+            error = (f"(CASE WHEN {cleaned(c)} <> {lit(school)} THEN 'School ' || {quoted(cleaned(c))} || "
+                     f"{lit(f' differs from the school this file was uploaded for ({school})')} END)")
+        elif c in MISSING_LABELS:
+            error = f"(CASE WHEN {cleaned(c)} IS NULL THEN {lit(MISSING_LABELS[c] + ' is missing')} END)"
+        if c == "teacher_id":
+            warning = (f"(CASE WHEN regexp_full_match({cleaned(c)}, {lit(TEACHER_NAME_PATTERN)}) THEN "
+                       "'Teacher ID looks like a person''s name; use a pseudonymous staff code' END)")
+        if c in ("academic_year", "term"):  # derived from the date; a disagreeing label is only reported
+            label, derived = ("Academic year", year_of(day)) if c == "academic_year" else ("Term", term_of(day))
+            warning = (f"(CASE WHEN NOT {is_blank(c)} AND {day} IS NOT NULL AND {value} IS DISTINCT FROM {derived} "
+                       f"THEN {lit(label + ' ')} || {quoted(ident(c))} || ' does not match the date; using ' "
+                       f"|| {derived} END)")
+            value = derived
+        checks.append(Check(c, value, error, warning))
+    return pre, lookups, checks
+
+
+def validate_activities(cells: pa.Table, school: str | None = None,
+                        con: duckdb.DuckDBPyConnection | None = None) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
+    """Accepted activity rows (Arrow), quarantine rows and warnings for a batch of encoded cells."""
+    pre, lookups, checks = activity_checks(school)
+    outputs = ["_file", "source_sheet", "source_row", *(f"v__{c.name}" for c in schema.ACTIVITY_COLUMNS)]
+    accepted, errors, warnings = run_checks(con or connect(), cells, schema.ACTIVITY_COLUMN_NAMES, checks,
+                                            outputs, pre, lookups, DUPLICATE_KEY)
+    return accepted, errors.rename(columns={"message": "reason"}), warnings
+
+
+def validate_reference(kind: str, cells: pa.Table,
+                       con: duckdb.DuckDBPyConnection | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reference rows (keys required; dates, numbers, years and yes/no parsed) and the problems found."""
+    columns = schema.REFERENCE_SHEETS[kind]
+    per_row, lookups = parses(columns)
+    checks = []
+    for col in columns:
+        value, error, _ = kind_parts(col.kind, col.name, f"r__{col.name}")
+        missing = lit(f"{col.name} is missing")
+        if col.kind == "date":  # optional dates may be blank
+            error = f"(CASE WHEN NOT {is_blank(col.name)} THEN {error} END)"
+        elif col.kind == "year":
+            error = f"(CASE WHEN {value} IS NULL THEN 'Academic year must look like 2019/20' END)"
+        if col.required and col.kind == "text":
+            error = f"(CASE WHEN {value} IS NULL THEN {missing} END)"
+        elif col.required and col.kind == "yesno":
+            error = f"(CASE WHEN {is_blank(col.name)} THEN {missing} ELSE {error} END)"
+        checks.append(Check(col.name, value, error))
+    outputs = [f"v__{col.name}" for col in columns]
+    accepted, errors, _ = run_checks(con or connect(), cells, [c.name for c in columns], checks, outputs,
+                                     [per_row], lookups)
+    return accepted.to_pandas(), errors
+
+
+def parse_cells(kind: str, values: Sequence[object]) -> pd.DataFrame:
+    """Parse loose cells as one column kind: a frame of value, error and warning per cell (blank ones too)."""
+    n = len(values)
+    table = cells_table({"cell": values}, ["cell"], n, {
+        "_rid": pa.array(range(n), pa.int64()), "_file": pa.array([0] * n, pa.int64()),
+        "source_sheet": pa.array(["cells"] * n), "source_row": pa.array(range(1, n + 1), pa.int64())},
+        keep_blank_rows=True)
+    per_row, lookups = parses([schema.Column("cell", kind, False, "")])
+    value, error, warning = kind_parts(kind, "cell", "r__cell")
+    ctes, source = source_sql([per_row], lookups)
+    con = connect()
+    con.register("cells", table)
+    return con.sql(f"{ctes} SELECT {value} AS value, {error or 'NULL'} AS error, {warning or 'NULL'} AS warning "
+                   f"FROM {source} ORDER BY _rid").to_arrow_table().to_pandas()
