@@ -361,8 +361,13 @@ def _numbered(cells: pa.Table, file_number: int = 0, first_rid: int = 0) -> pa.T
 
 
 def _issue_list(frame: pd.DataFrame, text_column: str) -> list[Issue]:
+    # pandas shows a missing string as NaN; a report (and its JSON) says None
+    def text(values: pd.Series) -> list[str | None]:
+        return [None if pd.isna(v) else str(v) for v in values]
+
     return [Issue(m, sh, int(r), c, v) for m, sh, r, c, v in zip(
-        frame[text_column], frame["sheet"], frame["row_number"], frame["column_name"], frame["value"], strict=True)]
+        text(frame[text_column]), text(frame["sheet"]), frame["row_number"], text(frame["column_name"]),
+        text(frame["value"]), strict=True)]
 
 
 def commit(store: Store, prepared: Prepared, validated: Validated | None, *, replace: bool = False,

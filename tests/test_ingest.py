@@ -85,6 +85,8 @@ def test_warnings_do_not_reject(store):
         "Term 'Summer' does not match the date; using Autumn",
         "collaboration is blank; counted as 'no'",
     ]
+    duplicate = next(w for w in report.warnings if w.message.startswith("Same teacher"))
+    assert (duplicate.row, duplicate.column, duplicate.value) == (6, None, None)  # a whole-row warning
     assert store.scalar("SELECT collaboration FROM activities WHERE teacher_id = 'T1'") is False
     assert store.scalar("SELECT count(*) FROM upload_warnings") == 4
 
