@@ -37,7 +37,8 @@ def test_blank_flag_is_no_but_reported_as_blank():
 
 
 def test_unknown_flag_is_an_error_a_person_can_read():
-    assert parse("yesno", "maybe")[1] == "Expected yes or no (Y, N, Yes, No, True, False, 1, 0, ✓, ✗ or x); found 'maybe'"
+    message = parse("yesno", "maybe")[1]
+    assert message == "Expected yes or no (Y, N, Yes, No, True, False, 1, 0, ✓, ✗ or x); found 'maybe'"
 
 
 @pytest.mark.parametrize(("cell", "hours"), [
