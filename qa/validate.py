@@ -498,18 +498,17 @@ def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], li
     return pre, lookups, checks
 
 
-def validate_activities(cells: pa.Table, school: str | None = None,
-                        con: duckdb.DuckDBPyConnection | None = None) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
+def validate_activities(cells: pa.Table, school: str | None = None) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
     """Accepted activity rows (Arrow), quarantine rows and warnings for a batch of encoded cells."""
     pre, lookups, checks = activity_checks(school)
     outputs = ["_file", "source_sheet", "source_row", *(f"v__{c.name}" for c in schema.ACTIVITY_COLUMNS)]
-    accepted, errors, warnings = run_checks(con or connect(), cells, schema.ACTIVITY_COLUMN_NAMES, checks,
-                                            outputs, pre, lookups, DUPLICATE_KEY)
+    with connect() as con:
+        accepted, errors, warnings = run_checks(con, cells, schema.ACTIVITY_COLUMN_NAMES, checks, outputs, pre,
+                                                lookups, DUPLICATE_KEY)
     return accepted, errors.rename(columns={"message": "reason"}), warnings
 
 
-def validate_reference(kind: str, cells: pa.Table,
-                       con: duckdb.DuckDBPyConnection | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate_reference(kind: str, cells: pa.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reference rows (keys required; dates, numbers, years and yes/no parsed) and the problems found."""
     columns = schema.REFERENCE_SHEETS[kind]
     per_row, lookups = parses(columns)
@@ -527,8 +526,8 @@ def validate_reference(kind: str, cells: pa.Table,
             error = f"(CASE WHEN {is_blank(col.name)} THEN {missing} ELSE {error} END)"
         checks.append(Check(col.name, value, error))
     outputs = [f"v__{col.name}" for col in columns]
-    accepted, errors, _ = run_checks(con or connect(), cells, [c.name for c in columns], checks, outputs,
-                                     [per_row], lookups)
+    with connect() as con:
+        accepted, errors, _ = run_checks(con, cells, [c.name for c in columns], checks, outputs, [per_row], lookups)
     return accepted.to_pandas(), errors
 
 
@@ -542,7 +541,7 @@ def parse_cells(kind: str, values: Sequence[object]) -> pd.DataFrame:
     per_row, lookups = parses([schema.Column("cell", kind, False, "")])
     value, error, warning = kind_parts(kind, "cell", "r__cell")
     ctes, source = source_sql([per_row], lookups)
-    con = connect()
-    con.register("cells", table)
-    return con.sql(f"{ctes} SELECT {value} AS value, {error or 'NULL'} AS error, {warning or 'NULL'} AS warning "
-                   f"FROM {source} ORDER BY _rid").to_arrow_table().to_pandas()
+    with connect() as con:
+        con.register("cells", table)
+        return con.sql(f"{ctes} SELECT {value} AS value, {error or 'NULL'} AS error, {warning or 'NULL'} AS warning "
+                       f"FROM {source} ORDER BY _rid").to_arrow_table().to_pandas()

@@ -326,3 +326,20 @@ def test_random_cells_never_crash_and_every_row_is_accepted_or_quarantined_with_
         else:
             assert report.errors and all(e.message for e in report.errors)
             assert store.table_counts()["activities"] == 0
+
+
+def test_uploads_validated_at_once_in_threads_get_their_own_results():
+    """The dashboard serves sessions on threads; validation engines must not share state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.ingest import prepare, validate_batch
+
+    def check(i: int) -> tuple[int, int, list[str]]:
+        rows = [activity(teacher_id=f"T{i}-{n}", hours="two" if n == i else 1) for n in range(40)]
+        [validated] = validate_batch([prepare(f"f{i}.xlsx", workbook_bytes(rows))])
+        return (validated.accepted.num_rows, len(validated.quarantined),
+                sorted(set(validated.accepted["teacher_id"].to_pylist()))[:1])
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(check, range(8)))
+    assert results == [(39, 1, [f"T{i}-{0 if i else 1}"]) for i in range(8)]
