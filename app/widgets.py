@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from qa import audit
-from qa.access import AccessDenied
+from qa.access import AccessDenied, Viewer, require
 from qa.exports import to_csv_bytes, to_xlsx_bytes
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -104,3 +104,9 @@ def refusals_shown() -> Iterator[None]:
     except AccessDenied as exc:
         st.error(str(exc), icon=":material/lock:")
         st.stop()
+
+
+def evaluators_only(viewer: Viewer) -> None:
+    """Stop the page, showing the data layer's refusal, for anyone who is not an evaluator."""
+    with refusals_shown():
+        require(viewer, "evaluator")

@@ -169,12 +169,6 @@ def _match_row(row: list[object], index: dict[str, str]) -> dict[int, str]:
     return found
 
 
-def column_names(kind: str) -> tuple[str, ...]:
-    if kind == "activities":
-        return schema.ACTIVITY_COLUMN_NAMES
-    return tuple(c.name for c in schema.REFERENCE_SHEETS[kind])
-
-
 def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
     """Find the header row (it may sit below a title block) and the sheet's kind."""
     for i, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
@@ -195,8 +189,9 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
         grid = np.empty((len(body), width), dtype=object)
         if body:
             grid[:] = body
+        names = [c.name for c in schema.sheet_columns(kind)]
         cells = validate.cells_table(
-            {name: grid[:, pos] for pos, name in columns.items()}, column_names(kind), len(body),
+            {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
             {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
              "source_row": pa.array(np.arange(i + 2, i + 2 + len(body)), pa.int64())})  # Excel row numbers
         return DetectedSheet(kind, sheet.name, i + 1, columns, extra, cells)
@@ -253,14 +248,12 @@ def _upsert(cur, kind: str, frame: pd.DataFrame) -> None:
         cur.unregister("incoming_frame")
 
 
-def _record_provider_aliases(cur, names: pd.Series) -> None:
-    names = names.dropna().drop_duplicates()
-    if names.empty:
+def _record_provider_aliases(cur, names: list[str | None], keys: list[str | None]) -> None:
+    """Remember how each provider was typed (lower-cased) and the one provider key it stands for."""
+    aliases = {name.strip().lower(): key for name, key in zip(names, keys, strict=True) if name and key}
+    if not aliases:
         return
-    aliases = pd.DataFrame({"alias": names.str.strip().str.lower(),
-                            "provider_key": names.map(schema.normalise_provider_key)}).dropna()
-    aliases = aliases.drop_duplicates("alias")
-    cur.register("incoming_aliases", aliases)
+    cur.register("incoming_aliases", pa.table({"alias": list(aliases), "provider_key": list(aliases.values())}))
     try:
         run(cur, """INSERT INTO provider_aliases SELECT alias, provider_key FROM incoming_aliases
                        ON CONFLICT (alias) DO NOTHING""")
@@ -361,13 +354,8 @@ def _numbered(cells: pa.Table, file_number: int = 0, first_rid: int = 0) -> pa.T
 
 
 def _issue_list(frame: pd.DataFrame, text_column: str) -> list[Issue]:
-    # pandas shows a missing string as NaN; a report (and its JSON) says None
-    def text(values: pd.Series) -> list[str | None]:
-        return [None if pd.isna(v) else str(v) for v in values]
-
     return [Issue(m, sh, int(r), c, v) for m, sh, r, c, v in zip(
-        text(frame[text_column]), text(frame["sheet"]), frame["row_number"], text(frame["column_name"]),
-        text(frame["value"]), strict=True)]
+        frame[text_column], frame["sheet"], frame["row_number"], frame["column_name"], frame["value"], strict=True)]
 
 
 def commit(store: Store, prepared: Prepared, validated: Validated | None, *, replace: bool = False,
@@ -413,7 +401,7 @@ def commit(store: Store, prepared: Prepared, validated: Validated | None, *, rep
                 if len(rows):
                     _upsert(cur, kind, rows)
                 if kind == "providers":
-                    _record_provider_aliases(cur, rows["provider"])
+                    _record_provider_aliases(cur, rows["provider"].tolist(), rows["provider_key"].tolist())
             report.upload_id = upload_id
             report.status = "accepted"
             audit.record(cur, by, "replace" if report.replaced_uploads else "upload",
@@ -467,8 +455,10 @@ def _write_rows(cur, validated: Validated, upload_id: int) -> None:
     accepted = validated.accepted
     if accepted.num_rows:
         first_id = run(cur, "SELECT nextval('activity_seq')")[0][0]
-        providers = pc.unique(accepted["provider"])
-        provider_keys = pa.array([schema.normalise_provider_key(p) for p in providers.to_pylist()], pa.string())
+        providers = pc.unique(accepted["provider"])  # a few distinct names: normalise each once
+        names = providers.to_pylist()
+        keys = [schema.normalise_provider_key(p) for p in names]
+        provider_keys = pa.array(keys, pa.string())
         accepted = (accepted
                     .append_column("upload_id", pa.array(np.full(accepted.num_rows, upload_id), pa.int64()))
                     .append_column("activity_id", pa.array(np.arange(first_id, first_id + accepted.num_rows)))
@@ -476,23 +466,13 @@ def _write_rows(cur, validated: Validated, upload_id: int) -> None:
         _insert_frame(cur, "activities", accepted, ACTIVITY_INSERT_COLUMNS)
         # keep the sequence ahead of the ids assigned in bulk
         run(cur, f"SELECT setval('activity_seq', {first_id + accepted.num_rows})")
-        _record_provider_aliases(cur, pd.Series(providers.to_pylist(), dtype=object))
+        _record_provider_aliases(cur, names, keys)
     if len(validated.quarantined):
         _insert_frame(cur, "quarantine", validated.quarantined.assign(upload_id=upload_id),
                       ["upload_id", "sheet", "row_number", "column_name", "value", "reason", "raw_row"])
     if len(validated.warnings):
         _insert_frame(cur, "upload_warnings", validated.warnings.assign(upload_id=upload_id),
                       ["upload_id", "sheet", "row_number", "column_name", "value", "message"])
-
-
-def _split(validated: Validated, file_number: int) -> Validated:
-    accepted = validated.accepted
-    files = pc.unique(accepted["_file"])
-    if len(files) > 1 or (len(files) == 1 and files[0].as_py() != file_number):
-        accepted = accepted.filter(pc.equal(accepted["_file"], file_number))
-    return Validated(accepted,
-                     validated.quarantined[validated.quarantined["_file"] == file_number],
-                     validated.warnings[validated.warnings["_file"] == file_number])
 
 
 def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[Validated | None]:
@@ -504,8 +484,14 @@ def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[
             first_rid += p.activities.num_rows
     if not tables:
         return [None] * len(prepared)
-    validated = Validated(*validate.validate_activities(pa.concat_tables(tables), school))
-    return [_split(validated, i) if p.activities is not None and p.report.status != "rejected" else None
+    accepted, quarantined, warnings = validate.validate_activities(pa.concat_tables(tables), school)
+    # accepted rows come in row order, so each file's rows are one slice
+    bounds = np.searchsorted(accepted["_file"].to_numpy(), np.arange(len(prepared) + 1))
+    quarantined_by_file = dict(tuple(quarantined.groupby("_file")))
+    warnings_by_file = dict(tuple(warnings.groupby("_file")))
+    return [Validated(accepted.slice(bounds[i], bounds[i + 1] - bounds[i]),
+                      quarantined_by_file.get(i, quarantined.iloc[:0]), warnings_by_file.get(i, warnings.iloc[:0]))
+            if p.activities is not None and p.report.status != "rejected" else None
             for i, p in enumerate(prepared)]
 
 

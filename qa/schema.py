@@ -146,6 +146,11 @@ REFERENCE_SHEETS: dict[str, tuple[Column, ...]] = {
     ),
 }
 
+def sheet_columns(kind: str) -> tuple[Column, ...]:
+    """The columns of a sheet kind: 'activities' or one of REFERENCE_SHEETS."""
+    return ACTIVITY_COLUMNS if kind == "activities" else REFERENCE_SHEETS[kind]
+
+
 # Headers that together identify a sheet kind; every one must be present.
 REFERENCE_SIGNATURES: dict[str, tuple[str, ...]] = {
     "schools": ("school_id", "name"),

@@ -371,6 +371,12 @@ class Check:
 ISSUE_COLUMNS = ["_rid", "_file", "sheet", "row_number", "column_name", "value", "message"]
 
 
+def _issue_frame(issues: pa.Table) -> pd.DataFrame:
+    """Issues as a frame whose missing cells are None (pandas would show NaN, which a report and JSON cannot)."""
+    frame = issues.to_pandas().astype(object)
+    return frame.where(frame.notna(), None)
+
+
 def _select(source: str, items: list[tuple[str, str]]) -> str:
     if not items:
         return f"SELECT * FROM {source}"
@@ -430,7 +436,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
     if error_table is None:
         error_frame = pd.DataFrame(columns=[*ISSUE_COLUMNS, "raw_row"])
     else:
-        error_frame = error_table.drop_columns("_order").to_pandas()
+        error_frame = _issue_frame(error_table.drop_columns("_order"))
         bad_rids = pc.unique(error_table["_rid"])
         raw = cells.select(list(names)).take(bad_rids).to_pylist()
         raw_json = dict(zip(bad_rids.to_pylist(), (json.dumps(r, ensure_ascii=False) for r in raw), strict=True))
@@ -454,12 +460,13 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
         if repeats.num_rows:
             warning_tables.append(repeats)
     if warning_tables:
-        warning_frame = (pa.concat_tables(warning_tables, promote_options="permissive")
-                         .sort_by([("_rid", "ascending"), ("_order", "ascending")]).drop_columns("_order").to_pandas())
+        warning_frame = _issue_frame(pa.concat_tables(warning_tables, promote_options="permissive")
+                                     .sort_by([("_rid", "ascending"), ("_order", "ascending")]).drop_columns("_order"))
     else:
         warning_frame = pd.DataFrame(columns=ISSUE_COLUMNS)
     renamed = {f"v__{c.column}": c.column for c in checks}
-    accepted = accepted.select(list(outputs)).rename_columns([renamed.get(o, o) for o in outputs])
+    # in the order of the rows (the lookups' joins need not keep it), so files are contiguous
+    accepted = accepted.sort_by("_rid").select(list(outputs)).rename_columns([renamed.get(o, o) for o in outputs])
     return accepted, error_frame, warning_frame
 
 
@@ -510,7 +517,7 @@ def validate_activities(cells: pa.Table, school: str | None = None) -> tuple[pa.
 
 def validate_reference(kind: str, cells: pa.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reference rows (keys required; dates, numbers, years and yes/no parsed) and the problems found."""
-    columns = schema.REFERENCE_SHEETS[kind]
+    columns = schema.sheet_columns(kind)
     per_row, lookups = parses(columns)
     checks = []
     for col in columns:

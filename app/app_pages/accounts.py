@@ -5,13 +5,12 @@ import streamlit as st
 from app import widgets
 from app.state import context, store
 from qa import accounts
-from qa.access import ROLES, require
+from qa.access import ROLES
 
 ctx = context()
 db = store()
 st.title("Accounts")
-with widgets.refusals_shown():
-    require(ctx.viewer, "evaluator")
+widgets.evaluators_only(ctx.viewer)
 
 st.caption("People sign in with their school or organisation account; this list decides what they see. "
            "Anyone signed in without an account here sees no data.")

@@ -6,14 +6,12 @@ import streamlit as st
 from app import widgets
 from app.state import context, store
 from qa import ingest
-from qa.access import require
 from qa.exports import to_xlsx_bytes
 
 ctx = context()
 db = store()
 st.title("Upload termly returns")
-with widgets.refusals_shown():
-    require(ctx.viewer, "evaluator")
+widgets.evaluators_only(ctx.viewer)
 
 st.caption("Drop in many returns or one .zip. Nothing is saved until you commit; a rejected file saves nothing, "
            "and a row that cannot be read is kept aside with the reason.")
