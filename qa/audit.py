@@ -17,7 +17,7 @@ def record(target: Store | duckdb.DuckDBPyConnection, who: str, action: str, det
         raise ValueError(f"unknown audit action '{action}'")
     sql = "INSERT INTO audit_log VALUES (nextval('audit_seq'), current_timestamp, ?, ?, ?)"
     if isinstance(target, Store):
-        with target.transaction() as cur:
+        with target.transaction(changes_results=False) as cur:
             run(cur, sql, [who, action, detail])
     else:
         run(target, sql, [who, action, detail])

@@ -235,7 +235,7 @@ def save_version(store: Store, framework: Framework, saved_by: str) -> Framework
         saved = framework.model_copy(update={"version": version})
         run(cur, "INSERT INTO framework_versions VALUES (?, ?, ?, current_timestamp, ?)",
             [saved.id, version, saved_by, saved.to_toml()])
-        changes = _describe_changes(load_framework(framework.id, version=framework.version)
+        changes = _describe_changes(load_framework(framework.id, store, version=framework.version)
                                     if framework.id in shipped_frameworks() else None, saved)
         record(cur, saved_by, "framework edit", f"{saved.id} version {version}: {changes}")
     return saved

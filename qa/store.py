@@ -8,14 +8,19 @@ so the same statements can later run on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import duckdb
 import pandas as pd
+
+from qa.cache import DEFAULT_BUDGET_MB, ResultCache
+
+T = TypeVar("T")
 
 # Each migration is applied once, in order, inside one transaction. Never edit a
 # released migration: add a new one, so existing database files upgrade in place.
@@ -181,6 +186,42 @@ class StoreError(RuntimeError):
     """A database problem a user can act on (wrong file, newer schema, locked)."""
 
 
+class _Shared:
+    """What every Store on one database file in this process shares: the writer lock, the data
+    version and the result cache. DuckDB lets only one process open a file for writing, so within
+    that process this version sees every change (a shared PostgreSQL would keep it in a table)."""
+
+    _open: ClassVar[dict[str, _Shared]] = {}
+    _guard: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self.write_lock = threading.Lock()
+        self.data_version = 0
+        self.results = ResultCache(int(os.environ.get("CPDQA_CACHE_MB", DEFAULT_BUDGET_MB)) * 1024 * 1024)
+        self.users = 0
+
+    @staticmethod
+    def _key(path: str) -> str:
+        return path if path.startswith(":memory:") else os.path.realpath(path)
+
+    @classmethod
+    def open(cls, path: str) -> _Shared:
+        if path == ":memory:":  # every such connection is a database of its own
+            return cls()
+        with cls._guard:
+            shared = cls._open.setdefault(cls._key(path), cls())
+            shared.users += 1
+            return shared
+
+    def release(self, path: str) -> None:
+        if path == ":memory:":
+            return
+        with self._guard:
+            self.users -= 1
+            if self.users <= 0:
+                self._open.pop(self._key(path), None)
+
+
 class Store:
     """The cpdqa database. Thread-safe: every operation runs on its own cursor."""
 
@@ -200,7 +241,7 @@ class Store:
                 hint = (" Another program (often the running dashboard) has it open; DuckDB allows one "
                         "process at a time. Stop it, or upload through the dashboard instead.")
             raise StoreError(f"Cannot open database {self.path}: {exc}.{hint}") from exc
-        self._write_lock = threading.Lock()
+        self._shared = _Shared.open(self.path)
         if not read_only and migrate_to is not None:
             self.migrate(migrate_to)
         found = self.schema_version()
@@ -218,13 +259,15 @@ class Store:
             cur.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, *, changes_results: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """One atomic unit of writes: all of it commits, or none of it does.
 
         Writers are serialised in-process so two uploads never race on the
-        same school-term check-then-insert.
+        same school-term check-then-insert. A commit moves `data_version` on
+        (dropping cached results) unless the caller says it writes nothing a
+        result is computed from (an audit event, a record of an assessment run).
         """
-        with self._write_lock, self.cursor() as cur:
+        with self._shared.write_lock, self.cursor() as cur:
             run(cur, "BEGIN TRANSACTION")
             try:
                 yield cur
@@ -232,6 +275,21 @@ class Store:
                 run(cur, "ROLLBACK")
                 raise
             run(cur, "COMMIT")
+            if changes_results:
+                self._shared.data_version += 1
+
+    @property
+    def data_version(self) -> int:
+        """Committed changes to this database in this process: moves on with every upload, undo, save."""
+        return self._shared.data_version
+
+    @property
+    def results(self) -> ResultCache:
+        return self._shared.results
+
+    def cached(self, key: tuple, compute: Callable[[], T]) -> T:
+        """`compute()` once per data version for every session asking for `key` (see qa.cache)."""
+        return self._shared.results.get(self._shared.data_version, key, compute)
 
     def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
         """Fetch through Arrow: about twice as fast as .df() for wide string results."""
@@ -248,6 +306,7 @@ class Store:
 
     def close(self) -> None:
         self.root.close()
+        self._shared.release(self.path)
 
     def __enter__(self) -> Store:
         return self
@@ -289,11 +348,12 @@ class Store:
             return {t: cur.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
     def academic_years(self) -> list[str]:
-        rows = self.query_rows("SELECT DISTINCT academic_year FROM active_activities ORDER BY 1")
+        rows = self.cached(("academic_years",), lambda: self.query_rows(
+            "SELECT DISTINCT academic_year FROM active_activities ORDER BY 1"))
         return [r[0] for r in rows]
 
     def schools(self) -> pd.DataFrame:
-        return self.query_df("""
+        return self.cached(("schools",), lambda: self.query_df("""
             SELECT ids.school_id, coalesce(s.name, ids.school_id) AS name, s.phase, s.local_authority
             FROM (SELECT school_id FROM schools UNION SELECT DISTINCT school_id FROM active_activities) ids
-            LEFT JOIN schools s ON s.school_id = ids.school_id ORDER BY ids.school_id""")
+            LEFT JOIN schools s ON s.school_id = ids.school_id ORDER BY ids.school_id"""))
