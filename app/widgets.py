@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pandas as pd
@@ -11,6 +11,7 @@ import streamlit as st
 from qa import audit
 from qa.access import AccessDenied, Viewer, require
 from qa.exports import to_csv_bytes, to_xlsx_bytes
+from qa.paging import PagedQuery
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LEVEL_BADGES = {"Gold": ("Gold", "orange"), "Silver": ("Silver", "gray"), "Bronze": ("Bronze", "red"),
@@ -18,19 +19,29 @@ LEVEL_BADGES = {"Gold": ("Gold", "orange"), "Silver": ("Silver", "gray"), "Bronz
                 "insufficient evidence": ("Insufficient evidence", "gray")}
 
 
-def _record_export(file_name: str, rows: int) -> None:
+def _record_export(file_name: str, rows: int | None = None) -> None:
     from app.state import context, store
 
-    audit.record(store(), context().viewer.email, "export", f"{file_name} ({rows} rows)")
+    audit.record(store(), context().viewer.email, "export",
+                 file_name if rows is None else f"{file_name} ({rows} rows)")
 
 
-def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and XLSX of exactly the table shown (formula injection neutralised in qa.exports), audited."""
+def downloads(frame: pd.DataFrame | Callable[[], pd.DataFrame], name: str, key: str) -> None:
+    """CSV and XLSX of the table (formula injection neutralised in qa.exports), audited.
+
+    The files are built only when a button is clicked, so a page with a long table renders as fast as
+    a short one; pass a function to fetch the whole table only then (when the page shows one page of it).
+    """
+    def rows() -> pd.DataFrame:
+        return frame() if callable(frame) else frame
+
+    count = None if callable(frame) else len(frame)
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("CSV", to_csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}-csv",
-                         on_click=_record_export, args=(f"{name}.csv", len(frame)), icon=":material/download:")
-    right.download_button("XLSX", to_xlsx_bytes({name: frame}), f"{name}.xlsx", XLSX_MIME, key=f"{key}-xlsx",
-                          on_click=_record_export, args=(f"{name}.xlsx", len(frame)), icon=":material/download:")
+    left.download_button("CSV", lambda: to_csv_bytes(rows()), f"{name}.csv", "text/csv", key=f"{key}-csv",
+                         on_click=_record_export, args=(f"{name}.csv", count), icon=":material/download:")
+    right.download_button("XLSX", lambda: to_xlsx_bytes({name: rows()}), f"{name}.xlsx", XLSX_MIME,
+                          key=f"{key}-xlsx", on_click=_record_export, args=(f"{name}.xlsx", count),
+                          icon=":material/download:")
 
 
 def _text(value: object) -> str:
@@ -93,7 +104,7 @@ def report_download(label: str, build, file_name: str, mime: str, key: str) -> N
     """A download built only when clicked (PDFs take seconds), recorded in the audit log."""
     st.download_button(label, build, file_name, mime, key=key, icon=":material/picture_as_pdf:"
                        if file_name.endswith(".pdf") else ":material/download:",
-                       on_click=_record_export, args=(file_name, 0))
+                       on_click=_record_export, args=(file_name,))
 
 
 @contextmanager
@@ -110,3 +121,25 @@ def evaluators_only(viewer: Viewer) -> None:
     """Stop the page, showing the data layer's refusal, for anyone who is not an evaluator."""
     with refusals_shown():
         require(viewer, "evaluator")
+
+
+def paged_table(query: PagedQuery, name: str, key: str, empty: str, page_size: int = 100) -> int:
+    """One page of a long table at a time, with its position, and downloads of the whole of it.
+
+    Returns the number of rows in the whole table.
+    """
+    total = query.total()
+    if not total:
+        st.caption(empty)
+        return 0
+    pages = -(-total // page_size)
+    number = 1
+    if pages > 1:
+        left, right = st.columns([1, 3], vertical_alignment="bottom")
+        number = left.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1,
+                                   key=f"{key}-page")
+        first = (number - 1) * page_size + 1
+        right.caption(f"Rows {first:,}–{min(number * page_size, total):,} of {total:,}")
+    table(query.page(number, page_size))
+    downloads(query.all, name, key)
+    return total

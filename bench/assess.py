@@ -30,7 +30,9 @@ def build(path: Path, teachers: int, per_year: int) -> float:
     per_teacher = per_year * len(YEARS)
     total = teachers * per_teacher
     with Store(path) as store, store.transaction() as cur:
-        cur.execute("INSERT INTO uploads VALUES (1, 'synthetic', 'x', 'bench', now(), ?, 0, 0, 'active')", [total])
+        cur.execute("""INSERT INTO uploads (upload_id, file_name, sha256, uploaded_by, uploaded_at, rows_accepted,
+                       rows_quarantined, warnings, status)
+                       VALUES (1, 'synthetic', 'x', 'bench', now(), ?, 0, 0, 'active')""", [total])
         cur.execute(f"""
             INSERT INTO activities (activity_id, upload_id, school_id, teacher_id, activity_date, academic_year,
                 term, activity_title, activity_type, hours, provider, provider_key, programme, subject_specific,
@@ -51,9 +53,12 @@ def build(path: Path, teachers: int, per_year: int) -> float:
                    h1 % 100 < 55, NULL, h2 % 100 < 70,
                    h1 % 7 < 5, h2 % 7 < 5, h3 % 7 < 4, (h1 % 11 + h2 % 11) % 7 < 3, 'Log', 2
             FROM d""")
-        cur.execute("""INSERT INTO programmes SELECT 'Programme ' || CAST(i AS VARCHAR), NULL, 'Accreditor',
+        cur.execute("""INSERT INTO programmes (programme, provider, accrediting_body, valid_from, valid_to, min_hours,
+                                               min_terms, recognition_title)
+                       SELECT 'Programme ' || CAST(i AS VARCHAR), NULL, 'Accreditor',
                        DATE '2017-09-01', DATE '2021-08-31', 20, 2, 'Award' FROM range(25) r(i)""")
-        cur.execute("""INSERT INTO providers
+        cur.execute("""INSERT INTO providers (provider_key, provider, provider_type, quality_mark, quality_mark_level,
+                                              awarded_on, expires_on)
                        SELECT 'provider ' || CAST(i AS VARCHAR), 'Provider ' || CAST(i AS VARCHAR), NULL,
                               CASE WHEN i % 4 = 0 THEN 'Quality Mark' END, NULL, NULL, DATE '2027-01-01'
                        FROM range(200) r(i)""")

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from qa.access import Viewer, require
+from qa.paging import PagedQuery
 from qa.store import Store, run
 
 ACTIONS = ("sign-in", "upload", "replace", "undo", "framework edit", "account added", "account removed", "export")
@@ -21,6 +22,17 @@ def record(target: Store | duckdb.DuckDBPyConnection, who: str, action: str, det
             run(cur, sql, [who, action, detail])
     else:
         run(target, sql, [who, action, detail])
+
+
+def log(store: Store, viewer: Viewer, actions: tuple[str, ...] = ()) -> PagedQuery:
+    """The whole log, newest first, read a page at a time; only `actions` when given. Evaluators only."""
+    require(viewer, "evaluator")
+    where, params = "", {}
+    if actions:
+        params = {f"a{i}": a for i, a in enumerate(actions)}
+        where = f" WHERE action IN ({', '.join('$' + n for n in params)})"
+    return PagedQuery(store, f"SELECT event_id, occurred_at, who, action, detail FROM audit_log{where}",
+                      "event_id DESC", params)
 
 
 def events(store: Store, viewer: Viewer, limit: int | None = None) -> pd.DataFrame:

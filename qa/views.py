@@ -15,6 +15,7 @@ import pandas as pd
 from qa import engine, schema
 from qa.access import Viewer, require, school_scope, suppress_small_cells
 from qa.framework import Framework
+from qa.paging import PagedQuery
 from qa.store import Store
 
 
@@ -125,21 +126,21 @@ def missing_returns(store: Store, viewer: Viewer, as_of: dt.date | None = None,
     """School-terms that have begun but have no activity at all: likely a missing termly return."""
     scope = school_scope(viewer, school_id)
     as_of = as_of or dt.date.today()
-    expected = [(y, t) for y in store.academic_years() for t in schema.TERMS[:schema.terms_started(y, as_of)]]
-    if not expected:
-        return pd.DataFrame(columns=["school_id", "academic_year", "term"])
-    where, params = _in_clause("s", scope, "s.school_id")
-    values = ", ".join(f"($y{i}, $t{i})" for i in range(len(expected)))
-    params |= {f"y{i}": y for i, (y, _) in enumerate(expected)} | {f"t{i}": t for i, (_, t) in enumerate(expected)}
-    frame = store.query_df(f"""
-        WITH expected (academic_year, term) AS (VALUES {values}),
-        s AS (SELECT school_id FROM schools UNION SELECT DISTINCT school_id FROM active_activities)
-        SELECT s.school_id, e.academic_year, e.term
-        FROM s CROSS JOIN expected e
-        WHERE {where} AND NOT EXISTS (
-            SELECT 1 FROM active_activities a WHERE a.school_id = s.school_id
-              AND a.academic_year = e.academic_year AND a.term = e.term)
-        ORDER BY s.school_id, e.academic_year""", params)
+    columns = ["school_id", "academic_year", "term"]
+    begun = [(y, t) for y in store.academic_years() for t in schema.TERMS[:schema.terms_started(y, as_of)]]
+    expected = pd.DataFrame(begun, columns=columns[1:])
+    schools = store.schools()[["school_id"]]
+    if scope is not None:
+        schools = schools[schools["school_id"].isin(scope)]
+    if expected.empty or schools.empty:
+        return pd.DataFrame(columns=columns)
+    # Which school-terms have returns: one small table per data version, so asking about one school
+    # does not scan every activity in the programme.
+    returned = store.cached(("returned school terms",), lambda: store.query_df(
+        "SELECT DISTINCT school_id, academic_year, term FROM active_activities"))
+    grid = schools.merge(expected, how="cross")
+    frame = grid.merge(returned, on=columns, how="left", indicator=True)
+    frame = frame[frame["_merge"] == "left_only"][columns]
     frame["order"] = frame["term"].map(schema.term_index)
     return frame.sort_values(["school_id", "academic_year", "order"]).drop(columns="order").reset_index(drop=True)
 
@@ -227,25 +228,27 @@ def programme_overview(store: Store, viewer: Viewer, framework: Framework, year:
 
 @dataclass
 class DataQuality:
-    quarantine: pd.DataFrame
-    warnings: pd.DataFrame
+    quarantine: PagedQuery
+    warnings: PagedQuery
     teachers_without_records: pd.DataFrame
     missing_returns: pd.DataFrame
 
 
 def data_quality(store: Store, viewer: Viewer, as_of: dt.date | None = None) -> DataQuality:
+    """Rows kept aside and warnings of active uploads (paged: there can be tens of thousands), teachers
+    on the register with no record, and missing termly returns."""
     require(viewer, "evaluator")
-    quarantine = store.query_df("""
+    quarantine = PagedQuery(store, """
         SELECT q.upload_id, u.file_name, q.sheet, q.row_number, q.column_name, q.value, q.reason
-        FROM quarantine q JOIN uploads u ON u.upload_id = q.upload_id WHERE u.status = 'active'
-        ORDER BY q.upload_id, q.sheet, q.row_number""")
-    warnings = store.query_df("""
+        FROM quarantine q JOIN uploads u ON u.upload_id = q.upload_id WHERE u.status = 'active'""",
+                            "q.upload_id, q.sheet, q.row_number")
+    warnings = PagedQuery(store, """
         SELECT w.upload_id, u.file_name, w.sheet, w.row_number, w.column_name, w.value, w.message
-        FROM upload_warnings w JOIN uploads u ON u.upload_id = w.upload_id WHERE u.status = 'active'
-        ORDER BY w.upload_id, w.sheet, w.row_number""")
-    silent = store.query_df("""
+        FROM upload_warnings w JOIN uploads u ON u.upload_id = w.upload_id WHERE u.status = 'active'""",
+                          "w.upload_id, w.sheet, w.row_number")
+    silent = store.cached(("teachers without records",), lambda: store.query_df("""
         SELECT t.school_id, t.teacher_id, t.role, t.career_stage FROM teachers t
         WHERE NOT EXISTS (SELECT 1 FROM active_activities a
                           WHERE a.school_id = t.school_id AND a.teacher_id = t.teacher_id)
-        ORDER BY t.school_id, t.teacher_id""")
+        ORDER BY t.school_id, t.teacher_id"""))
     return DataQuality(quarantine, warnings, silent, missing_returns(store, viewer, as_of))

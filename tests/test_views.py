@@ -77,7 +77,8 @@ def test_missing_returns_and_data_quality(store, load):
     load([activity(school_id="S3", hours="lots")], name="bad.xlsx")  # rejected whole: nothing to show
     load([activity(school_id="S3"), activity(school_id="S3", teacher_id="T2", hours="lots")], name="part.xlsx")
     quality = views.data_quality(store, EVALUATOR, AS_OF)
-    assert quality.quarantine[["file_name", "row_number", "column_name", "value"]].to_dict("records") == [
+    assert quality.quarantine.total() == 1
+    assert quality.quarantine.all()[["file_name", "row_number", "column_name", "value"]].to_dict("records") == [
         {"file_name": "part.xlsx", "row_number": 3, "column_name": "hours", "value": "lots"}]
 
 

@@ -8,12 +8,7 @@ from qa import audit
 
 ctx = context()
 st.title("Audit log")
+actions = st.multiselect("Actions", list(audit.ACTIONS), key="audit_actions")
 with widgets.refusals_shown():
-    log = audit.events(store(), ctx.viewer)
-if log.empty:
-    st.caption("Nothing recorded yet.")
-else:
-    actions = st.multiselect("Actions", list(audit.ACTIONS), key="audit_actions")
-    shown = log[log["action"].isin(actions)] if actions else log
-    widgets.table(shown)
-    widgets.downloads(shown, "audit-log", "audit")
+    log = audit.log(store(), ctx.viewer, tuple(actions))
+widgets.paged_table(log, "audit-log", "audit", "Nothing recorded yet." if not actions else "No such events.")

@@ -1,0 +1,269 @@
+"""Benchmark: every dashboard page for every role at national scale, and concurrent browser sessions.
+
+Builds (once, cached in build/) the national database of bench/assess.py (100,000 teachers in 2,000
+schools, 4 years, 8,000,000 activities) and gives it what a real programme accumulates: one upload
+per school and term (24,000), a Schools and Teachers register, warnings on 1 row in 200, a row kept
+aside in 1 upload in 6, and an audit log of every upload and sign-in. Then:
+
+1. pages: each page for each role through Streamlit's AppTest, in a fresh process per role:
+   the first render (which computes that data version's results), a new session after it, and a
+   rerun of the same session (the best of 3 of each);
+2. sessions: a real `streamlit run` on the database, warmed by one visit, then 1, 5 and 10
+   browser sessions at once (Playwright + Debian's chromium), each opening a page as a different
+   role and waiting for its content; the server's resident memory after each round.
+
+Run: .venv/bin/python bench/pages.py [--teachers 100000] [--skip-sessions]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+PAGES = "app/app_pages"
+ROLE_PAGES = {
+    "evaluator": ["school", "funder", "providers", "upload", "data_quality", "frameworks", "accounts",
+                  "audit_log"],
+    "champion": ["school", "providers", "frameworks"],
+    "funder": ["funder", "providers", "frameworks"],
+}
+URL_PATHS = {"school": "school", "funder": "overview", "providers": "providers"}
+
+
+def build(path: Path, teachers: int, per_year: int) -> float:
+    """The assess benchmark's activities, split into termly uploads, with registers, warnings and audit."""
+    from assess import build as build_activities
+
+    from qa.store import Store
+
+    started = time.perf_counter()
+    build_activities(path, teachers, per_year)
+    with Store(path) as store, store.transaction() as cur:
+        cur.execute("""
+            CREATE TEMP TABLE returns AS
+            SELECT school_id, academic_year, term,
+                   CAST(row_number() OVER (ORDER BY academic_year, term, school_id) AS INTEGER) AS upload_id,
+                   count(*) AS n
+            FROM activities GROUP BY school_id, academic_year, term""")
+        cur.execute("""UPDATE activities SET upload_id = r.upload_id FROM returns r
+                       WHERE r.school_id = activities.school_id AND r.academic_year = activities.academic_year
+                         AND r.term = activities.term""")
+        cur.execute("DELETE FROM uploads")
+        cur.execute("""
+            INSERT INTO uploads (upload_id, file_name, sha256, uploaded_by, uploaded_at, rows_accepted,
+                                 rows_quarantined, warnings, status)
+            SELECT upload_id, school_id || '_' || replace(academic_year, '/', '-') || '_' || term || '.xlsx',
+                   md5(CAST(upload_id AS VARCHAR)), 'eva@evaluation.org',
+                   TIMESTAMP '2017-09-01' + INTERVAL (upload_id * 97) MINUTE, n,
+                   CASE WHEN upload_id % 6 = 0 THEN 1 ELSE 0 END, n // 200, 'active'
+            FROM returns""")
+        cur.execute("SELECT setval('upload_seq', (SELECT max(upload_id) FROM uploads))")
+        cur.execute("""
+            INSERT INTO upload_warnings (upload_id, sheet, row_number, column_name, value, message)
+            SELECT upload_id, 'Log', 2 + (activity_id % 300), 'collaboration', NULL,
+                   'Collaboration is blank: counted as no'
+            FROM activities WHERE activity_id % 200 = 7""")
+        cur.execute("""
+            INSERT INTO quarantine (upload_id, sheet, row_number, column_name, value, reason, raw_row)
+            SELECT upload_id, 'Log', 40, 'hours', 'lots', 'Hours must be a number of hours, e.g. 1.5',
+                   '{"teacher_id": "T1", "hours": "lots"}'
+            FROM returns WHERE upload_id % 6 = 0""")
+        cur.execute("""
+            INSERT INTO schools (school_id, name, phase, type, local_authority, consent_to_name)
+            SELECT DISTINCT school_id, 'School ' || school_id,
+                   CASE WHEN hash(school_id) % 3 = 0 THEN 'Secondary' ELSE 'Primary' END, 'Academy',
+                   'Authority ' || CAST(hash(school_id) % 60 AS VARCHAR), hash(school_id) % 2 = 0
+            FROM returns""")
+        cur.execute("""
+            INSERT INTO teachers (school_id, teacher_id, role, career_stage, fte)
+            SELECT DISTINCT school_id, teacher_id, 'Teacher', 'Experienced', 1.0 FROM activities""")
+        cur.execute("""
+            INSERT INTO audit_log (event_id, occurred_at, who, action, detail)
+            SELECT nextval('audit_seq'), TIMESTAMP '2017-09-01' + INTERVAL (upload_id * 97) MINUTE,
+                   'eva@evaluation.org', 'upload', 'upload ' || CAST(upload_id AS VARCHAR)
+            FROM returns""")
+        cur.execute("""
+            INSERT INTO audit_log (event_id, occurred_at, who, action, detail)
+            SELECT nextval('audit_seq'), TIMESTAMP '2017-09-01' + INTERVAL (i * 131) MINUTE,
+                   'person' || CAST(i % 500 AS VARCHAR) || '@school.org', 'sign-in', NULL
+            FROM range(30000) r(i)""")
+    return time.perf_counter() - started
+
+
+def _page_times(db: str, role: str) -> list[dict]:
+    """In this process: every page of one role, first render / new session / rerun (seconds)."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CPDQA_DB"] = db
+    champion_school = "S00000"
+
+    def session(page: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
+        at.query_params["role"] = role
+        if role == "champion":
+            at.query_params["champion_school"] = champion_school
+        at.run()
+        at.switch_page(f"{PAGES}/{page}.py")
+        return at
+
+    rows = []
+    for page in ROLE_PAGES[role]:
+        at = session(page)
+        started = time.perf_counter()
+        at.run()
+        first = time.perf_counter() - started
+        if at.exception:
+            rows.append({"role": role, "page": page, "error": str(at.exception[0].message)[:200]})
+            continue
+        new_sessions, reruns = [], []
+        for _ in range(3):
+            other = session(page)
+            started = time.perf_counter()
+            other.run()
+            new_sessions.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            other.run()
+            reruns.append(time.perf_counter() - started)
+        rows.append({"role": role, "page": page, "first": round(first, 2), "session": round(min(new_sessions), 2),
+                     "rerun": round(min(reruns), 2)})
+    return rows
+
+
+def pages(db: Path) -> list[dict]:
+    results = []
+    for role in ROLE_PAGES:
+        out = subprocess.run([sys.executable, __file__, "--case-pages", str(db), role], check=True,
+                             capture_output=True, text=True, cwd=ROOT).stdout
+        results += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return results
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """Resident and peak resident memory of the server process, in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def _visit(browser, base: str, role: str, page_name: str) -> float:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    query = f"?role={role}" + ("&champion_school=S00000" if role == "champion" else "")
+    started = time.perf_counter()
+    await page.goto(f"{base}/{URL_PATHS[page_name]}{query}")
+    selector = '[data-testid="stDataFrame"]' if page_name == "providers" else '[data-testid="stMetricValue"]'
+    await page.wait_for_selector(selector, timeout=300_000)
+    await page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=300_000)
+    seconds = time.perf_counter() - started
+    await context.close()
+    return seconds
+
+
+async def _round(browser, base: str, n: int) -> list[float]:
+    mix = [("champion", "school"), ("funder", "funder"), ("evaluator", "school"), ("evaluator", "funder"),
+           ("champion", "providers")]
+    visits = [_visit(browser, base, *mix[i % len(mix)]) for i in range(n)]
+    return list(await asyncio.gather(*visits))
+
+
+def sessions(db: Path) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not chromium:
+        print("no chromium: sessions skipped")
+        return []
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env={**os.environ, "CPDQA_DB": str(db)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        idle = _rss_mb(server.pid)[0]
+
+        async def main() -> list[dict]:
+            rows = []
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                                   "--disable-dev-shm-usage"])
+                warm = await _round(browser, base, 5)  # computes this data version's results once
+                rows.append({"sessions": "warm-up (5)", "max": max(warm), "median": sorted(warm)[2],
+                             "rss_mb": _rss_mb(server.pid)[0]})
+                for n in (1, 5, 10):
+                    times = sorted(await _round(browser, base, n))
+                    rss, peak = _rss_mb(server.pid)
+                    rows.append({"sessions": n, "max": max(times), "median": times[len(times) // 2],
+                                 "rss_mb": rss, "peak_mb": peak})
+                await browser.close()
+            return rows
+
+        rows = asyncio.run(main())
+        rows.insert(0, {"sessions": "idle", "rss_mb": idle})
+        return rows
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teachers", type=int, default=100_000)
+    parser.add_argument("--per-year", type=int, default=20)
+    parser.add_argument("--skip-sessions", action="store_true")
+    parser.add_argument("--case-pages", nargs=2, metavar=("DB", "ROLE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case_pages:
+        for row in _page_times(*args.case_pages):
+            print(json.dumps(row))
+        return
+    path = ROOT / "build" / f"bench-pages-{args.teachers}x{args.per_year}.duckdb"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        seconds = build(path, args.teachers, args.per_year)
+        print(f"built {path.name}: {args.teachers * args.per_year * 4:,} activities in {seconds:.1f} s")
+    print(f"{'role':10} {'page':13} {'first':>7} {'session':>8} {'rerun':>7}   (seconds, AppTest)")
+    for row in pages(path):
+        if "error" in row:
+            print(f"{row['role']:10} {row['page']:13} ERROR {row['error']}")
+        else:
+            print(f"{row['role']:10} {row['page']:13} {row['first']:>7.2f} {row['session']:>8.2f} {row['rerun']:>7.2f}")
+    if not args.skip_sessions:
+        print(f"\n{'sessions':>12} {'slowest':>8} {'median':>8} {'server MB':>10} {'peak MB':>8}")
+        for row in sessions(path):
+            print(f"{row['sessions']!s:>12} {row.get('max', 0):>8.2f} {row.get('median', 0):>8.2f} "
+                  f"{row['rss_mb']:>10.0f} {row.get('peak_mb', 0):>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
