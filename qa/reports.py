@@ -7,10 +7,13 @@ browser is available the report still builds, with tables, and says so.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import io
 import os
 import shutil
+import threading
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -63,6 +66,23 @@ def id_ranges(ids: list[int]) -> str:
     return ", ".join(parts)
 
 
+_chart_server = threading.Lock()
+_chart_server_started = False
+
+
+def _start_chart_server() -> None:
+    """One headless Chromium for every chart this process draws: launching one per chart costs
+    seconds each (a school report has five charts)."""
+    global _chart_server_started
+    with _chart_server:
+        if not _chart_server_started:
+            import kaleido
+
+            kaleido.start_sync_server(silence_warnings=True)
+            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+            _chart_server_started = True
+
+
 def chart_png(fig, width: int = 1000, height: int = 440) -> bytes | None:
     """The figure as PNG, or None when no Chromium is available for static export."""
     if "BROWSER_PATH" not in os.environ:
@@ -71,7 +91,10 @@ def chart_png(fig, width: int = 1000, height: int = 440) -> bytes | None:
             return None
         os.environ["BROWSER_PATH"] = browser
     try:
-        return fig.to_image(format="png", width=width, height=height, scale=1)
+        _start_chart_server()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # plotly passes options the shared server ignores
+            return fig.to_image(format="png", width=width, height=height, scale=1)
     except Exception:  # kaleido reports a missing or broken browser in several ways; the report goes on
         return None
 
