@@ -1,4 +1,7 @@
-"""`cpdqa`: the command line to the QA engine. Exit codes: 0 ok, 1 a file rejected, 2 usage."""
+"""`cpdqa`: the command line to the QA engine. Exit codes: 0 ok, 1 a file rejected or a database problem, 2 usage.
+
+Every user-facing error is a `CpdqaError`; `CpdqaGroup` turns it into its message and exit code once, here.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,17 @@ import click
 from qa import accounts, audit, engine, schema
 from qa import ingest as ingest_mod
 from qa.access import ROLES, Viewer
+from qa.errors import CpdqaError
 from qa.framework import (
     DEFAULT_FRAMEWORK,
     FrameworkError,
     coerce_override_value,
     load_framework,
+    revert_to,
     save_version,
+    saved_versions,
     shipped_frameworks,
+    versions,
     with_overrides,
 )
 from qa.store import Store, StoreError
@@ -35,7 +42,23 @@ def _open(db_path: str) -> Store:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UserError(click.ClickException):
+    def __init__(self, error: CpdqaError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+class CpdqaGroup(click.Group):
+    """Shows a CpdqaError as 'Error: <message>' with its exit code, never as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CpdqaError as exc:
+            raise _UserError(exc) from exc
+
+
+@click.group(cls=CpdqaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cpdqa")
 def main() -> None:
     """Quality assurance of teachers' CPD: ingest termly returns, assess them against frameworks."""
@@ -279,6 +302,40 @@ def framework_save(db_path: str, framework_id: str, settings: tuple[str, ...], b
     finally:
         store.close()
     click.echo(f"saved {saved.id} version {saved.version}")
+
+
+@framework.command("versions")
+@DB_OPTION
+@click.argument("framework_id")
+def framework_versions(db_path: str, framework_id: str) -> None:
+    """Every version of a framework: the shipped file's and each saved one, with who saved it."""
+    store = _open(db_path)
+    try:
+        saved = {v: (who, when) for v, who, when in saved_versions(store, framework_id)}
+        found = versions(store, framework_id)
+    finally:
+        store.close()
+    if not found:
+        raise click.UsageError(f"no framework '{framework_id}'")
+    for v in found:
+        who, when = saved.get(v, ("shipped file", None))
+        click.echo(f"v{v:<3} {who}" + (f" on {when:%d %b %Y %H:%M}" if when else "") + (
+            "  (judged by)" if v == found[-1] else ""))
+
+
+@framework.command("revert")
+@DB_OPTION
+@click.argument("framework_id")
+@click.option("--to", "version", type=int, required=True, help="The version to make current again.")
+@click.option("--by", required=True, help="Who made the change (recorded).")
+def framework_revert(db_path: str, framework_id: str, version: int, by: str) -> None:
+    """Judge by an old version again, by saving it as the newest (no version is deleted)."""
+    store = _open(db_path)
+    try:
+        saved = revert_to(store, framework_id, version, by)
+    finally:
+        store.close()
+    click.echo(f"saved {saved.id} version {saved.version} (a copy of version {version})")
 
 
 @main.group()

@@ -180,8 +180,9 @@ def next_steps(framework: Framework, teachers: pd.DataFrame, aspects: pd.DataFra
     """What to work on next, from the rules teachers fall short of and the least-covered aspect."""
     steps = []
     for rule in framework.rules_at("teacher-year"):
-        if rule.id in teachers and len(teachers):
-            short = int((~teachers[rule.id].astype(bool)).sum())
+        column = engine.rule_column(rule)
+        if column in teachers and len(teachers):
+            short = int((~teachers[column].astype(bool)).sum())
             if short:
                 steps.append(f"{short} of {len(teachers)} teachers are short on '{rule.title}' "
                              f"({rule.metric} {rule.comparator} {rule.threshold:g}, {rule.period}).")

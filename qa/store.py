@@ -17,6 +17,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from qa.errors import CpdqaError
+
 # Each migration is applied once, in order, inside one transaction. Never edit a
 # released migration: add a new one, so existing database files upgrade in place.
 MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
@@ -177,8 +179,10 @@ def run(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None =
     return result.fetchall()
 
 
-class StoreError(RuntimeError):
+class StoreError(CpdqaError, RuntimeError):
     """A database problem a user can act on (wrong file, newer schema, locked)."""
+
+    exit_code = 1
 
 
 class Store:

@@ -262,7 +262,7 @@ def test_bad_framework_files_get_clear_errors():
         parse_framework(text, "typo.toml")
     with pytest.raises(FrameworkError, match="neither a rule of wellcome nor a definition"):
         with_overrides(FRAMEWORK, {"meets_hourz": 30})
-    with pytest.raises(FrameworkError, match="override rejected"):
+    with pytest.raises(FrameworkError, match="Not saved: Aspects needed for quality CPD: input should be less than"):
         with_overrides(FRAMEWORK, {"quality_min_aspects": 5})
 
 
