@@ -184,17 +184,23 @@ def build_demo(db_path: str | Path, sample_dir: Path = SAMPLE_DIR) -> list[inges
 
 @main.command()
 @DB_OPTION
-@click.option("--force", is_flag=True, help="Rebuild even if the database exists.")
+@click.option("--force", is_flag=True, help="Rebuild even if the database holds returns.")
 def demo(db_path: str, force: bool) -> None:
-    """Build the demo database from data/sample/."""
+    """Build the demo database from data/sample/ (into an existing database only if it holds no returns)."""
     path = Path(db_path)
     if path.exists():
-        if not force:
-            click.echo(f"{db_path} exists; use --force to rebuild")
+        store = _open(db_path)
+        held = store.query_rows("SELECT count(*) FROM active_activities")[0][0]
+        store.close()
+        if held and not force:
+            click.echo(f"{db_path} holds {held} activities; use --force to rebuild it")
             return
-        path.unlink()
-        Path(f"{db_path}.wal").unlink(missing_ok=True)
-    reports = build_demo(path)
+        if force:
+            path.unlink()
+            Path(f"{db_path}.wal").unlink(missing_ok=True)
+        else:
+            click.echo(f"{db_path} holds no returns yet: adding the demo returns")
+    reports = build_demo(path, SAMPLE_DIR)
     accepted = sum(r.rows_accepted for r in reports)
     quarantined = sum(r.rows_quarantined for r in reports)
     click.echo(f"built {db_path}: {len(reports)} files, {accepted} activities, "

@@ -58,6 +58,7 @@ def test_every_page_renders_demo_data_for_every_role(demo_db, monkeypatch, role,
 
 def test_pages_outside_a_role_are_not_registered(demo_db, monkeypatch):
     at = app(demo_db, monkeypatch, "funder")
+    assert at.title[0].value == "Programme overview"  # the root URL opens the role's first page, as that role
     with pytest.raises(ValueError, match="Could not find"):
         at.switch_page(f"{PAGES}/upload.py").run()
 
@@ -173,6 +174,15 @@ def test_framework_edit_previews_and_saves_a_version(small_db, monkeypatch):
 
 
 def test_empty_database_says_what_to_upload(tmp_path, monkeypatch):
+    Store(tmp_path / "empty.duckdb").close()
     at = app(tmp_path / "empty.duckdb", monkeypatch, "evaluator")
     assert not at.exception
     assert "No CPD returns yet" in texts(at)
+
+
+def test_no_database_says_what_to_run_and_creates_none(tmp_path, monkeypatch):
+    missing = tmp_path / "demo.duckdb"
+    at = app(missing, monkeypatch, "evaluator")
+    assert not at.exception
+    assert f"There is no database at {missing}. Run `make run` to build the demo database" in texts(at)
+    assert not missing.exists()
