@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,6 +12,8 @@ import streamlit as st
 from qa import audit
 from qa.access import AccessDenied, Viewer, require
 from qa.exports import to_csv_bytes, to_xlsx_bytes
+from qa.framework import is_share_metric
+from qa.labels import label, labelled
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LEVEL_BADGES = {"Gold": ("Gold", "orange"), "Silver": ("Silver", "gray"), "Bronze": ("Bronze", "red"),
@@ -24,12 +27,20 @@ def _record_export(file_name: str, rows: int) -> None:
     audit.record(store(), context().viewer.email, "export", f"{file_name} ({rows} rows)")
 
 
+def safe_name(text: str) -> str:
+    """A file name (and XLSX sheet name) from ids such as 'URN:107*': no characters Excel or a disk refuses."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "export"
+
+
 def downloads(frame: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and XLSX of exactly the table shown (formula injection neutralised in qa.exports), audited."""
+    """CSV and XLSX of exactly the table shown, headed in plain English (formula injection neutralised in
+    qa.exports), audited."""
+    name = safe_name(name)
+    shown = labelled(frame)
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("CSV", to_csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}-csv",
+    left.download_button("CSV", to_csv_bytes(shown), f"{name}.csv", "text/csv", key=f"{key}-csv",
                          on_click=_record_export, args=(f"{name}.csv", len(frame)), icon=":material/download:")
-    right.download_button("XLSX", to_xlsx_bytes({name: frame}), f"{name}.xlsx", XLSX_MIME, key=f"{key}-xlsx",
+    right.download_button("XLSX", to_xlsx_bytes({name[:31]: shown}), f"{name}.xlsx", XLSX_MIME, key=f"{key}-xlsx",
                           on_click=_record_export, args=(f"{name}.xlsx", len(frame)), icon=":material/download:")
 
 
@@ -38,12 +49,12 @@ def _text(value: object) -> str:
 
 
 def table(frame: pd.DataFrame, **column_config) -> None:
-    """A dataframe shown as text, never as HTML; shares as percentages, '<5' left as it is."""
+    """A dataframe shown as text, never as HTML, headed in plain English; shares as percentages, '<5' as it is."""
     shown = frame.copy()
     config = dict(column_config)
     for col in shown.columns:
         series = shown[col]
-        is_share = str(col).startswith("share")
+        is_share = is_share_metric(str(col))
         if series.dtype == object:
             numbers = pd.to_numeric(series, errors="coerce")
             if numbers.notna().sum() == series.notna().sum() and series.notna().any():
@@ -56,8 +67,10 @@ def table(frame: pd.DataFrame, **column_config) -> None:
             if series.map(type).nunique() > 1 or series.isna().any():
                 shown[col] = series.map(_text)
         elif is_share and pd.api.types.is_numeric_dtype(series) and col not in config:
-            config[col] = st.column_config.NumberColumn(str(col).replace("_", " "), format="percent")
-    st.dataframe(shown, hide_index=True, column_config=config or None)
+            config[col] = st.column_config.NumberColumn(label(str(col)), format="percent")
+    names = {c: label(c) for c in shown.columns if isinstance(c, str)}
+    config = {names.get(c, c): v for c, v in config.items()}
+    st.dataframe(shown.rename(columns=names), hide_index=True, column_config=config or None)
 
 
 def empty_state(message: str) -> None:

@@ -362,15 +362,18 @@ def _framework_or_usage(store: Store, framework_id: str):
 @click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
 @click.option("--by", default="cli", show_default=True, help="Who generated it (printed on the report).")
-def report_school(db_path: str, school_id: str, year: str, out: str, framework_id: str, by: str) -> None:
+def report_school(db_path: str, school_id: str, year: str, out: str, framework_id: str, through_term: str | None,
+                  by: str) -> None:
     """A school's report: KPIs, termly progress, aspect coverage, teachers' status, next steps."""
     from qa import reports
 
     store = _open(db_path)
     try:
         pdf = reports.school_report_pdf(store, Viewer("evaluator", email=by), school_id,
-                                        _framework_or_usage(store, framework_id), year, by)
+                                        _framework_or_usage(store, framework_id), year, by,
+                                        through_term=through_term)
     finally:
         store.close()
     Path(out).write_bytes(pdf)
@@ -382,15 +385,16 @@ def report_school(db_path: str, school_id: str, year: str, out: str, framework_i
 @click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
 @click.option("--by", default="cli", show_default=True, help="Who generated it (printed on the report).")
-def report_funder(db_path: str, year: str, out: str, framework_id: str, by: str) -> None:
+def report_funder(db_path: str, year: str, out: str, framework_id: str, through_term: str | None, by: str) -> None:
     """The funder's annual report: programme KPIs, the two headline figures, trend, provider levels."""
     from qa import reports
 
     store = _open(db_path)
     try:
         pdf = reports.funder_report_pdf(store, Viewer("funder", email=by), _framework_or_usage(store, framework_id),
-                                        year, by)
+                                        year, by, through_term=through_term)
     finally:
         store.close()
     Path(out).write_bytes(pdf)
@@ -402,15 +406,16 @@ def report_funder(db_path: str, year: str, out: str, framework_id: str, by: str)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .xlsx to write.")
 @click.option("--year", help="Academic year (default: every year).")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
 @click.option("--by", default="cli", show_default=True, help="Who generated it (recorded with the runs).")
-def export(db_path: str, out: str, year: str | None, framework_id: str, by: str) -> None:
+def export(db_path: str, out: str, year: str | None, framework_id: str, through_term: str | None, by: str) -> None:
     """A whole assessment as XLSX: one sheet per level, the framework's rules and the run metadata."""
     from qa import reports
 
     store = _open(db_path)
     try:
         data = reports.assessment_xlsx(store, Viewer("evaluator", email=by), _framework_or_usage(store, framework_id),
-                                       year, by)
+                                       year, by, through_term=through_term)
         audit.record(store, by, "export", f"{Path(out).name}: whole assessment")
     finally:
         store.close()

@@ -27,6 +27,7 @@ from qa.framework import (
     is_share_metric,
     load_framework,
 )
+from qa.labels import COMPARATORS
 from qa.store import Store, run
 
 LEVELS = ("teacher", "school", "provider", "programme")
@@ -65,6 +66,11 @@ def _figure_sql(metric: str, expr: str) -> str:
     if metric in HOUR_METRICS or metric.endswith("hours"):
         return f"(CAST(ROUND({expr}, 2) AS VARCHAR) || ' h')"
     return f"CAST({expr} AS VARCHAR)"
+
+
+# The term a year-to-date judgement runs to, for "23.3 h expected by the end of Spring".
+_TERM_NAME = ("(CASE terms_elapsed " + " ".join(f"WHEN {i} THEN '{t}'" for i, t in enumerate(schema.TERMS, 1))
+              + " ELSE 'the year' END)")
 
 
 def _literal(value: float | bool) -> str:
@@ -188,12 +194,11 @@ def _teacher_select(framework: Framework) -> str:
         to_date.append(ok)
         figure = _figure_sql(rule.metric, rule.metric)
         target = _figure_sql(rule.metric, progress_threshold)
-        reasons.append(
-            f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {figure} || "
-            f"{_sql_text(' against ' + rule.comparator + ' ')} || {target} || "
-            f"CASE WHEN in_progress AND {'TRUE' if rule.pro_rata_terms else 'FALSE'} "
-            f"THEN ' by term ' || CAST(terms_elapsed AS VARCHAR) || ' of 3' ELSE '' END || "
-            f"{_sql_text(' (' + rule.period + '). Source: ' + framework.sources[rule.source])} END")
+        expected = (f"CASE WHEN in_progress AND {'TRUE' if rule.pro_rata_terms else 'FALSE'} THEN ' so far; ' || "
+                    f"{target} || ' expected by the end of ' || {_TERM_NAME} "
+                    f"ELSE {_sql_text('; needs ' + ('' if boolean else COMPARATORS[rule.comparator] + ' '))} || "
+                    f"{target} END")
+        reasons.append(f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {figure} || {expected} || '.' END")
     return f"""
     ty AS (
         SELECT school_id, teacher_id, academic_year,
@@ -266,9 +271,8 @@ def _school_rules_sql(framework: Framework) -> tuple[list[str], str]:
         parts.append(f"{ok} AS {rule_column(rule)}")
         reasons.append(
             f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {_figure_sql(rule.metric, rule.metric)}"
-            f" || {_sql_text(' against ' + rule.comparator + ' ')} || "
-            f"{_figure_sql(rule.metric, _literal(rule.threshold))} || "
-            f"{_sql_text(' (' + rule.period + '). Source: ' + framework.sources[rule.source])} END")
+            f" || {_sql_text('; needs ' + ('' if boolean else COMPARATORS[rule.comparator] + ' '))} || "
+            f"{_figure_sql(rule.metric, _literal(rule.threshold))} || '.' END")
     explanation = f"NULLIF(CONCAT_WS('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
     return parts, explanation
 

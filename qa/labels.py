@@ -161,3 +161,10 @@ def criterion(name: str, comparator: str, threshold: float | bool) -> str:
 def is_snake_case(text: object) -> bool:
     """True for a header a user should never see: an identifier such as 'counted_hours'."""
     return isinstance(text, str) and "_" in text and " " not in text.strip()
+
+
+def period(year: str | None, through_term: str | None = None) -> str:
+    """Which part of the year a page, report or export shows: '2019/20, to the end of Spring'."""
+    if not year:
+        return "every year" + (f", each to the end of {through_term}" if through_term else "")
+    return f"{year}, " + (f"to the end of {through_term}" if through_term else "whole year")

@@ -90,17 +90,17 @@ def test_school_dashboard_shows_hand_computed_numbers(small_db, monkeypatch):
     assert got["Teachers"] == "2"
     assert got["Meet the criteria"] == "1 (50%)"
     assert got["Median counted hours"] == "24.0"
-    assert got["Activities with all four DfE aspects"] == "100%"
-    teachers = at.dataframe[0].value.set_index("teacher_id")
-    assert teachers.loc["T1", "status"] == "meets the criteria" and teachers.loc["T2", "status"] == "not yet"
-    assert "35 counted hours a year: 10.0 h against >= 35.0 h" in teachers.loc["T2", "what is short"]
+    assert got["All four DfE aspects"] == "100%"
+    teachers = at.dataframe[0].value.set_index("Teacher (staff code)")
+    assert teachers.loc["T1", "Status"] == "meets the criteria" and teachers.loc["T2", "Status"] == "not yet"
+    assert teachers.loc["T2", "What is short"] == "35 counted hours a year: 10.0 h; needs at least 35.0 h."
 
 
 def test_term_filter_turns_the_year_into_on_track_or_needing_support(small_db, monkeypatch):
     at = app(small_db, monkeypatch, "evaluator", school="S1", term="Autumn")
     got = metrics(at)
     assert got["On track"] == "1 (50%)"  # T1 has 36 h by Autumn (needs 11.67 h); T2 has 10 h
-    statuses = at.dataframe[0].value.set_index("teacher_id")["status"].to_dict()
+    statuses = at.dataframe[0].value.set_index("Teacher (staff code)")["Status"].to_dict()
     assert statuses == {"T1": "on track", "T2": "needs support"}
 
 
@@ -122,7 +122,7 @@ def test_funder_overview_suppresses_small_schools_and_shows_no_teacher_ids(small
         cells = frame.value.astype(str).to_numpy().ravel()
         assert not {"T1", "T2", "V1"} & set(cells)
     by_school = at.dataframe[-1].value
-    assert set(by_school["teachers"]) == {"<5"}
+    assert set(by_school["Teachers"]) == {"<5"}
 
 
 def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypatch):
@@ -134,8 +134,8 @@ def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypat
     at.button(key="check").click().run()
     assert not at.exception
     report = at.dataframe[0].value
-    assert report.loc[0, "status"] == "accepted" and report.loc[0, "rows accepted"] == 3
-    assert report.loc[0, "rows quarantined"] == 1
+    assert report.loc[0, "Status"] == "accepted" and report.loc[0, "Rows accepted"] == 3
+    assert report.loc[0, "Rows quarantined"] == 1
     at.button(key="commit").click().run()
     assert "Saved 1 upload(s): 3 activities, 1 rows kept aside in quarantine." in texts(at)
     school = app(small_db, monkeypatch, "evaluator", school="S3")
