@@ -166,11 +166,31 @@ def test_framework_edit_previews_and_saves_a_version(small_db, monkeypatch):
     at = app(small_db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/frameworks.py").run()
     at.number_input(key="thr-wellcome-meets_hours").set_value(10.0).run()
-    assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track)" in texts(at)
+    assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track), in 1 of 2 schools" \
+        in texts(at)
     at.button(key="save_fw").click().run()
     assert "Saved wellcome version 2." in texts(at)
     with Store(small_db) as store:
         assert store.scalar("SELECT max(version) FROM framework_versions WHERE framework_id = 'wellcome'") == 2
+
+
+def test_framework_saved_three_times_then_reverted_on_the_page(small_db, monkeypatch):
+    for n, hours in enumerate((30.0, 20.0, 10.0), start=2):
+        at = app(small_db, monkeypatch, "evaluator")
+        at.switch_page(f"{PAGES}/frameworks.py").run()
+        at.number_input(key="thr-wellcome-meets_hours").set_value(hours).run()
+        at.button(key="save_fw").click().run()
+        assert not at.exception and f"Saved wellcome version {n}." in texts(at)
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/frameworks.py").run()
+    assert at.selectbox(key="framework_version-wellcome").value == 4  # the newest is judged by
+    at.selectbox(key="cmp-a-wellcome").set_value(1).run()
+    assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track)" in texts(at)
+    at.selectbox(key="revert-wellcome").set_value(2).run()
+    at.button(key="revert_fw").click().run()
+    assert "Saved wellcome version 5, a copy of version 2." in texts(at)
+    with Store(small_db) as store:
+        assert store.scalar("SELECT body FROM framework_versions WHERE version = 5").count("threshold = 30.0") == 1
 
 
 def test_empty_database_says_what_to_upload(tmp_path, monkeypatch):
