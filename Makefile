@@ -12,7 +12,7 @@ OIDC_VENV := build/oidc-venv
 PY312 ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 $$(command -v python3.12); do \
 	"$$p" -c 'import sys' >/dev/null 2>&1 && echo "$$p" && break; done)
 
-.PHONY: run test install chromium oidc-mock lint bench sample clean
+.PHONY: run test install chromium oidc-mock lint bench sample clean demo
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,12 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-$(DB): | $(BIN)/.installed
+# Builds the demo whenever the database is missing or holds no returns (e.g. an app opened before `make run`).
+demo: $(BIN)/.installed
+	@mkdir -p $(dir $(DB))
 	$(BIN)/cpdqa demo --db $(DB)
 
-run: $(BIN)/.installed $(DB)
+run: demo
 	CPDQA_DB=$(DB) $(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --server.address 0.0.0.0
 
 # Browser tests drive Debian's chromium; Playwright's own browser download does not work here.

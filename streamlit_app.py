@@ -11,10 +11,11 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app.state import Context, set_context, store
+from app.state import Context, db_path, set_context, store
 from qa import accounts, audit, schema
 from qa.access import Viewer
-from qa.framework import DEFAULT_FRAMEWORK, KITEMARK_FRAMEWORK, load_framework, shipped_frameworks
+from qa.errors import CpdqaError
+from qa.framework import DEFAULT_FRAMEWORK, KITEMARK_FRAMEWORK, load_framework, shipped_frameworks, versions
 
 st.set_page_config(page_title="cpdqa – CPD quality assurance", page_icon=":material/school:", layout="wide")
 
@@ -95,7 +96,22 @@ def current_viewer() -> Viewer:
     return pick_demo_viewer()
 
 
-viewer = current_viewer()
+def require_database() -> None:
+    """Never create a database file the user did not ask for: say how to build or point at one instead."""
+    if not Path(db_path()).exists():
+        st.title("cpdqa – CPD quality assurance")
+        st.error(f"There is no database at {db_path()}. Run `make run` to build the demo database and open the "
+                 "dashboard on it, or create one with `cpdqa init --db FILE` (or `cpdqa demo --db FILE`) and start "
+                 "the dashboard with CPDQA_DB=FILE.", icon=":material/database:")
+        st.stop()
+
+
+require_database()
+try:
+    viewer = current_viewer()
+except CpdqaError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
 db = store()
 years = db.academic_years()
 
@@ -104,8 +120,22 @@ wanted = st.query_params.get("framework", DEFAULT_FRAMEWORK)
 framework_id = st.sidebar.selectbox("Framework", frameworks, key="framework",
                                     index=frameworks.index(wanted) if wanted in frameworks else 0,
                                     format_func=lambda f: load_framework(f, db).title)
-framework = load_framework(framework_id, db)
 st.query_params["framework"] = framework_id
+choices = versions(db, framework_id)
+wanted_version = st.query_params.get("version", "")
+version = choices[-1]
+if len(choices) > 1:
+    version = st.sidebar.selectbox(
+        "Framework version", list(reversed(choices)), key=f"framework_version-{framework_id}",
+        index=list(reversed(choices)).index(int(wanted_version)) if wanted_version.isdigit()
+        and int(wanted_version) in choices else 0,
+        format_func=lambda v: f"version {v}" + (" (newest)" if v == choices[-1] else ""),
+        help="Results are judged by this version of the framework's rules.")
+    if version == choices[-1]:
+        st.query_params.pop("version", None)
+    else:
+        st.query_params["version"] = str(version)
+framework = load_framework(framework_id, db, version)
 
 year = None
 if years:
@@ -118,7 +148,8 @@ wanted_term = st.query_params.get("term", WHOLE_YEAR)
 term = st.sidebar.selectbox("Up to the end of", terms, key="term", index=terms.index(wanted_term)
                             if wanted_term in terms else 0, help="Judge the year so far: on track or at risk.")
 st.query_params["term"] = term
-st.sidebar.caption(f"Framework version {framework.version}")
+if len(choices) == 1:
+    st.sidebar.caption(f"Framework version {framework.version}")
 
 set_context(Context(viewer=viewer, framework=framework, year=year,
                     through_term=None if term == WHOLE_YEAR else term, years=years, as_of=dt.date.today()))
@@ -140,4 +171,35 @@ by_role = {
     "champion": {"My school": [school, providers], "Rules": [rules]},
     "funder": {"Programme": [funder, providers], "Rules": [rules]},
 }
-st.navigation(by_role[viewer.role]).run()
+
+
+def home() -> None:
+    """The root URL: go to the role's first page. Being the default page, it gives every real page its own URL
+    (Streamlit serves the default page at "/" only, so a typed link to it would say "Page not found")."""
+    st.switch_page(next(iter(by_role[viewer.role].values()))[0], query_params=st.query_params.to_dict())
+
+
+def not_for_this_role(page: st.Page) -> st.Page:
+    """A page this role may not open: the same URL, politely saying so, instead of Streamlit's dialog."""
+    allowed = [ROLE_LABELS[r] for r, sections in by_role.items()
+               if any(p.url_path == page.url_path for ps in sections.values() for p in ps)]
+
+    def explain() -> None:
+        st.title(page.title)
+        st.info(f"The {page.title} page is for {' and '.join(a.lower() for a in allowed)}s, so it is not "
+                f"shown to you as {ROLE_LABELS[viewer.role].lower()}. Your pages are in the menu on the left.",
+                icon=":material/lock:")
+
+    return st.Page(explain, title=page.title, url_path=page.url_path, visibility="hidden")
+
+
+own = by_role[viewer.role]
+own_paths = {p.url_path for pages in own.values() for p in pages}
+others = [not_for_this_role(p) for p in (school, funder, providers, upload, quality, rules, people, log)
+          if p.url_path not in own_paths]
+hidden = [st.Page(home, title="Home", url_path="home", default=True, visibility="hidden"), *others]
+page = st.navigation({**own, "": hidden})
+try:
+    page.run()
+except CpdqaError as exc:  # a user-facing problem: its message, never a traceback
+    st.error(str(exc), icon=":material/error:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -11,6 +12,8 @@ import streamlit as st
 from qa import audit
 from qa.access import AccessDenied, Viewer, require
 from qa.exports import to_csv_bytes, to_xlsx_bytes
+from qa.framework import is_share_metric
+from qa.labels import label, labelled
 from qa.paging import PagedQuery
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,20 +29,28 @@ def _record_export(file_name: str, rows: int | None = None) -> None:
                  file_name if rows is None else f"{file_name} ({rows} rows)")
 
 
+def safe_name(text: str) -> str:
+    """A file name (and XLSX sheet name) from ids such as 'URN:107*': no characters Excel or a disk refuses."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "export"
+
+
 def downloads(frame: pd.DataFrame | Callable[[], pd.DataFrame], name: str, key: str) -> None:
-    """CSV and XLSX of the table (formula injection neutralised in qa.exports), audited.
+    """CSV and XLSX of the table, headed in plain English (formula injection neutralised in qa.exports),
+    audited.
 
     The files are built only when a button is clicked, so a page with a long table renders as fast as
     a short one; pass a function to fetch the whole table only then (when the page shows one page of it).
     """
+    name = safe_name(name)
+
     def rows() -> pd.DataFrame:
-        return frame() if callable(frame) else frame
+        return labelled(frame() if callable(frame) else frame)
 
     count = None if callable(frame) else len(frame)
     left, right, _ = st.columns([1, 1, 4])
     left.download_button("CSV", lambda: to_csv_bytes(rows()), f"{name}.csv", "text/csv", key=f"{key}-csv",
                          on_click=_record_export, args=(f"{name}.csv", count), icon=":material/download:")
-    right.download_button("XLSX", lambda: to_xlsx_bytes({name: rows()}), f"{name}.xlsx", XLSX_MIME,
+    right.download_button("XLSX", lambda: to_xlsx_bytes({name[:31]: rows()}), f"{name}.xlsx", XLSX_MIME,
                           key=f"{key}-xlsx", on_click=_record_export, args=(f"{name}.xlsx", count),
                           icon=":material/download:")
 
@@ -49,12 +60,12 @@ def _text(value: object) -> str:
 
 
 def table(frame: pd.DataFrame, **column_config) -> None:
-    """A dataframe shown as text, never as HTML; shares as percentages, '<5' left as it is."""
+    """A dataframe shown as text, never as HTML, headed in plain English; shares as percentages, '<5' as it is."""
     shown = frame.copy()
     config = dict(column_config)
     for col in shown.columns:
         series = shown[col]
-        is_share = str(col).startswith("share")
+        is_share = is_share_metric(str(col))
         if series.dtype == object:
             numbers = pd.to_numeric(series, errors="coerce")
             if numbers.notna().sum() == series.notna().sum() and series.notna().any():
@@ -67,8 +78,10 @@ def table(frame: pd.DataFrame, **column_config) -> None:
             if series.map(type).nunique() > 1 or series.isna().any():
                 shown[col] = series.map(_text)
         elif is_share and pd.api.types.is_numeric_dtype(series) and col not in config:
-            config[col] = st.column_config.NumberColumn(str(col).replace("_", " "), format="percent")
-    st.dataframe(shown, hide_index=True, column_config=config or None)
+            config[col] = st.column_config.NumberColumn(label(str(col)), format="percent")
+    names = {c: label(c) for c in shown.columns if isinstance(c, str)}
+    config = {names.get(c, c): v for c, v in config.items()}
+    st.dataframe(shown.rename(columns=names), hide_index=True, column_config=config or None)
 
 
 def empty_state(message: str) -> None:

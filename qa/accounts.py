@@ -8,12 +8,13 @@ import pandas as pd
 
 from qa import audit
 from qa.access import ROLES, Viewer
+from qa.errors import CpdqaError
 from qa.store import Store, run
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class AccountError(ValueError):
+class AccountError(CpdqaError, ValueError):
     """An account change that cannot be made, with the reason."""
 
 

@@ -1,4 +1,7 @@
-"""`cpdqa`: the command line to the QA engine. Exit codes: 0 ok, 1 a file rejected, 2 usage."""
+"""`cpdqa`: the command line to the QA engine. Exit codes: 0 ok, 1 a file rejected or a database problem, 2 usage.
+
+Every user-facing error is a `CpdqaError`; `CpdqaGroup` turns it into its message and exit code once, here.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,17 @@ import click
 from qa import accounts, audit, engine, schema
 from qa import ingest as ingest_mod
 from qa.access import ROLES, Viewer
+from qa.errors import CpdqaError
 from qa.framework import (
     DEFAULT_FRAMEWORK,
     FrameworkError,
     coerce_override_value,
     load_framework,
+    revert_to,
     save_version,
+    saved_versions,
     shipped_frameworks,
+    versions,
     with_overrides,
 )
 from qa.store import Store, StoreError
@@ -35,7 +42,23 @@ def _open(db_path: str) -> Store:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UserError(click.ClickException):
+    def __init__(self, error: CpdqaError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+
+class CpdqaGroup(click.Group):
+    """Shows a CpdqaError as 'Error: <message>' with its exit code, never as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CpdqaError as exc:
+            raise _UserError(exc) from exc
+
+
+@click.group(cls=CpdqaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cpdqa")
 def main() -> None:
     """Quality assurance of teachers' CPD: ingest termly returns, assess them against frameworks."""
@@ -161,17 +184,23 @@ def build_demo(db_path: str | Path, sample_dir: Path = SAMPLE_DIR) -> list[inges
 
 @main.command()
 @DB_OPTION
-@click.option("--force", is_flag=True, help="Rebuild even if the database exists.")
+@click.option("--force", is_flag=True, help="Rebuild even if the database holds returns.")
 def demo(db_path: str, force: bool) -> None:
-    """Build the demo database from data/sample/."""
+    """Build the demo database from data/sample/ (into an existing database only if it holds no returns)."""
     path = Path(db_path)
     if path.exists():
-        if not force:
-            click.echo(f"{db_path} exists; use --force to rebuild")
+        store = _open(db_path)
+        held = store.query_rows("SELECT count(*) FROM active_activities")[0][0]
+        store.close()
+        if held and not force:
+            click.echo(f"{db_path} holds {held} activities; use --force to rebuild it")
             return
-        path.unlink()
-        Path(f"{db_path}.wal").unlink(missing_ok=True)
-    reports = build_demo(path)
+        if force:
+            path.unlink()
+            Path(f"{db_path}.wal").unlink(missing_ok=True)
+        else:
+            click.echo(f"{db_path} holds no returns yet: adding the demo returns")
+    reports = build_demo(path, SAMPLE_DIR)
     accepted = sum(r.rows_accepted for r in reports)
     quarantined = sum(r.rows_quarantined for r in reports)
     click.echo(f"built {db_path}: {len(reports)} files, {accepted} activities, "
@@ -281,6 +310,40 @@ def framework_save(db_path: str, framework_id: str, settings: tuple[str, ...], b
     click.echo(f"saved {saved.id} version {saved.version}")
 
 
+@framework.command("versions")
+@DB_OPTION
+@click.argument("framework_id")
+def framework_versions(db_path: str, framework_id: str) -> None:
+    """Every version of a framework: the shipped file's and each saved one, with who saved it."""
+    store = _open(db_path)
+    try:
+        saved = {v: (who, when) for v, who, when in saved_versions(store, framework_id)}
+        found = versions(store, framework_id)
+    finally:
+        store.close()
+    if not found:
+        raise click.UsageError(f"no framework '{framework_id}'")
+    for v in found:
+        who, when = saved.get(v, ("shipped file", None))
+        click.echo(f"v{v:<3} {who}" + (f" on {when:%d %b %Y %H:%M}" if when else "") + (
+            "  (judged by)" if v == found[-1] else ""))
+
+
+@framework.command("revert")
+@DB_OPTION
+@click.argument("framework_id")
+@click.option("--to", "version", type=int, required=True, help="The version to make current again.")
+@click.option("--by", required=True, help="Who made the change (recorded).")
+def framework_revert(db_path: str, framework_id: str, version: int, by: str) -> None:
+    """Judge by an old version again, by saving it as the newest (no version is deleted)."""
+    store = _open(db_path)
+    try:
+        saved = revert_to(store, framework_id, version, by)
+    finally:
+        store.close()
+    click.echo(f"saved {saved.id} version {saved.version} (a copy of version {version})")
+
+
 @main.group()
 def report() -> None:
     """Printable PDF reports: a school's report for governors, the funder's annual report."""
@@ -299,15 +362,18 @@ def _framework_or_usage(store: Store, framework_id: str):
 @click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
 @click.option("--by", default="cli", show_default=True, help="Who generated it (printed on the report).")
-def report_school(db_path: str, school_id: str, year: str, out: str, framework_id: str, by: str) -> None:
+def report_school(db_path: str, school_id: str, year: str, out: str, framework_id: str, through_term: str | None,
+                  by: str) -> None:
     """A school's report: KPIs, termly progress, aspect coverage, teachers' status, next steps."""
     from qa import reports
 
     store = _open(db_path)
     try:
         pdf = reports.school_report_pdf(store, Viewer("evaluator", email=by), school_id,
-                                        _framework_or_usage(store, framework_id), year, by)
+                                        _framework_or_usage(store, framework_id), year, by,
+                                        through_term=through_term)
     finally:
         store.close()
     Path(out).write_bytes(pdf)
@@ -319,15 +385,16 @@ def report_school(db_path: str, school_id: str, year: str, out: str, framework_i
 @click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
 @click.option("--by", default="cli", show_default=True, help="Who generated it (printed on the report).")
-def report_funder(db_path: str, year: str, out: str, framework_id: str, by: str) -> None:
+def report_funder(db_path: str, year: str, out: str, framework_id: str, through_term: str | None, by: str) -> None:
     """The funder's annual report: programme KPIs, the two headline figures, trend, provider levels."""
     from qa import reports
 
     store = _open(db_path)
     try:
         pdf = reports.funder_report_pdf(store, Viewer("funder", email=by), _framework_or_usage(store, framework_id),
-                                        year, by)
+                                        year, by, through_term=through_term)
     finally:
         store.close()
     Path(out).write_bytes(pdf)
@@ -339,15 +406,16 @@ def report_funder(db_path: str, year: str, out: str, framework_id: str, by: str)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .xlsx to write.")
 @click.option("--year", help="Academic year (default: every year).")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
+@click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
 @click.option("--by", default="cli", show_default=True, help="Who generated it (recorded with the runs).")
-def export(db_path: str, out: str, year: str | None, framework_id: str, by: str) -> None:
+def export(db_path: str, out: str, year: str | None, framework_id: str, through_term: str | None, by: str) -> None:
     """A whole assessment as XLSX: one sheet per level, the framework's rules and the run metadata."""
     from qa import reports
 
     store = _open(db_path)
     try:
         data = reports.assessment_xlsx(store, Viewer("evaluator", email=by), _framework_or_usage(store, framework_id),
-                                       year, by)
+                                       year, by, through_term=through_term)
         audit.record(store, by, "export", f"{Path(out).name}: whole assessment")
     finally:
         store.close()

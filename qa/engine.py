@@ -19,12 +19,16 @@ from qa import schema
 from qa.framework import (
     HOUR_METRICS,
     KITEMARK_FRAMEWORK,
+    SCHOOL_METRICS,
+    TEACHER_METRICS,
     Framework,
     FrameworkError,
     LevelRule,
     Rule,
+    is_share_metric,
     load_framework,
 )
+from qa.labels import COMPARATORS
 from qa.store import Store, run
 
 LEVELS = ("teacher", "school", "provider", "programme")
@@ -48,9 +52,10 @@ class Filters:
 
 # --------------------------------------------------------------------------- SQL pieces
 
-def is_share_metric(metric: str) -> bool:
-    """Shares are fractions 0-1 (shown as percentages); everything else is a count or hours."""
-    return metric.endswith("_share") or metric.startswith("share_")
+def rule_column(rule: Rule) -> str:
+    """The result column of a rule: its id, unless that id names a metric column (DfE's 'quality_share')."""
+    taken = TEACHER_METRICS | SCHOOL_METRICS | {"teacher_id", "school_id", "academic_year", "status", "explanation"}
+    return f"meets_{rule.id}" if rule.id in taken else rule.id
 
 
 def _figure_sql(metric: str, expr: str) -> str:
@@ -62,6 +67,11 @@ def _figure_sql(metric: str, expr: str) -> str:
     if metric in HOUR_METRICS or metric.endswith("hours"):
         return f"(CAST(ROUND({expr}, 2) AS VARCHAR) || ' h')"
     return f"CAST({expr} AS VARCHAR)"
+
+
+# The term a year-to-date judgement runs to, for "23.3 h expected by the end of Spring".
+_TERM_NAME = ("(CASE terms_elapsed " + " ".join(f"WHEN {i} THEN '{t}'" for i, t in enumerate(schema.TERMS, 1))
+              + " ELSE 'the year' END)")
 
 
 def _literal(value: float | bool) -> str:
@@ -185,17 +195,16 @@ def _teacher_select(framework: Framework) -> str:
         if not boolean and rule.metric in HOUR_METRICS:
             threshold = f"({threshold} * {fte})"
         progress_threshold = f"({threshold} * terms_elapsed / 3.0)" if rule.pro_rata_terms else threshold
-        full.append(f"{_compare_sql(rule.metric, rule.comparator, threshold, boolean)} AS {rule.id}")
+        full.append(f"{_compare_sql(rule.metric, rule.comparator, threshold, boolean)} AS {rule_column(rule)}")
         ok = _compare_sql(rule.metric, rule.comparator, progress_threshold, boolean)
         to_date.append(ok)
         figure = _figure_sql(rule.metric, rule.metric)
         target = _figure_sql(rule.metric, progress_threshold)
-        reasons.append(
-            f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {figure} || "
-            f"{_sql_text(' against ' + rule.comparator + ' ')} || {target} || "
-            f"CASE WHEN in_progress AND {'TRUE' if rule.pro_rata_terms else 'FALSE'} "
-            f"THEN ' by term ' || CAST(terms_elapsed AS VARCHAR) || ' of 3' ELSE '' END || "
-            f"{_sql_text(' (' + rule.period + '). Source: ' + framework.sources[rule.source])} END")
+        expected = (f"CASE WHEN in_progress AND {'TRUE' if rule.pro_rata_terms else 'FALSE'} THEN ' so far; ' || "
+                    f"{target} || ' expected by the end of ' || {_TERM_NAME} "
+                    f"ELSE {_sql_text('; needs ' + ('' if boolean else COMPARATORS[rule.comparator] + ' '))} || "
+                    f"{target} END")
+        reasons.append(f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {figure} || {expected} || '.' END")
     return f"""
     ty AS (
         SELECT school_id, teacher_id, academic_year,
@@ -240,15 +249,15 @@ def _teacher_select(framework: Framework) -> str:
                NULLIF(CONCAT_WS('; ', {', '.join(reasons)}), '') AS explanation
         FROM tm),
     teacher_result AS (
-        SELECT tr.*, ({' AND '.join(r.id for r in rules)}) AS meets_framework,
+        SELECT tr.*, ({' AND '.join(rule_column(r) for r in rules)}) AS meets_framework,
                CASE WHEN in_progress THEN (CASE WHEN on_track_now THEN 'on_track' ELSE 'at_risk' END)
-                    ELSE (CASE WHEN {' AND '.join(r.id for r in rules)} THEN 'met' ELSE 'not_met' END)
+                    ELSE (CASE WHEN {' AND '.join(rule_column(r) for r in rules)} THEN 'met' ELSE 'not_met' END)
                END AS status
         FROM tr)"""
 
 
 def _teacher_columns(framework: Framework) -> list[str]:
-    rule_ids = [r.id for r in framework.rules_at("teacher-year")]
+    rule_ids = [rule_column(r) for r in framework.rules_at("teacher-year")]
     fixed = ["teacher_id", "school_id", "academic_year", "total_hours", "quality_hours", "counted_hours",
              "subject_specific_share"]
     # the contract's meets_hours / meets_subject come first when the framework has them
@@ -265,12 +274,11 @@ def _school_rules_sql(framework: Framework) -> tuple[list[str], str]:
     for rule in rules:
         boolean = isinstance(rule.threshold, bool)
         ok = _compare_sql(rule.metric, rule.comparator, _literal(rule.threshold), boolean)
-        parts.append(f"{ok} AS {rule.id}")
+        parts.append(f"{ok} AS {rule_column(rule)}")
         reasons.append(
             f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {_figure_sql(rule.metric, rule.metric)}"
-            f" || {_sql_text(' against ' + rule.comparator + ' ')} || "
-            f"{_figure_sql(rule.metric, _literal(rule.threshold))} || "
-            f"{_sql_text(' (' + rule.period + '). Source: ' + framework.sources[rule.source])} END")
+            f" || {_sql_text('; needs ' + ('' if boolean else COMPARATORS[rule.comparator] + ' '))} || "
+            f"{_figure_sql(rule.metric, _literal(rule.threshold))} || '.' END")
     explanation = f"NULLIF(CONCAT_WS('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
     return parts, explanation
 
@@ -485,6 +493,21 @@ def _recognitions(store: Store, framework: Framework, filters: Filters, kitemark
            accredited, min_hours, min_terms, recognised, recognition_title
     FROM tpr ORDER BY programme, school_id, teacher_id"""
     return store.query_df(sql, params)
+
+
+def compare_frameworks(store: Store, before: Framework, after: Framework, filters: Filters) -> pd.DataFrame:
+    """Per school: how many teachers' results differ between two versions, and how many meet under each."""
+    keys = ["school_id", "academic_year", "teacher_id"]
+    old = teacher_results(store, before, filters)[[*keys, "status"]]
+    new = teacher_results(store, after, filters)[[*keys, "status"]]
+    both = old.merge(new, on=keys, how="outer", suffixes=("_before", "_after"))
+    good = ["met", "on_track"]
+    both["changed"] = both["status_before"].ne(both["status_after"])
+    both["good_before"] = both["status_before"].isin(good)
+    both["good_after"] = both["status_after"].isin(good)
+    return both.groupby("school_id", as_index=False).agg(
+        teachers=("teacher_id", "count"), results_changed=("changed", "sum"),
+        meeting_or_on_track_before=("good_before", "sum"), meeting_or_on_track_after=("good_after", "sum"))
 
 
 # --------------------------------------------------------------------------- runs

@@ -8,6 +8,7 @@ newest version wins unless a version is asked for.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,8 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qa.audit import record
+from qa.errors import CpdqaError
+from qa.labels import label
 from qa.store import Store, run
 
 FRAMEWORK_DIR = Path(__file__).parent / "frameworks"
@@ -40,9 +43,32 @@ PROVIDER_METRICS = {
     "share_hours_sustained_programmes", "quality_mark_held",
 }
 HOUR_METRICS = {"total_hours", "quality_hours", "counted_hours", "collaborative_sustained_hours"}
+BOOLEAN_METRICS = {"leadership_prioritised", "quality_mark_held"}
+MAX_HOURS = 2000.0  # more CPD hours than a working year holds is a typing slip, not a threshold
 
 
-class FrameworkError(ValueError):
+def is_share_metric(metric: str) -> bool:
+    """Shares are fractions 0-1 (shown as percentages); everything else is a count or hours."""
+    return metric.endswith("_share") or metric.startswith("share_")
+
+
+def threshold_problem(metric: str, threshold: float | bool) -> str | None:
+    """Why a threshold cannot be used for this metric (not finite, out of range), or None if it can."""
+    if metric in BOOLEAN_METRICS:
+        return None if isinstance(threshold, bool) else "must be yes or no"
+    if isinstance(threshold, bool):
+        return "must be a number, not yes or no"
+    value = float(threshold)
+    if not math.isfinite(value):
+        return f"must be a finite number, not {threshold}"
+    if is_share_metric(metric):
+        return None if 0 <= value <= 1 else f"is a share, so must be between 0% and 100%; got {value:g}"
+    if metric in HOUR_METRICS or metric.endswith("hours"):
+        return None if 0 <= value <= MAX_HOURS else f"must be between 0 and {MAX_HOURS:g} hours; got {value:g}"
+    return None if value >= 0 else f"must not be negative; got {value:g}"
+
+
+class FrameworkError(CpdqaError, ValueError):
     """A framework file or override that cannot be used, with the reason."""
 
 
@@ -76,6 +102,9 @@ class Rule(_Model):
         if self.metric not in known:
             raise ValueError(f"rule '{self.id}': unknown {self.level} metric '{self.metric}'; "
                              f"choose from {', '.join(sorted(known))}")
+        problem = threshold_problem(self.metric, self.threshold)
+        if problem:
+            raise ValueError(f"the threshold of '{self.title}' {problem}")
         return self
 
 
@@ -91,6 +120,13 @@ class LevelRule(_Model):
         if value not in PROVIDER_METRICS:
             raise ValueError(f"unknown provider metric '{value}'; choose from {', '.join(sorted(PROVIDER_METRICS))}")
         return value
+
+    @model_validator(mode="after")
+    def _threshold_usable(self) -> LevelRule:
+        problem = threshold_problem(self.metric, self.threshold)
+        if problem:
+            raise ValueError(f"the threshold for {self.metric.replace('_', ' ')} {problem}")
+        return self
 
 
 class KitemarkLevel(_Model):
@@ -222,11 +258,16 @@ def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework
     try:
         return Framework.model_validate(data)
     except ValidationError as exc:
-        raise FrameworkError(f"override rejected: {exc.errors()[0]['msg']}") from exc
+        error = exc.errors()[0]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"][:1] == ("definitions",):  # name the setting: "Aspects needed ...: at most 4"
+            message = f"{label(str(error['loc'][-1]))}: {message[:1].lower()}{message[1:]}"
+        raise FrameworkError(f"Not saved: {message}.") from exc
 
 
-def save_version(store: Store, framework: Framework, saved_by: str) -> Framework:
+def save_version(store: Store, framework: Framework, saved_by: str, note: str | None = None) -> Framework:
     """Store `framework` as the next version of its id and return it with that version."""
+    before = load_framework(framework.id, store) if framework.id in known_framework_ids(store) else None
     with store.transaction() as cur:
         newest = run(cur, "SELECT coalesce(max(version), 0) FROM framework_versions WHERE framework_id = ?",
                      [framework.id])[0][0]
@@ -235,10 +276,34 @@ def save_version(store: Store, framework: Framework, saved_by: str) -> Framework
         saved = framework.model_copy(update={"version": version})
         run(cur, "INSERT INTO framework_versions VALUES (?, ?, ?, current_timestamp, ?)",
             [saved.id, version, saved_by, saved.to_toml()])
-        changes = _describe_changes(load_framework(framework.id, store, version=framework.version)
-                                    if framework.id in shipped_frameworks() else None, saved)
-        record(cur, saved_by, "framework edit", f"{saved.id} version {version}: {changes}")
+        record(cur, saved_by, "framework edit",
+               f"{saved.id} version {version}: {note or _describe_changes(before, saved)}")
     return saved
+
+
+def known_framework_ids(store: Store | None) -> set[str]:
+    ids = set(shipped_frameworks())
+    if store is not None:
+        ids |= {r[0] for r in store.query_rows("SELECT DISTINCT framework_id FROM framework_versions")}
+    return ids
+
+
+def versions(store: Store | None, framework_id: str) -> list[int]:
+    """Every version of a framework that can be judged by: the shipped file's and every saved one, oldest first."""
+    found = set()
+    shipped = shipped_frameworks().get(framework_id)
+    if shipped:
+        found.add(shipped.version)
+    if store is not None:
+        found |= {r[0] for r in store.query_rows(
+            "SELECT version FROM framework_versions WHERE framework_id = ?", [framework_id])}
+    return sorted(found)
+
+
+def revert_to(store: Store, framework_id: str, version: int, saved_by: str) -> Framework:
+    """Make an old version the one judged by, by saving it again as the newest (history is kept)."""
+    old = load_framework(framework_id, store, version)
+    return save_version(store, old, saved_by, note=f"reverted to version {version}")
 
 
 def _describe_changes(before: Framework | None, after: Framework) -> str:

@@ -21,7 +21,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from qa import engine, figures, schema, views
+from qa import engine, figures, labels, schema, views
 from qa.access import Viewer, is_suppressed, require, school_scope
 from qa.exports import to_xlsx_bytes
 from qa.framework import Framework
@@ -154,8 +154,8 @@ class _Report(FPDF):
                 table.row([plain(_cell(v)) for v in record])
         self.ln(2)
 
-    def chart(self, fig) -> None:
-        png = chart_png(fig)
+    def chart(self, fig, height: int = 440) -> None:
+        png = chart_png(fig, height=height)
         if png is None:
             self.charts_omitted = True
             return
@@ -203,11 +203,13 @@ def next_steps(framework: Framework, teachers: pd.DataFrame, aspects: pd.DataFra
     """What to work on next, from the rules teachers fall short of and the least-covered aspect."""
     steps = []
     for rule in framework.rules_at("teacher-year"):
-        if rule.id in teachers and len(teachers):
-            short = int((~teachers[rule.id].astype(bool)).sum())
+        column = engine.rule_column(rule)
+        if column in teachers and len(teachers):
+            short = int((~teachers[column].astype(bool)).sum())
             if short:
                 steps.append(f"{short} of {len(teachers)} teachers are short on '{rule.title}' "
-                             f"({rule.metric} {rule.comparator} {rule.threshold:g}, {rule.period}).")
+                             f"({labels.criterion(rule.metric, rule.comparator, rule.threshold).lower()}, "
+                             f"{rule.period}).")
     if len(aspects):
         shares = {a: float((aspects[a]).mean()) for a in schema.DFE_ASPECTS}
         weakest = min(shares, key=shares.get)
@@ -219,22 +221,28 @@ def next_steps(framework: Framework, teachers: pd.DataFrame, aspects: pd.DataFra
 
 
 def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: Framework, year: str,
-                      generated_by: str, as_of: dt.date | None = None) -> bytes:
+                      generated_by: str, as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """The termly/annual report a champion takes to governors (champions: their own school only)."""
     school_scope(viewer, school_id)
-    board = views.school_dashboard(store, viewer, school_id, framework, year, as_of=as_of)
-    pdf = _Report(f"CPD report: {board.name} ({school_id}), {year}", _stamp(store, framework, generated_by))
+    board = views.school_dashboard(store, viewer, school_id, framework, year, through_term, as_of)
+    shown_period = labels.period(year, through_term)
+    pdf = _Report(f"CPD report: {board.name} ({school_id}), {shown_period}", _stamp(store, framework, generated_by))
     pdf.add_page()
     pdf.heading(f"CPD report: {board.name} ({school_id})", 16)
-    pdf.para(f"Academic year {year}. Judged against {framework.title}: {' '.join(framework.summary.split())}")
+    pdf.para(f"Academic year {shown_period}. Judged against {framework.title} (version {framework.version}): "
+             f"{' '.join(framework.summary.split())}")
     s = board.summary
     if s is None:
-        pdf.para("No CPD activities have been recorded for this school in this year.")
+        pdf.para(f"No CPD activities have been recorded for this school in {shown_period}.")
     else:
         change = "-" if board.baseline is None else \
             f"{(s['share_meeting'] - board.baseline['share_meeting']) * 100:+.0f} pts"
-        pdf.kpis([("Teachers", f"{int(s['teachers'])}"),
-                  ("Meeting the criteria", f"{int(s['teachers_meeting'])} ({_pct(s['share_meeting'])})"),
+        if bool(s["in_progress"]):
+            on_track = int(s["teachers_met_or_on_track"])
+            judged = ("On track", f"{on_track} ({_pct(on_track / s['teachers'])})")
+        else:
+            judged = ("Meeting the criteria", f"{int(s['teachers_meeting'])} ({_pct(s['share_meeting'])})")
+        pdf.kpis([("Teachers", f"{int(s['teachers'])}"), judged,
                   ("Median counted hours", f"{s['median_counted_hours']:.1f}"),
                   ("Activities with all four DfE aspects", _pct(s["share_activities_all_aspects"])),
                   (f"Change since {board.baseline_year or 'baseline'}", change)])
@@ -244,29 +252,29 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
         pdf.chart(figures.cumulative_hours(board.progress, threshold))
         progress = board.progress[["term", "teachers", "median_counted_hours", "share_on_track", "target_hours"]]
         pdf.frame_table(progress.assign(share_on_track=progress["share_on_track"].map(_pct)).rename(columns={
-            "median_counted_hours": "median counted hours", "share_on_track": "on track or met",
-            "target_hours": "target to date (h)"}))
+            "term": "Term", "teachers": "Teachers", "median_counted_hours": "Median counted hours",
+            "share_on_track": "On track or meeting", "target_hours": "Target to date (hours)"}))
         pdf.heading("Coverage of the DfE aspects (share of hours)")
-        pdf.chart(figures.aspect_heatmap(board.aspects_by_term))
+        pdf.chart(figures.aspect_heatmap(board.aspects_by_term), height=300)
         aspects = board.aspects_by_term.copy()
         for col in [*schema.DFE_ASPECTS, "all_four"]:
             aspects[col] = aspects[col].map(_pct)
-        pdf.frame_table(aspects)
+        pdf.frame_table(aspects.rename(columns={"term": "Term", "all_four": "All four", **schema.DFE_ASPECT_LABELS}))
         pdf.heading("What to work on next")
         for step in next_steps(framework, board.teachers, board.aspects_by_term, board.missing_terms):
             pdf.para(f"- {step}")
         pdf.heading("Teachers (by staff code; for planning support, not ranking)")
         teachers = board.teachers[["teacher_id", "status", "counted_hours", "subject_specific_share",
                                    "explanation"]].copy()
-        teachers["status"] = teachers["status"].map({"met": "meets the criteria", "not_met": "not yet",
-                                                     "on_track": "on track", "at_risk": "needs support"})
+        teachers["status"] = teachers["status"].map(labels.STATUSES)
         teachers["subject_specific_share"] = teachers["subject_specific_share"].map(_pct)
-        teachers["explanation"] = teachers["explanation"].fillna("").str.split(". Source:").str[0]
-        pdf.frame_table(teachers.rename(columns={"subject_specific_share": "subject-specific",
-                                           "counted_hours": "counted h", "explanation": "what is short"}),
-                  widths=[22, 22, 14, 16, 108])
+        teachers["explanation"] = teachers["explanation"].fillna("")
+        pdf.frame_table(teachers.rename(columns={
+            "teacher_id": "Teacher", "status": "Status", "counted_hours": "Counted hours",
+            "subject_specific_share": "Subject-specific share", "explanation": "What is short"}),
+            widths=[20, 24, 18, 20, 100])
         pdf.heading("Providers used")
-        pdf.frame_table(board.provider_mix.head(15).rename(columns={"hours": "hours", "teachers": "teachers"}))
+        pdf.frame_table(labels.labelled(board.provider_mix.head(15)), widths=[120, 31, 31])
     pdf.heading("Data quality")
     pdf.para("Missing termly returns: " + (", ".join(board.missing_terms) or "none") + ".")
     if s is not None and int(s["teachers_without_records"]):
@@ -275,54 +283,60 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
     return bytes(pdf.output())
 
 
+def _shares_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = frame.copy()
+    for col in shown.columns:
+        if engine.is_share_metric(str(col)):
+            shown[col] = shown[col].map(_pct)
+    return labels.labelled(shown)
+
+
 def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: str, generated_by: str,
-                      as_of: dt.date | None = None) -> bytes:
+                      as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """The annual programme report: aggregates only, figures from fewer than 5 teachers suppressed."""
-    overview = views.funder_overview(store, viewer, framework, year, as_of)
-    pdf = _Report(f"Programme report {year}", _stamp(store, framework, generated_by))
+    overview = views.funder_overview(store, viewer, framework, year, as_of, through_term)
+    shown_period = labels.period(year, through_term)
+    pdf = _Report(f"Programme report {shown_period}", _stamp(store, framework, generated_by))
     pdf.add_page()
-    pdf.heading(f"CPD programme report, {year}", 16)
-    pdf.para(f"Judged against {framework.title}. Figures computed from fewer than 5 teachers are suppressed "
-             "and shown as <5; schools appear by code unless they agreed to be named.")
+    pdf.heading(f"CPD programme report, {shown_period}", 16)
+    pdf.para(f"Judged against {framework.title} (version {framework.version})"
+             + (f"; every year is shown to the end of {through_term}, so years compare like with like"
+                if through_term else "")
+             + ". Figures computed from fewer than 5 teachers are suppressed and shown as <5; schools appear by "
+             "code unless they agreed to be named.")
     row = overview.by_year[overview.by_year["academic_year"] == year].iloc[0]
     base = overview.by_year.iloc[0]
+    pilot = framework.id == "wellcome"
     pdf.kpis([("Schools", f"{int(row['schools'])}"), ("Teachers", _cell(row["teachers"])),
               ("Teachers meeting the criteria", _pct(row["share_meeting"])),
               ("Activities with all four DfE aspects", _pct(row["share_activities_all_aspects"]))])
     pdf.heading("The two headline figures")
     pdf.para(f"Share of logged activities with all four DfE aspects: {_pct(row['share_activities_all_aspects'])} "
-             f"in {year} ({_pct(base['share_activities_all_aspects'])} in the baseline year {base['academic_year']}; "
-             "the Wellcome pilot reported about 11%).")
+             f"in {year} ({_pct(base['share_activities_all_aspects'])} in the baseline year {base['academic_year']}"
+             + ("; the Wellcome pilot reported about 11%)." if pilot else ")."))
     pdf.para(f"Share of teachers meeting the framework's criteria: {_pct(row['share_meeting'])} in {year} "
-             f"({_pct(base['share_meeting'])} in {base['academic_year']}; the pilot reported about 10% of "
-             "teachers with 35 fully compliant hours).")
+             f"({_pct(base['share_meeting'])} in {base['academic_year']}"
+             + ("; the pilot reported about 10% of teachers with 35 fully compliant hours)." if pilot else ")."))
     pdf.heading("From the baseline year")
     pdf.chart(figures.trend(overview.by_year, base["academic_year"]))
-    by_year = overview.by_year.copy()
-    for col in ("share_meeting", "share_activities_all_aspects"):
-        by_year[col] = by_year[col].map(_pct)
-    pdf.frame_table(by_year.rename(columns={"share_meeting": "teachers meeting",
-                                      "share_activities_all_aspects": "activities with all four"}))
+    pdf.frame_table(_shares_as_text(overview.by_year))
     for title, frame in (("By phase", overview.by_phase), ("By local authority", overview.by_local_authority)):
         pdf.heading(title)
-        shown = frame.copy()
-        for col in ("share_meeting", "share_activities_all_aspects"):
-            shown[col] = shown[col].map(_pct)
-        pdf.frame_table(shown.drop(columns=["hours"], errors="ignore"))
+        pdf.frame_table(_shares_as_text(frame.drop(columns=["hours"], errors="ignore")))
     pdf.heading("Collaborative and sustained CPD")
     pdf.chart(figures.quadrant(overview.quadrant))
-    pdf.frame_table(overview.quadrant)
+    pdf.frame_table(labels.labelled(overview.quadrant))
     pdf.heading("Provider kite-mark levels")
-    pdf.frame_table(overview.provider_levels.rename(columns={"kitemark_level": "level"}))
+    pdf.frame_table(overview.provider_levels.rename(columns={"kitemark_level": "Level", "providers": "Providers"}))
     pdf.stamp_block()
     return bytes(pdf.output())
 
 
 def assessment_xlsx(store: Store, viewer: Viewer, framework: Framework, year: str | None, generated_by: str,
-                    as_of: dt.date | None = None) -> bytes:
+                    as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """A whole assessment: one sheet per level, the framework's rules, and the run metadata (evaluators)."""
     require(viewer, "evaluator")
-    filters = engine.Filters(year=year, as_of=as_of or dt.date.today())
+    filters = engine.Filters(year=year, as_of=as_of or dt.date.today(), through_term=through_term)
     runs = {level: engine.assess(store, level, framework, filters, run_by=generated_by) for level in engine.LEVELS}
     sheets = {level: engine.format_for_output(run.results) for level, run in runs.items()}
     sheets["framework"] = pd.DataFrame([{"rule": r.id, "title": r.title, "level": r.level, "metric": r.metric,
@@ -331,7 +345,7 @@ def assessment_xlsx(store: Store, viewer: Viewer, framework: Framework, year: st
     first = next(iter(runs.values()))
     sheets["run"] = pd.DataFrame([
         {"field": "framework", "value": f"{framework.id} version {framework.version}"},
-        {"field": "academic year", "value": year or "all"},
+        {"field": "period", "value": labels.period(year, through_term)},
         {"field": "judged as of", "value": str(filters.as_of)},
         {"field": "uploads", "value": id_ranges(first.upload_ids)},
         {"field": "assessment runs", "value": ", ".join(f"{lv} #{r.run_id}" for lv, r in runs.items())},

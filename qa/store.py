@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from qa.cache import DEFAULT_BUDGET_MB, ResultCache
+from qa.errors import CpdqaError
 
 T = TypeVar("T")
 
@@ -182,8 +183,10 @@ def run(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None =
     return result.fetchall()
 
 
-class StoreError(RuntimeError):
+class StoreError(CpdqaError, RuntimeError):
     """A database problem a user can act on (wrong file, newer schema, locked)."""
+
+    exit_code = 1
 
 
 class _Shared:

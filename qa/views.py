@@ -72,8 +72,8 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
     baseline_year = years[0][0] if years and years[0][0] != year else None
     baseline = None
     if baseline_year:
-        base = engine.school_results(store, framework, engine.Filters(year=baseline_year, as_of=as_of,
-                                                                      schools=scope))
+        base = engine.school_results(store, framework, engine.Filters(
+            year=baseline_year, through_term=through_term, as_of=as_of, schools=scope))
         baseline = base.iloc[0] if len(base) else None
     teachers = engine.teacher_results(store, framework, filters)
     progress_rows = []
@@ -115,19 +115,21 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
         FROM active_activities a LEFT JOIN providers p ON p.provider_key = a.provider_key
         WHERE {where.replace('school_id', 'a.school_id')} AND a.academic_year = $year {term_filter}
         GROUP BY a.provider_key, p.provider ORDER BY hours DESC""", params)
-    missing = missing_returns(store, viewer, as_of, school_id=school_id)
+    missing = missing_returns(store, viewer, as_of, school_id=school_id, through_term=through_term)
     missing_terms = [f"{r.term} {r.academic_year}" for r in missing.itertuples() if r.academic_year == year]
     return SchoolDashboard(school_id, name, year, summary, baseline, baseline_year, teachers,
                            pd.DataFrame(progress_rows), aspects, mix, providers, missing_terms)
 
 
 def missing_returns(store: Store, viewer: Viewer, as_of: dt.date | None = None,
-                    school_id: str | None = None) -> pd.DataFrame:
-    """School-terms that have begun but have no activity at all: likely a missing termly return."""
+                    school_id: str | None = None, through_term: str | None = None) -> pd.DataFrame:
+    """School-terms that have begun (up to `through_term`) but have no activity: likely a missing return."""
     scope = school_scope(viewer, school_id)
     as_of = as_of or dt.date.today()
     columns = ["school_id", "academic_year", "term"]
-    begun = [(y, t) for y in store.academic_years() for t in schema.TERMS[:schema.terms_started(y, as_of)]]
+    cap = schema.term_index(through_term) if through_term else len(schema.TERMS)
+    begun = [(y, t) for y in store.academic_years()
+             for t in schema.TERMS[:min(cap, schema.terms_started(y, as_of))]]
     expected = pd.DataFrame(begun, columns=columns[1:])
     schools = store.schools()[["school_id"]]
     if scope is not None:
@@ -157,10 +159,10 @@ class FunderOverview:
 
 
 def funder_overview(store: Store, viewer: Viewer, framework: Framework, year: str,
-                    as_of: dt.date | None = None) -> FunderOverview:
-    """Programme-wide aggregates; every group of fewer than five teachers is suppressed."""
+                    as_of: dt.date | None = None, through_term: str | None = None) -> FunderOverview:
+    """Programme-wide aggregates (every year to the same term); groups of fewer than five teachers suppressed."""
     as_of = as_of or dt.date.today()
-    all_years = engine.school_results(store, framework, engine.Filters(as_of=as_of))
+    all_years = engine.school_results(store, framework, engine.Filters(as_of=as_of, through_term=through_term))
     schools = store.query_df("SELECT school_id, name, phase, local_authority, consent_to_name FROM schools")
     merged = all_years.merge(schools, on="school_id", how="left")
     merged["phase"] = merged["phase"].fillna("unknown")
@@ -193,7 +195,8 @@ def funder_overview(store: Store, viewer: Viewer, framework: Framework, year: st
         "hours": [this_year[c].sum() for c in ("hours_collaborative_sustained", "hours_collaborative_only",
                                                 "hours_sustained_only", "hours_neither")],
     })
-    providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of))
+    providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of,
+                                                                         through_term=through_term))
     levels = providers.groupby("kitemark_level", as_index=False).agg(providers=("provider", "count"))
     return FunderOverview(
         by_year=suppress_small_cells(by_year, columns=["teachers", "teachers_meeting", "share_meeting"]),
@@ -204,10 +207,11 @@ def funder_overview(store: Store, viewer: Viewer, framework: Framework, year: st
 
 
 def provider_overview(store: Store, viewer: Viewer, framework: Framework, year: str | None,
-                      as_of: dt.date | None = None) -> pd.DataFrame:
+                      as_of: dt.date | None = None, through_term: str | None = None) -> pd.DataFrame:
     """Providers with kite-mark levels; a champion sees the providers their school used."""
     as_of = as_of or dt.date.today()
-    providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of))
+    providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of,
+                                                                         through_term=through_term))
     if viewer.role == "champion":
         used = {r[0] for r in store.query_rows(
             "SELECT DISTINCT provider_key FROM active_activities WHERE school_id = ? AND provider_key IS NOT NULL",
@@ -219,8 +223,9 @@ def provider_overview(store: Store, viewer: Viewer, framework: Framework, year: 
 
 
 def programme_overview(store: Store, viewer: Viewer, framework: Framework, year: str | None,
-                       as_of: dt.date | None = None) -> pd.DataFrame:
-    programmes = engine.programme_results(store, framework, engine.Filters(year=year, as_of=as_of or dt.date.today()))
+                       as_of: dt.date | None = None, through_term: str | None = None) -> pd.DataFrame:
+    programmes = engine.programme_results(store, framework, engine.Filters(
+        year=year, as_of=as_of or dt.date.today(), through_term=through_term))
     if viewer.role == "funder":
         programmes = suppress_small_cells(programmes, columns=["teachers", "recognised_teachers", "hours"])
     return programmes
@@ -234,7 +239,8 @@ class DataQuality:
     missing_returns: pd.DataFrame
 
 
-def data_quality(store: Store, viewer: Viewer, as_of: dt.date | None = None) -> DataQuality:
+def data_quality(store: Store, viewer: Viewer, as_of: dt.date | None = None,
+                 through_term: str | None = None) -> DataQuality:
     """Rows kept aside and warnings of active uploads (paged: there can be tens of thousands), teachers
     on the register with no record, and missing termly returns."""
     require(viewer, "evaluator")
@@ -251,4 +257,4 @@ def data_quality(store: Store, viewer: Viewer, as_of: dt.date | None = None) -> 
         WHERE NOT EXISTS (SELECT 1 FROM active_activities a
                           WHERE a.school_id = t.school_id AND a.teacher_id = t.teacher_id)
         ORDER BY t.school_id, t.teacher_id"""))
-    return DataQuality(quarantine, warnings, silent, missing_returns(store, viewer, as_of))
+    return DataQuality(quarantine, warnings, silent, missing_returns(store, viewer, as_of, through_term=through_term))

@@ -58,6 +58,7 @@ def test_every_page_renders_demo_data_for_every_role(demo_db, monkeypatch, role,
 
 def test_pages_outside_a_role_are_not_registered(demo_db, monkeypatch):
     at = app(demo_db, monkeypatch, "funder")
+    assert at.title[0].value == "Programme overview"  # the root URL opens the role's first page, as that role
     with pytest.raises(ValueError, match="Could not find"):
         at.switch_page(f"{PAGES}/upload.py").run()
 
@@ -89,17 +90,17 @@ def test_school_dashboard_shows_hand_computed_numbers(small_db, monkeypatch):
     assert got["Teachers"] == "2"
     assert got["Meet the criteria"] == "1 (50%)"
     assert got["Median counted hours"] == "24.0"
-    assert got["Activities with all four DfE aspects"] == "100%"
-    teachers = at.dataframe[0].value.set_index("teacher_id")
-    assert teachers.loc["T1", "status"] == "meets the criteria" and teachers.loc["T2", "status"] == "not yet"
-    assert "35 counted hours a year: 10.0 h against >= 35.0 h" in teachers.loc["T2", "what is short"]
+    assert got["All four DfE aspects"] == "100%"
+    teachers = at.dataframe[0].value.set_index("Teacher (staff code)")
+    assert teachers.loc["T1", "Status"] == "meets the criteria" and teachers.loc["T2", "Status"] == "not yet"
+    assert teachers.loc["T2", "What is short"] == "35 counted hours a year: 10.0 h; needs at least 35.0 h."
 
 
 def test_term_filter_turns_the_year_into_on_track_or_needing_support(small_db, monkeypatch):
     at = app(small_db, monkeypatch, "evaluator", school="S1", term="Autumn")
     got = metrics(at)
     assert got["On track"] == "1 (50%)"  # T1 has 36 h by Autumn (needs 11.67 h); T2 has 10 h
-    statuses = at.dataframe[0].value.set_index("teacher_id")["status"].to_dict()
+    statuses = at.dataframe[0].value.set_index("Teacher (staff code)")["Status"].to_dict()
     assert statuses == {"T1": "on track", "T2": "needs support"}
 
 
@@ -121,7 +122,7 @@ def test_funder_overview_suppresses_small_schools_and_shows_no_teacher_ids(small
         cells = frame.value.astype(str).to_numpy().ravel()
         assert not {"T1", "T2", "V1"} & set(cells)
     by_school = at.dataframe[-1].value
-    assert set(by_school["teachers"]) == {"<5"}
+    assert set(by_school["Teachers"]) == {"<5"}
 
 
 def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypatch):
@@ -133,8 +134,8 @@ def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypat
     at.button(key="check").click().run()
     assert not at.exception
     report = at.dataframe[0].value
-    assert report.loc[0, "status"] == "accepted" and report.loc[0, "rows accepted"] == 3
-    assert report.loc[0, "rows quarantined"] == 1
+    assert report.loc[0, "Status"] == "accepted" and report.loc[0, "Rows accepted"] == 3
+    assert report.loc[0, "Rows quarantined"] == 1
     at.button(key="commit").click().run()
     assert "Saved 1 upload(s): 3 activities, 1 rows kept aside in quarantine." in texts(at)
     school = app(small_db, monkeypatch, "evaluator", school="S3")
@@ -165,14 +166,43 @@ def test_framework_edit_previews_and_saves_a_version(small_db, monkeypatch):
     at = app(small_db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/frameworks.py").run()
     at.number_input(key="thr-wellcome-meets_hours").set_value(10.0).run()
-    assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track)" in texts(at)
+    assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track), in 1 of 2 schools" \
+        in texts(at)
     at.button(key="save_fw").click().run()
     assert "Saved wellcome version 2." in texts(at)
     with Store(small_db) as store:
         assert store.scalar("SELECT max(version) FROM framework_versions WHERE framework_id = 'wellcome'") == 2
 
 
+def test_framework_saved_three_times_then_reverted_on_the_page(small_db, monkeypatch):
+    for n, hours in enumerate((30.0, 20.0, 10.0), start=2):
+        at = app(small_db, monkeypatch, "evaluator")
+        at.switch_page(f"{PAGES}/frameworks.py").run()
+        at.number_input(key="thr-wellcome-meets_hours").set_value(hours).run()
+        at.button(key="save_fw").click().run()
+        assert not at.exception and f"Saved wellcome version {n}." in texts(at)
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/frameworks.py").run()
+    assert at.selectbox(key="framework_version-wellcome").value == 4  # the newest is judged by
+    at.selectbox(key="cmp-a-wellcome").set_value(1).run()
+    assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track)" in texts(at)
+    at.selectbox(key="revert-wellcome").set_value(2).run()
+    at.button(key="revert_fw").click().run()
+    assert "Saved wellcome version 5, a copy of version 2." in texts(at)
+    with Store(small_db) as store:
+        assert store.scalar("SELECT body FROM framework_versions WHERE version = 5").count("threshold = 30.0") == 1
+
+
 def test_empty_database_says_what_to_upload(tmp_path, monkeypatch):
+    Store(tmp_path / "empty.duckdb").close()
     at = app(tmp_path / "empty.duckdb", monkeypatch, "evaluator")
     assert not at.exception
     assert "No CPD returns yet" in texts(at)
+
+
+def test_no_database_says_what_to_run_and_creates_none(tmp_path, monkeypatch):
+    missing = tmp_path / "demo.duckdb"
+    at = app(missing, monkeypatch, "evaluator")
+    assert not at.exception
+    assert f"There is no database at {missing}. Run `make run` to build the demo database" in texts(at)
+    assert not missing.exists()

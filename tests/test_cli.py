@@ -126,3 +126,30 @@ def test_demo_database_has_a_believable_spread(demo_db):
     assert 0.09 <= baseline["all4"] / baseline["activities"] <= 0.14  # the pilot reported about 11%
     shares = [by_year[y]["meeting"] / by_year[y]["teachers"] for y in years]
     assert shares == sorted(shares) and shares[0] < 0.05 and 0.08 < shares[-1] < 0.4  # some meet, most do not
+
+
+def test_demo_fills_a_database_that_holds_no_returns_and_leaves_one_that_does(tmp_path, monkeypatch):
+    import shutil
+
+    from qa import cli
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    shutil.copy(cli.SAMPLE_DIR / "107100_2019-20.xlsx", samples)
+    monkeypatch.setattr(cli, "SAMPLE_DIR", samples)
+    db = tmp_path / "demo.duckdb"
+    assert CliRunner().invoke(main, ["init", "--db", str(db)]).exit_code == 0  # empty, as a stray app run left it
+    first = CliRunner().invoke(main, ["demo", "--db", str(db)])
+    assert first.exit_code == 0 and "holds no returns yet: adding the demo returns" in first.output
+    assert "built" in first.output
+    again = CliRunner().invoke(main, ["demo", "--db", str(db)])
+    assert again.exit_code == 0 and "activities; use --force to rebuild it" in again.output
+    assert "built" not in again.output
+
+
+def test_a_framework_error_is_a_message_and_exit_code_not_a_traceback(tmp_path):
+    db = tmp_path / "x.duckdb"
+    result = CliRunner().invoke(main, ["framework", "revert", "--db", str(db), "wellcome", "--to", "9", "--by", "e"])
+    assert result.exit_code == 2
+    assert "Error: framework 'wellcome' has no version 9; versions: 1" in result.output
+    assert "Traceback" not in result.output

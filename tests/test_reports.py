@@ -57,6 +57,24 @@ def test_funder_report_has_the_headline_figures_and_no_teacher_codes(demo_store)
     assert "107100-0" not in text
 
 
+def test_school_report_to_the_end_of_spring_judges_on_track_or_needs_support(demo_store):
+    framework = load_framework("wellcome", demo_store)
+    text = pdf_text(reports.school_report_pdf(demo_store, Viewer("evaluator"), "107100", framework, "2020/21",
+                                              "eva", through_term="Spring"))
+    assert "CPD report: Abbey Lane Primary (107100)" in text and "2020/21, to the end of Spring" in text
+    assert "on track" in text and "needs support" in text
+    assert "not yet" not in text and "meets the criteria" not in text
+    assert "expected by the end of Spring" in text  # explanations in sentences, not '>='
+    assert ">=" not in text and "seed 0" not in text  # no operator or source file in a governor's report
+
+
+def test_pilot_figures_appear_only_under_the_wellcome_framework(demo_store):
+    dfe = pdf_text(reports.funder_report_pdf(demo_store, Viewer("funder"), load_framework("dfe-2016"), "2020/21", "f"))
+    wellcome = pdf_text(reports.funder_report_pdf(demo_store, Viewer("funder"), load_framework("wellcome"), "2020/21",
+                                                  "f"))
+    assert "pilot" not in dfe and "Wellcome pilot reported about 11%" in " ".join(wellcome.split())
+
+
 def test_reports_respect_the_viewer(demo_store):
     framework = load_framework("wellcome", demo_store)
     with pytest.raises(AccessDenied):

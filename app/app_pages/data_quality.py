@@ -10,7 +10,9 @@ ctx = context()
 db = store()
 st.title("Data quality")
 with widgets.refusals_shown():
-    quality = views.data_quality(db, ctx.viewer, ctx.as_of)
+    quality = views.data_quality(db, ctx.viewer, ctx.as_of, ctx.through_term)
+if ctx.through_term:
+    st.caption(f"Missing returns are listed for each year up to the end of {ctx.through_term}.")
 
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Rows kept aside", f"{quality.quarantine.total():,}", border=True)

@@ -5,19 +5,20 @@ import streamlit as st
 from app import widgets
 from app.state import context, store
 from qa import figures as charts
-from qa import views
+from qa import labels, views
 from qa.access import is_suppressed
 
 ctx = context()
 db = store()
 widgets.require_data("Providers", bool(ctx.year))
 
-providers = views.provider_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of)
+providers = views.provider_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
+period = labels.period(ctx.year, ctx.through_term)
 note = " used by your school" if ctx.viewer.role == "champion" else ""
-st.caption(f"Providers{note} in {ctx.year}, assessed developmentally from the activities that name them. "
+st.caption(f"Providers{note} in {period}, assessed developmentally from the activities that name them. "
            "Levels: Bronze, Silver, Gold; fewer than 5 teachers is insufficient evidence.")
 if providers.empty:
-    widgets.empty_state("No activities name a provider in this year.")
+    widgets.empty_state(f"No activities name a provider in {period}.")
     st.stop()
 
 shown = providers[["provider", "kitemark_level", "kitemark_limited_by", "quality_mark_status",
@@ -28,7 +29,7 @@ shown = providers[["provider", "kitemark_level", "kitemark_limited_by", "quality
 widgets.table(shown, share_hours_all_aspects=widgets.share_column("hours with all four aspects"),
               share_hours_3plus_aspects=widgets.share_column("hours with 3+ aspects"),
               share_hours_sustained_programmes=widgets.share_column("hours in sustained programmes"))
-widgets.downloads(shown, f"providers-{ctx.year.replace('/', '-')}", "providers")
+widgets.downloads(shown, f"providers-{period}", "providers")
 
 st.subheader("One provider")
 choice = st.selectbox("Provider", providers["provider"].tolist(), key="provider_pick")
@@ -49,11 +50,11 @@ with right:
     st.plotly_chart(charts.aspect_bars(row))
 
 st.subheader("Programmes and professional recognition")
-programmes = views.programme_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of)
+programmes = views.programme_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
 if ctx.viewer.role == "champion":
     programmes = programmes[programmes["provider"].isin(providers["provider"])]
 prog_shown = programmes.rename(columns={
     "share_hours_self_reported_sustained": "hours flagged sustained by teachers",
     "share_teachers_sustained_by_dates": "teachers spanning 2+ terms (from dates)"})
 widgets.table(prog_shown)
-widgets.downloads(prog_shown, f"programmes-{ctx.year.replace('/', '-')}", "programmes")
+widgets.downloads(prog_shown, f"programmes-{period}", "programmes")

@@ -5,7 +5,7 @@ import streamlit as st
 from app import widgets
 from app.state import context, store
 from qa import figures as charts
-from qa import reports, views
+from qa import labels, reports, views
 
 ctx = context()
 db = store()
@@ -28,12 +28,13 @@ else:
 with widgets.refusals_shown():
     board = views.school_dashboard(db, ctx.viewer, school_id, ctx.framework, ctx.year, ctx.through_term, ctx.as_of)
 
-period = f"{ctx.year}" + (f", to the end of {ctx.through_term}" if ctx.through_term else "")
+period = labels.period(ctx.year, ctx.through_term)
 st.caption(f"{board.name} ({school_id}) · {period} · {ctx.framework.title} v{ctx.framework.version}")
 widgets.report_download(
     "School report (PDF)",
-    lambda: reports.school_report_pdf(db, ctx.viewer, school_id, ctx.framework, ctx.year, ctx.viewer.email),
-    f"cpd-report-{school_id}-{ctx.year.replace('/', '-')}.pdf", "application/pdf", "school-pdf")
+    lambda: reports.school_report_pdf(db, ctx.viewer, school_id, ctx.framework, ctx.year, ctx.viewer.email,
+                                      ctx.as_of, ctx.through_term),
+    widgets.safe_name(f"cpd-report-{school_id}-{period}") + ".pdf", "application/pdf", "school-pdf")
 if board.summary is None:
     widgets.empty_state(f"No activities recorded for {board.name} in {period}. Upload the school's termly return.")
     st.stop()
@@ -54,8 +55,9 @@ else:
     k2.metric("Meet the criteria", f"{int(s['teachers_meeting'])} ({widgets.pct(s['share_meeting'])})", border=True,
               help="Teachers who meet every teacher-level criterion of the framework for the year")
 k3.metric("Median counted hours", f"{s['median_counted_hours']:.1f}", border=True,
-          help="Hours of quality CPD aligned to the teacher's needs")
-k4.metric("Activities with all four DfE aspects", widgets.pct(s["share_activities_all_aspects"]), border=True)
+          help="Median counted hours: hours of quality CPD aligned to the teacher's needs")
+k4.metric("All four DfE aspects", widgets.pct(s["share_activities_all_aspects"]), border=True,
+          help="Share of activities with all four DfE aspects")
 if board.baseline is not None:
     change = (s["share_meeting"] - board.baseline["share_meeting"]) * 100
     k5.metric(f"Change since {board.baseline_year}", f"{change:+.0f} pts", border=True,
@@ -79,9 +81,9 @@ with teachers_tab:
     st.caption("Listed by staff code. What each teacher is short of comes from the framework's rules; "
                "this is for planning support, not for ranking staff.")
     shown = board.teachers[["teacher_id", "status", "total_hours", "counted_hours", "subject_specific_share",
-                            "meets_framework", "explanation"]].rename(columns={"explanation": "what is short"})
-    shown["status"] = shown["status"].map({"met": "meets the criteria", "not_met": "not yet",
-                                           "on_track": "on track", "at_risk": "needs support"})
-    widgets.table(shown, subject_specific_share=widgets.share_column("subject-specific share"),
-                  meets_framework=st.column_config.CheckboxColumn("meets the criteria"))
-    widgets.downloads(shown, f"teachers-{school_id}-{ctx.year.replace('/', '-')}", "teachers")
+                            "meets_framework", "explanation"]].copy()
+    shown["status"] = shown["status"].map(labels.STATUSES)
+    widgets.table(shown, subject_specific_share=widgets.share_column("Subject-specific share"),
+                  meets_framework=st.column_config.CheckboxColumn(
+                      "Meets the criteria" + (" (whole year)" if in_progress else "")))
+    widgets.downloads(shown, f"teachers-{school_id}-{period}", "teachers")

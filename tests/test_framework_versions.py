@@ -1,0 +1,60 @@
+"""Framework versions: saved in a row, compared, reverted; thresholds that cannot be judged are refused."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from qa import engine
+from qa.framework import (
+    FrameworkError,
+    load_framework,
+    revert_to,
+    save_version,
+    versions,
+    with_overrides,
+)
+from tests.conftest import activity
+
+DONE = engine.Filters(as_of=dt.date(2021, 1, 1))
+
+
+def test_three_versions_in_a_row_then_revert(store):
+    for hours in (30, 31, 32):
+        current = load_framework("wellcome", store)
+        save_version(store, with_overrides(current, {"meets_hours": hours}), "eva")
+    assert versions(store, "wellcome") == [1, 2, 3, 4]
+    assert load_framework("wellcome", store).rules[0].threshold == 32
+    assert [load_framework("wellcome", store, v).rules[0].threshold for v in (1, 2, 3)] == [35, 30, 31]
+    reverted = revert_to(store, "wellcome", 2, "eva")
+    assert reverted.version == 5 and load_framework("wellcome", store).rules[0].threshold == 30
+    edits = [r[0] for r in store.query_rows(
+        "SELECT detail FROM audit_log WHERE action = 'framework edit' ORDER BY event_id")]
+    assert edits == ["wellcome version 2: meets_hours 35.0 -> 30.0", "wellcome version 3: meets_hours 30.0 -> 31.0",
+                     "wellcome version 4: meets_hours 31.0 -> 32.0", "wellcome version 5: reverted to version 2"]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (float("nan"), "must be a finite number, not nan"),
+    (float("inf"), "must be a finite number, not inf"),
+    (-1, "must be between 0 and 2000 hours; got -1"),
+])
+def test_unusable_hour_thresholds_are_refused(value, message):
+    with pytest.raises(FrameworkError, match=f"Not saved: the threshold of '35 counted hours a year' {message}"):
+        with_overrides(load_framework("wellcome"), {"meets_hours": value})
+
+
+def test_a_share_above_one_is_refused():
+    with pytest.raises(FrameworkError, match=re.escape("is a share, so must be between 0% and 100%; got 1.5")):
+        with_overrides(load_framework("wellcome"), {"meets_subject": 1.5})
+
+
+def test_compare_counts_changed_results_by_school(store, load):
+    rows = [activity(school_id=s, teacher_id=t, hours=h / 5, activity_date=dt.date(2019, 10, 1 + i))
+            for s, t, h in (("S1", "A", 32), ("S1", "B", 40), ("S2", "C", 20)) for i in range(5)]
+    load(rows)
+    before = load_framework("wellcome")
+    after = with_overrides(before, {"meets_hours": 30})
+    diff = engine.compare_frameworks(store, before, after, DONE).set_index("school_id")
+    assert diff.loc["S1"].tolist() == [2, 1, 1, 2]
+    assert diff.loc["S2"].tolist() == [1, 0, 0, 0]
