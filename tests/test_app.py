@@ -206,3 +206,12 @@ def test_no_database_says_what_to_run_and_creates_none(tmp_path, monkeypatch):
     assert not at.exception
     assert f"There is no database at {missing}. Run `make run` to build the demo database" in texts(at)
     assert not missing.exists()
+
+
+def test_dfe_2016_school_dashboard_renders_its_rule_beside_the_metric(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator", school="S1", framework="dfe-2016")
+    assert not at.exception
+    assert metrics(at)["Meet the criteria"] == "2 (100%)"  # every activity has all four aspects: 100% >= 50%
+    teachers = at.dataframe[0].value
+    assert list(teachers.columns) == ["Teacher (staff code)", "Status", "All CPD hours", "Counted hours",
+                                      "Subject-specific share of counted hours", "Meets the criteria", "What is short"]
