@@ -236,7 +236,8 @@ def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: Fil
         report.rows_accepted = report.rows_quarantined = 0
         report.errors, report.warnings = [], []
         return
-    upload_id = run(cur, "SELECT nextval('upload_seq')")[0][0]
+    # max + 1 rather than a sequence: a check or a refused file (both rolled back) leaves no gap in the ids
+    upload_id = run(cur, "SELECT coalesce(max(upload_id), 0) + 1 FROM uploads")[0][0]
     run(cur, "INSERT INTO uploads VALUES (?, ?, ?, ?, current_timestamp, ?, ?, ?, 'active')",
         [upload_id, name, prepared.digest, by, report.rows_accepted, report.rows_quarantined, len(report.warnings)])
     if validated is not None and report.rows_accepted:
