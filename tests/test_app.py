@@ -171,6 +171,8 @@ def test_two_files_for_one_school_then_replace_then_undo_with_confirmation(small
     assert "1 file(s) need Replace: they cover teachers and terms already uploaded." in texts(at)
     assert at.button(key="commit").disabled
     at.checkbox(key="confirm_replace").check().run()
+    plan = at.dataframe[0].value  # checked again with Replace: what Commit will do
+    assert (plan.loc[0, "outcome"], plan.loc[0, "replaces"]) == ("accepted", "#3")
     at.button(key="commit").click().run()
     assert "w1-fix.xlsx (upload #5) replaces #3." in texts(at)
     assert _active(small_db)[-2:] == [("S3", "W1", "Spring", 5.0, 5), ("S3", "W2", "Spring", 6.0, 4)]

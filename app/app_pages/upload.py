@@ -40,6 +40,7 @@ def _report_frames(reports: list[ingest.FileReport]) -> tuple[pd.DataFrame, pd.D
     summary = pd.DataFrame([{"file": r.file_name, "outcome": returns.outcome_word(r), "rows accepted": r.rows_accepted,
                              "rows quarantined": r.rows_quarantined, "warnings": len(r.warnings),
                              "school-terms": ", ".join(f"{s} {t} {y}" for s, y, t in r.school_terms),
+                             "replaces": ", ".join(f"#{u}" for u in r.replaced_uploads),
                              "note": "; ".join(r.notes)} for r in reports])
     issues = pd.DataFrame([{"file": r.file_name, "kind": kind, "sheet": i.sheet, "row": i.row, "column": i.column,
                             "value": i.value, "message": i.message}
@@ -84,19 +85,13 @@ def _committed_messages(results: list[ingest.FileReport]) -> list[tuple[str, str
 def _check_and_commit(items: list[tuple[str, bytes]]) -> None:
     names = [n for n, _ in items]
     if st.button("Check files", type="primary", key="check"):
-        st.session_state["checked"] = _batch(items, dry_run=True)
+        st.session_state["checked"] = {(False, False, False): _batch(items, dry_run=True)}
         st.session_state["checked_names"] = names
-    checked = st.session_state.get("checked")
-    if not checked or st.session_state.get("checked_names") != names:
+    plans = st.session_state.get("checked")
+    if not plans or st.session_state.get("checked_names") != names:
         return
-    summary, issues = _report_frames(checked)
-    st.subheader("Validation report")
-    widgets.table(summary)
-    if not issues.empty:
-        widgets.table(issues)
-    st.download_button("Validation report (XLSX)", to_xlsx_bytes({"files": summary, "problems": issues}),
-                       "validation-report.xlsx", widgets.XLSX_MIME, on_click="ignore", key="report-xlsx")
-    needs_replace = [r for r in checked if r.status == "needs_replace"]
+    base = plans[(False, False, False)]  # the outcomes without Replace or accepted reference changes
+    needs_replace = [r for r in base if r.status == "needs_replace"]
     replace = whole_term = accept = False
     if needs_replace:
         st.warning(f"{len(needs_replace)} file(s) need Replace: they cover teachers and terms already uploaded.")
@@ -107,19 +102,29 @@ def _check_and_commit(items: list[tuple[str, bytes]]) -> None:
             ["Only the teachers it lists", "The school's whole return for its terms"],
             key="replace_scope", help="A whole-school correction also drops teachers it leaves out.",
         ) == "The school's whole return for its terms"
-    outside = [(r.file_name, change) for r in checked for change in r.reference_changes]
+    outside = [(r.file_name, change) for r in base for change in r.reference_changes]
     if outside:
         st.warning(f"{len(outside)} reference change(s) are about other schools, providers or programmes. "
                    "They are left out unless you accept them.")
         widgets.table(pd.DataFrame(outside, columns=["file", "change"]))
         accept = st.checkbox("Apply these reference changes", key="accept_refs")
-    to_commit = [r for r in checked if r.status == "accepted" or (replace and r.status == "needs_replace")]
-    if st.button(f"Commit {len(to_commit)} file(s)", disabled=not to_commit, key="commit", type="primary"):
-        chosen = {r.file_name for r in to_commit}
+    options = (replace, whole_term, accept)
+    if options not in plans:  # the outcomes shown are always those of the options chosen
+        plans[options] = _batch(items, dry_run=True, replace=replace, whole_term=whole_term, accept=accept)
+    plan = plans[options]
+    summary, issues = _report_frames(plan)
+    st.subheader("Validation report")
+    widgets.table(summary)
+    if not issues.empty:
+        widgets.table(issues)
+    st.download_button("Validation report (XLSX)", to_xlsx_bytes({"files": summary, "problems": issues}),
+                       "validation-report.xlsx", widgets.XLSX_MIME, on_click="ignore", key="report-xlsx")
+    chosen = {r.file_name for r in plan if r.status == "accepted"}
+    if st.button(f"Commit {len(chosen)} file(s)", disabled=not chosen, key="commit", type="primary"):
         results = _batch([(n, d) for n, d in items if n in chosen], dry_run=False, replace=replace,
                          whole_term=whole_term, accept=accept)
         st.session_state["upload_flash"] = _committed_messages(results)
-        for key in ("checked", "checked_names", "confirm_replace", "accept_refs"):
+        for key in ("checked", "checked_names", "confirm_replace", "accept_refs", "replace_scope"):
             st.session_state.pop(key, None)
         st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empties the uploader
         st.rerun()
