@@ -9,7 +9,8 @@ from qa.access import Viewer, require
 from qa.paging import PagedQuery
 from qa.store import Store, run
 
-ACTIONS = ("sign-in", "upload", "replace", "undo", "framework edit", "account added", "account removed", "export")
+ACTIONS = ("sign-in", "upload", "replace", "undo", "framework edit", "account added", "account removed", "export",
+           "consent")
 
 
 def record(target: Store | duckdb.DuckDBPyConnection, who: str, action: str, detail: str = "") -> None:

@@ -1,4 +1,4 @@
-"""`cpdqa`: the command line to the QA engine. Exit codes: 0 ok, 1 a file rejected or a database problem, 2 usage.
+"""`cpdqa`: the command line to the QA engine. Exit codes: 0 ok, 1 a file not saved or a database problem, 2 usage.
 
 Every user-facing error is a `CpdqaError`; `CpdqaGroup` turns it into its message and exit code once, here.
 """
@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 
-from qa import accounts, audit, engine, schema
+from qa import accounts, audit, engine, returns, schema
 from qa import ingest as ingest_mod
 from qa.access import ROLES, Viewer
 from qa.errors import CpdqaError
@@ -83,8 +84,8 @@ def template(out: str) -> None:
 
 
 def _print_report(report: ingest_mod.FileReport, verbose_limit: int = 20) -> None:
-    mark = {"accepted": "✓", "duplicate": "=", "rejected": "✗"}[report.status]
-    line = f"{mark} {report.file_name}: {report.status}"
+    mark = {"accepted": "✓", "duplicate": "=", "needs_replace": "↻", "rejected": "✗"}[report.status]
+    line = f"{mark} {report.file_name}: {returns.outcome_word(report)}"
     if report.status == "accepted":
         line += (f", {report.rows_accepted} rows accepted, {report.rows_quarantined} quarantined, "
                  f"{len(report.warnings)} warnings")
@@ -111,14 +112,27 @@ def _print_report(report: ingest_mod.FileReport, verbose_limit: int = 20) -> Non
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--school", help="School ID for files whose rows have no school_id column.")
 @click.option("--dry-run", is_flag=True, help="Validate against the database but write nothing.")
-@click.option("--replace", is_flag=True, help="Supersede earlier returns for the same school and term.")
+@click.option("--replace", is_flag=True,
+              help="Supersede earlier rows of the teachers this file covers in its school-terms.")
+@click.option("--whole-school", is_flag=True,
+              help="With --replace: the file is the school's whole return for its terms; every earlier row "
+                   "of those school-terms is superseded, including teachers it leaves out.")
+@click.option("--accept-reference-changes", is_flag=True,
+              help="Apply reference rows about other schools, providers and programmes (listed by --dry-run).")
 @click.option("--strict", is_flag=True, help="Reject a file that has any bad row.")
 @click.option("--by", default="cli", show_default=True, help="Who is uploading (recorded in history).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary per file.")
 @click.option("--max-mb", type=float, default=50, show_default=True, help="Largest file accepted.")
 def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bool, replace: bool,
-           strict: bool, by: str, as_json: bool, max_mb: float) -> None:
-    """Load termly returns (.xlsx .xlsm .xls .ods .csv, or .zip of them); one upload per file."""
+           whole_school: bool, accept_reference_changes: bool, strict: bool, by: str, as_json: bool,
+           max_mb: float) -> None:
+    """Load termly returns (.xlsx .xlsm .xls .ods .csv, or .zip of them); one upload per file.
+
+    Every file gets an outcome: accepted, needs Replace, duplicate or refused. Files of one
+    run that cover the same teacher and term are refused before anything is written.
+    """
+    if whole_school and not replace:
+        raise click.UsageError("--whole-school only applies with --replace")
     store = _open(db_path)
     limits = ingest_mod.Limits(max_file_bytes=int(max_mb * 1024 * 1024))
     show_bar = not as_json and sys.stderr.isatty()
@@ -129,6 +143,7 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
             bar.update(done - bar.pos)
 
         reports = ingest_mod.ingest_files(store, files, school=school, dry_run=dry_run, replace=replace,
+                                          whole_term=whole_school, accept_reference_changes=accept_reference_changes,
                                           strict=strict, by=by, limits=limits, progress=progress)
     store.close()
     if as_json:
@@ -136,9 +151,10 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
     else:
         for report in reports:
             _print_report(report)
-        counts = {s: sum(r.status == s for r in reports) for s in ("accepted", "duplicate", "rejected")}
+        counts = {returns.OUTCOME_WORDS[s]: sum(r.status == s for r in reports)
+                  for s in ("accepted", "needs_replace", "duplicate", "rejected")}
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
-    sys.exit(1 if any(r.status == "rejected" for r in reports) else 0)
+    sys.exit(1 if any(r.status in ("rejected", "needs_replace") for r in reports) else 0)
 
 
 @main.command()
@@ -158,16 +174,38 @@ def uploads(db_path: str) -> None:
 @DB_OPTION
 @click.argument("upload_id", type=int)
 @click.option("--by", default="cli", show_default=True, help="Who is undoing it (recorded in the audit log).")
-def undo(db_path: str, upload_id: int, by: str) -> None:
-    """Reverse one upload; any return it replaced counts again."""
+@click.option("--dry-run", is_flag=True, help="Say what would change and change nothing.")
+def undo(db_path: str, upload_id: int, by: str, dry_run: bool) -> None:
+    """Reverse one upload as if it never happened; any return it replaced counts again."""
     store = _open(db_path)
     try:
-        restored = ingest_mod.undo_upload(store, upload_id, by)
-    except ingest_mod.UndoError as exc:
+        summary = returns.undo_upload(store, upload_id, by, dry_run=dry_run)
+    except returns.UndoError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
-    click.echo(f"upload #{upload_id} undone" + (f"; {restored} replaced rows count again" if restored else ""))
+    head = f"undoing upload #{upload_id} would change:" if dry_run else f"upload #{upload_id} undone:"
+    click.echo(f"{head} {summary.sentence()}")
+
+
+@main.group()
+def school() -> None:
+    """Facts about schools that only an evaluator sets."""
+
+
+@school.command("consent")
+@DB_OPTION
+@click.argument("school_id")
+@click.argument("answer", type=click.Choice(["yes", "no"]))
+@click.option("--by", required=True, help="The evaluator recording it (written to the audit log).")
+def school_consent(db_path: str, school_id: str, answer: str, by: str) -> None:
+    """Record whether a school agreed to be named to funders (uploads never change this)."""
+    store = _open(db_path)
+    try:
+        returns.set_consent(store, school_id, answer == "yes", by)
+    finally:
+        store.close()
+    click.echo(f"school {school_id}: " + ("may be named" if answer == "yes" else "not named"))
 
 
 def build_demo(db_path: str | Path, sample_dir: Path = SAMPLE_DIR) -> list[ingest_mod.FileReport]:
@@ -177,7 +215,15 @@ def build_demo(db_path: str | Path, sample_dir: Path = SAMPLE_DIR) -> list[inges
         raise click.ClickException(f"no sample returns in {sample_dir}")
     store = Store(db_path)
     try:
-        return ingest_mod.ingest_files(store, files, by="demo")
+        # the reference workbook describes every school and provider: accepted as an evaluator would
+        reports = ingest_mod.ingest_files(store, files, by="demo", accept_reference_changes=True)
+        for path, report in zip(files, reports, strict=True):
+            if report.reference_rows.get("schools"):
+                schools = ingest_mod.prepare(path.name, path.read_bytes()).references["schools"]
+                for school_id, consent in zip(schools["school_id"], schools["consent_to_name"], strict=True):
+                    if consent is not None and not pd.isna(consent):
+                        returns.set_consent(store, school_id, bool(consent), "demo")
+        return reports
     finally:
         store.close()
 

@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import python_calamine
 
-from qa import audit, schema, validate
-from qa.store import Store, run
+from qa import schema, validate
+from qa.store import Store
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | {".csv"}
@@ -59,7 +58,7 @@ class Issue:
 @dataclass
 class FileReport:
     file_name: str
-    status: str = "pending"  # then accepted | rejected | duplicate
+    status: str = "pending"  # then accepted | needs_replace | duplicate | rejected (qa.returns.OUTCOME_WORDS)
     committed: bool = False
     upload_id: int | None = None
     rows_accepted: int = 0
@@ -67,6 +66,8 @@ class FileReport:
     reference_rows: dict[str, int] = field(default_factory=dict)
     school_terms: list[tuple[str, str, str]] = field(default_factory=list)
     replaced_uploads: list[int] = field(default_factory=list)
+    reference_changes: list[str] = field(default_factory=list)  # outside the file's own school(s)
+    reference_changes_applied: bool = False
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -209,70 +210,6 @@ class Validated:
 
 # --------------------------------------------------------------------------- the upload
 
-def _insert_frame(cur, table: str, frame: pd.DataFrame | pa.Table, columns: list[str]) -> None:
-    # DuckDB scans an Arrow table without converting it row by row
-    if isinstance(frame, pd.DataFrame):
-        frame = pa.Table.from_pandas(frame[columns], preserve_index=False)
-    cur.register("incoming_frame", frame.select(columns))
-    try:
-        cols = ", ".join(columns)
-        run(cur, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_frame")
-    finally:
-        cur.unregister("incoming_frame")
-
-
-_UPSERTS = {
-    "schools": ("school_id", ["school_id", "name", "phase", "type", "local_authority", "consent_to_name"]),
-    "teachers": ("school_id, teacher_id", ["school_id", "teacher_id", "role", "career_stage", "fte"]),
-    "attestations": ("school_id, academic_year", ["school_id", "academic_year", "leadership_prioritised"]),
-    "programmes": ("programme", ["programme", "provider", "accrediting_body", "valid_from", "valid_to",
-                                 "min_hours", "min_terms", "recognition_title"]),
-    "providers": ("provider_key", ["provider_key", "provider", "provider_type", "quality_mark",
-                                   "quality_mark_level", "awarded_on", "expires_on"]),
-}
-
-
-def _upsert(cur, kind: str, frame: pd.DataFrame) -> None:
-    key, columns = _UPSERTS[kind]
-    frame = frame.reindex(columns=columns)
-    if "min_terms" in frame:
-        frame["min_terms"] = frame["min_terms"].astype("Int64")
-    frame = frame.drop_duplicates([k.strip() for k in key.split(",")], keep="last")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    cur.register("incoming_frame", frame)
-    try:
-        run(cur, f"""INSERT INTO {kind} ({", ".join(columns)})
-                        SELECT {", ".join(columns)} FROM incoming_frame
-                        ON CONFLICT ({key}) DO UPDATE SET {updates}""")
-    finally:
-        cur.unregister("incoming_frame")
-
-
-def _record_provider_aliases(cur, names: list[str | None], keys: list[str | None]) -> None:
-    """Remember how each provider was typed (lower-cased) and the one provider key it stands for."""
-    aliases = {name.strip().lower(): key for name, key in zip(names, keys, strict=True) if name and key}
-    if not aliases:
-        return
-    cur.register("incoming_aliases", pa.table({"alias": list(aliases), "provider_key": list(aliases.values())}))
-    try:
-        run(cur, """INSERT INTO provider_aliases SELECT alias, provider_key FROM incoming_aliases
-                       ON CONFLICT (alias) DO NOTHING""")
-    finally:
-        cur.unregister("incoming_aliases")
-
-
-def _term_label(key: tuple[str, str, str]) -> str:
-    return f"school {key[0]}, {key[2]} {key[1]}"
-
-
-ACTIVITY_INSERT_COLUMNS = [
-    "activity_id", "upload_id", "school_id", "teacher_id", "activity_date", "academic_year", "term",
-    "activity_title", "activity_type", "hours", "provider", "provider_key", "programme",
-    "subject_specific", "subject", "aligned_to_needs", "pupil_outcomes", "evidence_based",
-    "collaboration", "sustained", "source_sheet", "source_row",
-]
-
-
 @dataclass
 class Prepared:
     """A file read and checked for shape, its activity rows not yet validated."""
@@ -358,123 +295,6 @@ def _issue_list(frame: pd.DataFrame, text_column: str) -> list[Issue]:
         frame[text_column], frame["sheet"], frame["row_number"], frame["column_name"], frame["value"], strict=True)]
 
 
-def commit(store: Store, prepared: Prepared, validated: Validated | None, *, replace: bool = False,
-           dry_run: bool = False, strict: bool = False, by: str = "cli",
-           progress: Progress | None = None) -> FileReport:
-    """Write one prepared, validated file as one upload in one transaction (or reject it whole)."""
-    report = prepared.report
-    name = report.file_name
-    if report.status == "rejected":
-        return report
-    try:
-        if validated is not None:
-            report.errors.extend(_issue_list(validated.quarantined, "reason"))
-            report.warnings.extend(_issue_list(validated.warnings, "message"))
-            report.rows_accepted = validated.accepted.num_rows
-            report.rows_quarantined = int(validated.quarantined["_rid"].nunique())
-            keys = validated.accepted.group_by(["school_id", "academic_year", "term"]).aggregate([])
-            report.school_terms = sorted(zip(*(keys[k].to_pylist() for k in ("school_id", "academic_year", "term")),
-                                             strict=True))
-        if strict and report.errors:
-            raise FileRejected(f"{name}: {len(report.errors)} problem(s) found and --strict is on", report.errors)
-        if report.rows_accepted == 0 and not any(report.reference_rows.values()):
-            raise FileRejected(f"{name}: no row could be accepted", report.errors)
-        with store.transaction() as cur:
-            previous = run(cur, "SELECT upload_id FROM uploads WHERE sha256 = ? AND status = 'active'",
-                           [prepared.digest])
-            if previous:
-                report.status = "duplicate"
-                report.upload_id = previous[0][0]
-                report.notes.append(f"Already uploaded as upload #{previous[0][0]}; nothing changed")
-                report.rows_accepted = report.rows_quarantined = 0
-                report.errors, report.warnings = [], []
-                return report
-            upload_id = run(cur, "SELECT nextval('upload_seq')")[0][0]
-            if report.rows_accepted:
-                report.replaced_uploads = _supersede(cur, report, upload_id, replace)
-            run(cur, "INSERT INTO uploads VALUES (?, ?, ?, ?, current_timestamp, ?, ?, ?, 'active')",
-                [upload_id, name, prepared.digest, by, report.rows_accepted, report.rows_quarantined,
-                 len(report.warnings)])
-            if validated is not None:
-                _write_rows(cur, validated, upload_id)
-            for kind, rows in prepared.references.items():
-                if len(rows):
-                    _upsert(cur, kind, rows)
-                if kind == "providers":
-                    _record_provider_aliases(cur, rows["provider"].tolist(), rows["provider_key"].tolist())
-            report.upload_id = upload_id
-            report.status = "accepted"
-            audit.record(cur, by, "replace" if report.replaced_uploads else "upload",
-                         f"#{upload_id} {name}: {report.rows_accepted} rows accepted, "
-                         f"{report.rows_quarantined} quarantined"
-                         + (f"; replaces {', '.join(f'#{u}' for u in report.replaced_uploads)}"
-                            if report.replaced_uploads else ""))
-            if progress:
-                progress("commit", 0, 1, name)
-            if dry_run:
-                raise _DryRun
-        report.committed = True
-    except _DryRun:
-        report.notes.append("Dry run: checked against the database, nothing written")
-    except FileRejected as exc:
-        report.status = "rejected"
-        report.committed = False
-        report.upload_id = None
-        report.errors = exc.issues + [i for i in report.errors if i not in exc.issues]
-    return report
-
-
-def _supersede(cur, report: FileReport, upload_id: int, replace: bool) -> list[int]:
-    """Refuse, or with `replace` supersede, active rows for the same school, year and term."""
-    keys = pd.DataFrame(report.school_terms, columns=["school_id", "academic_year", "term"])
-    cur.register("incoming_keys", keys)
-    try:
-        clashes = run(cur, """
-            SELECT DISTINCT a.school_id, a.academic_year, a.term, a.upload_id, u.file_name
-            FROM active_activities a JOIN incoming_keys k USING (school_id, academic_year, term)
-            JOIN uploads u ON u.upload_id = a.upload_id ORDER BY 1, 2, 3""")
-        if clashes and not replace:
-            raise FileRejected(
-                f"{report.file_name} covers returns already uploaded: "
-                + "; ".join(f"{_term_label(c[:3])} (upload #{c[3]}, {c[4]})" for c in clashes)
-                + ". Upload it again with replace to supersede them (the old upload is kept in history).")
-        if clashes:
-            run(cur, """
-                UPDATE activities SET superseded_by = ?
-                WHERE superseded_by IS NULL
-                  AND upload_id IN (SELECT upload_id FROM uploads WHERE status = 'active')
-                  AND EXISTS (SELECT 1 FROM incoming_keys k WHERE k.school_id = activities.school_id
-                      AND k.academic_year = activities.academic_year AND k.term = activities.term)""",
-                [upload_id])
-    finally:
-        cur.unregister("incoming_keys")
-    return sorted({c[3] for c in clashes})
-
-
-def _write_rows(cur, validated: Validated, upload_id: int) -> None:
-    accepted = validated.accepted
-    if accepted.num_rows:
-        first_id = run(cur, "SELECT nextval('activity_seq')")[0][0]
-        providers = pc.unique(accepted["provider"])  # a few distinct names: normalise each once
-        names = providers.to_pylist()
-        keys = [schema.normalise_provider_key(p) for p in names]
-        provider_keys = pa.array(keys, pa.string())
-        accepted = (accepted
-                    .append_column("upload_id", pa.array(np.full(accepted.num_rows, upload_id), pa.int64()))
-                    .append_column("activity_id", pa.array(np.arange(first_id, first_id + accepted.num_rows)))
-                    .append_column("provider_key", provider_keys.take(pc.index_in(accepted["provider"], providers))))
-        _insert_frame(cur, "activities", accepted, ACTIVITY_INSERT_COLUMNS)
-        # keep the sequence ahead of the ids assigned in bulk
-        run(cur, f"SELECT setval('activity_seq', {first_id + accepted.num_rows})")
-        _record_provider_aliases(cur, names, keys)
-    if len(validated.quarantined):
-        _insert_frame(cur, "quarantine", validated.quarantined.assign(upload_id=upload_id),
-                      ["upload_id", "sheet", "row_number", "column_name", "value", "reason", "raw_row"])
-    if len(validated.warnings):
-        _insert_frame(cur, "upload_warnings", validated.warnings.assign(upload_id=upload_id),
-                      ["upload_id", "sheet", "row_number", "column_name", "value", "message"])
-
-
 def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[Validated | None]:
     """One SQL validation pass over every file's activity rows, split back per file."""
     tables, first_rid = [], 0
@@ -498,16 +318,14 @@ def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[
 def ingest_bytes(store: Store, name: str, data: bytes, *, school: str | None = None,
                  replace: bool = False, dry_run: bool = False, strict: bool = False,
                  by: str = "cli", limits: Limits = Limits(), progress: Progress | None = None,
-                 ) -> FileReport:
+                 **options) -> FileReport:
     """Validate one file and, unless it is rejected or a dry run, commit it as one upload."""
+    from qa.returns import commit
+
     prepared = prepare(name, data, school=school, limits=limits)
     [validated] = validate_batch([prepared], school)
     return commit(store, prepared, validated, replace=replace, dry_run=dry_run, strict=strict, by=by,
-                  progress=progress)
-
-
-class _DryRun(Exception):
-    """Raised inside the transaction to roll a dry run back."""
+                  progress=progress, **options)
 
 
 def expand_archive(name: str, data: bytes, limits: Limits = Limits()) -> list[tuple[str, bytes]]:
@@ -538,6 +356,9 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
     Files are validated together in batches of about `batch_rows` rows (one vectorised
     pass amortises the per-call cost over many small returns), then committed one by one.
     """
+    from qa.returns import BatchClaims, commit_batch
+
+    claims = BatchClaims()  # a file overlapping one of an earlier round of this call is caught too
     reports: list[FileReport] = []
     items: list[tuple[str, bytes]] = []
     for path in paths:
@@ -557,46 +378,23 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
                 progress("read", done + len(batch), len(items), name)
             batch.append(prepare(name, data, school=school, limits=limits))
             rows += len(batch[-1].activities) if batch[-1].activities is not None else 0
-        for prepared, validated in zip(batch, validate_batch(batch, school), strict=True):
-            reports.append(commit(store, prepared, validated, **options))
-            done += 1
-            if progress:
-                progress("file", done, len(items), prepared.report.file_name)
+        reports.extend(commit_batch(store, batch, validate_batch(batch, school), claims=claims, **options))
+        done += len(batch)
+        if progress:
+            progress("file", done, len(items), batch[-1].report.file_name)
     return reports
 
 
 # --------------------------------------------------------------------------- history
 
-def list_uploads(store: Store) -> pd.DataFrame:
-    return store.query_df("""
-        SELECT u.upload_id, u.file_name, u.uploaded_by, u.uploaded_at, u.status, u.rows_accepted,
-               u.rows_quarantined, u.warnings,
-               (SELECT count(*) FROM activities a WHERE a.upload_id = u.upload_id
-                  AND a.superseded_by IS NOT NULL) AS rows_superseded,
-               (SELECT string_agg(DISTINCT CAST(a.superseded_by AS VARCHAR), ', ')
-                  FROM activities a WHERE a.upload_id = u.upload_id) AS superseded_by
-        FROM uploads u ORDER BY u.upload_id""")
+# Committing, batches, history and undo live in qa.returns; these names stay importable from here.
+_RETURNS_NAMES = {"commit", "commit_batch", "list_uploads", "undo_upload", "UndoError", "UndoSummary",
+                  "OUTCOME_WORDS", "outcome_word"}
 
 
-class UndoError(ValueError):
-    pass
+def __getattr__(name: str):
+    if name in _RETURNS_NAMES:
+        from qa import returns
 
-
-def undo_upload(store: Store, upload_id: int, by: str = "cli") -> int:
-    """Reverse an upload: its rows stop counting and any return it replaced counts again.
-
-    Returns how many superseded rows were restored. Reference-sheet updates are
-    not reversed (they describe schools and providers, not a term's return).
-    """
-    with store.transaction() as cur:
-        row = cur.execute("SELECT status FROM uploads WHERE upload_id = ?", [upload_id]).fetchall()
-        if not row:
-            raise UndoError(f"There is no upload #{upload_id}")
-        if row[0][0] != "active":
-            raise UndoError(f"Upload #{upload_id} is already undone")
-        run(cur, "UPDATE uploads SET status = 'undone' WHERE upload_id = ?", [upload_id])
-        restored = cur.execute("SELECT count(*) FROM activities WHERE superseded_by = ?",
-                               [upload_id]).fetchall()[0][0]
-        run(cur, "UPDATE activities SET superseded_by = NULL WHERE superseded_by = ?", [upload_id])
-        audit.record(cur, by, "undo", f"#{upload_id}" + (f"; {restored} replaced rows restored" if restored else ""))
-    return restored
+        return getattr(returns, name)
+    raise AttributeError(f"module 'qa.ingest' has no attribute '{name}'")

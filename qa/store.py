@@ -17,15 +17,18 @@ from typing import Any, ClassVar, TypeVar
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from qa.cache import DEFAULT_BUDGET_MB, ResultCache
 from qa.errors import CpdqaError
+from qa.schema import normalise_provider_key
 
 T = TypeVar("T")
 
 # Each migration is applied once, in order, inside one transaction. Never edit a
 # released migration: add a new one, so existing database files upgrade in place.
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+Step = str | Callable[[duckdb.DuckDBPyConnection], None]
+MIGRATIONS: tuple[tuple[int, str, tuple[Step, ...]], ...] = (
     (1, "termly records, uploads and quarantine", (
         "CREATE SEQUENCE upload_seq START 1",
         "CREATE SEQUENCE activity_seq START 1",
@@ -109,9 +112,9 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     )),
     (2, "providers, programmes, frameworks and assessment runs", (
         "ALTER TABLE activities ADD COLUMN provider_key VARCHAR",
-        # Backfill keys for rows written before provider normalisation existed.
-        """UPDATE activities SET provider_key = NULLIF(trim(regexp_replace(
-              lower(provider), '[^a-z0-9]+', ' ', 'g')), '') WHERE provider IS NOT NULL""",
+        # Backfill keys for rows written before provider normalisation existed, with the
+        # importer's own normalisation (an SQL imitation once split providers in two).
+        lambda cur: backfill_provider_keys(cur),
         """CREATE TABLE providers (
             provider_key VARCHAR PRIMARY KEY,
             provider VARCHAR NOT NULL,
@@ -173,6 +176,44 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             detail VARCHAR
         )""",
     )),
+    (4, "one provider key per provider: repair databases split by the old SQL backfill", (
+        lambda cur: repair_provider_keys(cur),
+    )),
+    (5, "what each upload covers, versioned reference data, consent set only by evaluators", (
+        # One row per school-term an upload covers: teacher_id NULL means the whole
+        # school-term (a corrected whole-school return), else that teacher's rows only.
+        """CREATE TABLE upload_scope (
+            upload_id INTEGER NOT NULL,
+            school_id VARCHAR NOT NULL,
+            academic_year VARCHAR NOT NULL,
+            term VARCHAR NOT NULL,
+            teacher_id VARCHAR
+        )""",
+        # Earlier uploads replaced whole school-terms, so that is their scope.
+        """INSERT INTO upload_scope SELECT DISTINCT upload_id, school_id, academic_year, term, NULL
+           FROM activities""",
+        # Every reference row an upload wrote; upload 0 holds what was there before versioning.
+        """CREATE TABLE schools_versions AS
+           SELECT 0 AS upload_id, school_id, name, phase, type, local_authority FROM schools""",
+        "CREATE TABLE teachers_versions AS SELECT 0 AS upload_id, * FROM teachers",
+        "CREATE TABLE attestations_versions AS SELECT 0 AS upload_id, * FROM attestations",
+        "CREATE TABLE programmes_versions AS SELECT 0 AS upload_id, * FROM programmes",
+        "CREATE TABLE providers_versions AS SELECT 0 AS upload_id, * FROM providers",
+        """CREATE TABLE school_consent (
+            school_id VARCHAR PRIMARY KEY,
+            consent_to_name BOOLEAN NOT NULL,
+            set_by VARCHAR NOT NULL,
+            set_at TIMESTAMP NOT NULL
+        )""",
+        """INSERT INTO school_consent SELECT school_id, consent_to_name, 'before consent was audited',
+           current_timestamp FROM schools WHERE consent_to_name IS NOT NULL""",
+        # Rows resurrected beside their replacement by the old undo are superseded again.
+        """UPDATE activities SET superseded_by = (
+             SELECT min(s.upload_id) FROM upload_scope s JOIN uploads u ON u.upload_id = s.upload_id
+             WHERE u.status = 'active' AND s.upload_id > activities.upload_id
+               AND s.school_id = activities.school_id AND s.academic_year = activities.academic_year
+               AND s.term = activities.term)""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -181,6 +222,55 @@ def run(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None =
     """Execute and finish the result: DuckDB 2.0 blocks a cursor with an unfinished one."""
     result = cur.execute(sql, params) if params is not None else cur.execute(sql)
     return result.fetchall()
+
+
+def _provider_key_map(names: list[str | None]) -> pa.Table:
+    names = sorted({n for n in names if n is not None})
+    return pa.table({"name": pa.array(names, pa.string()),
+                     "provider_key": pa.array([normalise_provider_key(n) for n in names], pa.string())})
+
+
+def backfill_provider_keys(cur: duckdb.DuckDBPyConnection) -> None:
+    """Set every activity's provider key with schema.normalise_provider_key, the importer's rule."""
+    names = [r[0] for r in run(cur, "SELECT DISTINCT provider FROM activities WHERE provider IS NOT NULL")]
+    cur.register("provider_key_map", _provider_key_map(names))
+    try:
+        run(cur, """UPDATE activities SET provider_key = m.provider_key FROM provider_key_map m
+                    WHERE activities.provider = m.name""")
+    finally:
+        cur.unregister("provider_key_map")
+
+
+def repair_provider_keys(cur: duckdb.DuckDBPyConnection) -> None:
+    """Re-key activities, providers and aliases so each provider has one key.
+
+    Where the old backfill split a provider in two ("stem learning ltd" beside
+    "stem learning"), the providers rows merge: the one carrying a quality mark wins.
+    """
+    backfill_provider_keys(cur)
+    providers = run(cur, "SELECT provider FROM providers")
+    cur.register("provider_key_map", _provider_key_map([r[0] for r in providers]))
+    try:
+        run(cur, """CREATE TEMP TABLE providers_rekeyed AS
+            SELECT * EXCLUDE (rn) FROM (
+                SELECT coalesce(m.provider_key, p.provider_key) AS provider_key, p.provider, p.provider_type,
+                       p.quality_mark, p.quality_mark_level, p.awarded_on, p.expires_on,
+                       row_number() OVER (PARTITION BY coalesce(m.provider_key, p.provider_key)
+                           ORDER BY p.quality_mark IS NULL, p.provider_key = m.provider_key DESC, p.provider) AS rn
+                FROM providers p LEFT JOIN provider_key_map m ON m.name = p.provider)
+            WHERE rn = 1""")
+    finally:
+        cur.unregister("provider_key_map")
+    run(cur, "DELETE FROM providers")
+    run(cur, "INSERT INTO providers SELECT * FROM providers_rekeyed")
+    run(cur, "DROP TABLE providers_rekeyed")
+    aliases = run(cur, "SELECT alias FROM provider_aliases")
+    cur.register("provider_key_map", _provider_key_map([r[0] for r in aliases]))
+    try:
+        run(cur, """UPDATE provider_aliases SET provider_key = m.provider_key FROM provider_key_map m
+                    WHERE provider_aliases.alias = m.name AND m.provider_key IS NOT NULL""")
+    finally:
+        cur.unregister("provider_key_map")
 
 
 class StoreError(CpdqaError, RuntimeError):
@@ -337,7 +427,10 @@ class Store:
             for version, description, statements in MIGRATIONS:
                 if current < version <= target:
                     for statement in statements:
-                        run(cur, statement)
+                        if callable(statement):
+                            statement(cur)
+                        else:
+                            run(cur, statement)
                     cur.execute("INSERT INTO schema_version VALUES (?, ?, current_timestamp)",
                                 [version, description])
                     applied.append(version)

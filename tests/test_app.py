@@ -78,7 +78,7 @@ def small_db(tmp_path):
         assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
         ref = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"},
                                           {"school_id": "S2", "name": "Birch"}]})
-        ingest_bytes(store, "ref.xlsx", ref)
+        ingest_bytes(store, "ref.xlsx", ref, accept_reference_changes=True)
     return path
 
 
@@ -130,36 +130,83 @@ def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypat
     at.switch_page(f"{PAGES}/upload.py").run()
     new = workbook_bytes([activity(school_id="S3", teacher_id=f"W{i}", hours=40) for i in range(3)]
                          + [activity(school_id="S3", teacher_id="W9", hours="lots")])
-    at.file_uploader(key="uploads").upload("s3.xlsx", new, "application/octet-stream").run()
+    at.file_uploader(key="uploads-0").upload("s3.xlsx", new, "application/octet-stream").run()
     at.button(key="check").click().run()
     assert not at.exception
     report = at.dataframe[0].value
-    assert report.loc[0, "Status"] == "accepted" and report.loc[0, "Rows accepted"] == 3
-    assert report.loc[0, "Rows quarantined"] == 1
+    assert report.loc[0, "outcome"] == "accepted" and report.loc[0, "rows accepted"] == 3
+    assert report.loc[0, "rows quarantined"] == 1
     at.button(key="commit").click().run()
     assert "Saved 1 upload(s): 3 activities, 1 rows kept aside in quarantine." in texts(at)
     school = app(small_db, monkeypatch, "evaluator", school="S3")
     assert metrics(school)["Teachers"] == "3" and metrics(school)["Meet the criteria"] == "3 (100%)"
 
 
-def test_replacing_a_return_needs_confirmation_and_undo_restores(small_db, monkeypatch):
+def _active(db) -> list[tuple]:
+    with Store(db) as store:
+        return store.query_rows("SELECT school_id, teacher_id, term, hours, upload_id FROM active_activities "
+                                "ORDER BY ALL")
+
+
+def test_two_files_for_one_school_then_replace_then_undo_with_confirmation(small_db, monkeypatch):
     at = app(small_db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/upload.py").run()
-    corrected = workbook_bytes([activity(school_id="S1", teacher_id="T1", hours=2)])
-    at.file_uploader(key="uploads").upload("s1-fix.xlsx", corrected, "application/octet-stream").run()
+    spring = dt.date(2021, 2, 1)
+    t1 = workbook_bytes([activity(school_id="S3", teacher_id="W1", hours=4, activity_date=spring)])
+    t2 = workbook_bytes([activity(school_id="S3", teacher_id="W2", hours=6, activity_date=spring)])
+    at.file_uploader(key="uploads-0").upload("w1.xlsx", t1, "application/octet-stream") \
+        .upload("w2.xlsx", t2, "application/octet-stream").run()
     at.button(key="check").click().run()
-    assert "1 file(s) replace returns already uploaded" in texts(at)
+    assert not at.exception
+    assert at.dataframe[0].value["outcome"].tolist() == ["accepted", "accepted"]
+    assert at.button(key="commit").label == "Commit 2 file(s)"
+    at.button(key="commit").click().run()
+    assert "Saved 2 upload(s): 2 activities, 0 rows kept aside in quarantine." in texts(at)  # survives the rerun
+    assert _active(small_db)[-2:] == [("S3", "W1", "Spring", 4.0, 3), ("S3", "W2", "Spring", 6.0, 4)]
+
+    # a corrected return for W1 needs Replace; once ticked it supersedes only W1's rows
+    fix = workbook_bytes([activity(school_id="S3", teacher_id="W1", hours=5, activity_date=spring)])
+    at.file_uploader(key="uploads-1").upload("w1-fix.xlsx", fix, "application/octet-stream").run()
+    at.button(key="check").click().run()
+    assert at.dataframe[0].value["outcome"].tolist() == ["needs Replace"]
+    assert "1 file(s) need Replace: they cover teachers and terms already uploaded." in texts(at)
     assert at.button(key="commit").disabled
     at.checkbox(key="confirm_replace").check().run()
+    plan = at.dataframe[0].value  # checked again with Replace: what Commit will do
+    assert (plan.loc[0, "outcome"], plan.loc[0, "replaces"]) == ("accepted", "#3")
     at.button(key="commit").click().run()
-    assert "Saved 1 upload(s)" in texts(at)
-    after = app(small_db, monkeypatch, "evaluator", school="S1")
-    assert metrics(after)["Teachers"] == "1"  # the Autumn return now holds only T1's 2 hours … plus later terms
-    undo = app(small_db, monkeypatch, "evaluator")
-    undo.switch_page(f"{PAGES}/upload.py").run()
-    undo.button(key="undo").click().run()
-    restored = app(small_db, monkeypatch, "evaluator", school="S1")
-    assert metrics(restored)["Teachers"] == "2"
+    assert "w1-fix.xlsx (upload #5) replaces #3." in texts(at)
+    assert _active(small_db)[-2:] == [("S3", "W1", "Spring", 5.0, 5), ("S3", "W2", "Spring", 6.0, 4)]
+
+    # undo: the picker starts at the latest upload and asks first
+    assert at.selectbox(key="undo_pick-5").value == 5
+    at.button(key="undo").click().run()
+    assert ("Undo upload #5 (w1-fix.xlsx)? As if it had never been uploaded: 1 activity row(s) stop counting; "
+            "1 row(s) of the return(s) it replaced count again. Schools affected: S3.") in texts(at)
+    assert _active(small_db)[-1] == ("S3", "W2", "Spring", 6.0, 4)  # nothing changed yet
+    at.button(key="undo_yes").click().run()
+    assert not at.exception
+    assert "Upload #5 undone: 1 activity row(s) stop counting; 1 row(s) of the return(s) it replaced count " \
+           "again. Schools affected: S3." in texts(at)
+    assert _active(small_db)[-2:] == [("S3", "W1", "Spring", 4.0, 3), ("S3", "W2", "Spring", 6.0, 4)]
+    assert at.selectbox(key="undo_pick-4").value == 4
+
+
+def test_two_files_for_the_same_teacher_in_one_batch_are_refused_before_anything_is_written(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    a = workbook_bytes([activity(school_id="S3", teacher_id="W1", hours=4)])
+    b = workbook_bytes([activity(school_id="S3", teacher_id="W1", hours=7)])
+    at.file_uploader(key="uploads-0").upload("a.xlsx", a, "application/octet-stream") \
+        .upload("b.xlsx", b, "application/octet-stream").run()
+    at.button(key="check").click().run()
+    assert at.dataframe[0].value["outcome"].tolist() == ["refused", "refused"]
+    assert at.button(key="commit").disabled
+    before = _active(small_db)
+    assert ("a.xlsx overlaps b.xlsx in this batch: school S3, Autumn 2019/20, teacher W1. Nothing from it is "
+            "saved: send one return per teacher, or combine them into one file.") in at.dataframe[1].value[
+                "message"].tolist()
+    assert _active(small_db) == before
 
 
 def test_framework_edit_previews_and_saves_a_version(small_db, monkeypatch):

@@ -51,7 +51,10 @@ def test_uploads_and_undo(tmp_path):
     runner.invoke(main, ["ingest", "--db", db, "--by", "eva", str(f)])
     listing = runner.invoke(main, ["uploads", "--db", db]).output
     assert "r.xlsx" in listing and "eva" in listing and "active" in listing
-    assert runner.invoke(main, ["undo", "--db", db, "1"]).output.strip() == "upload #1 undone"
+    preview = runner.invoke(main, ["undo", "--db", db, "1", "--dry-run"]).output.strip()
+    assert preview == "undoing upload #1 would change: 1 activity row(s) stop counting. Schools affected: S1."
+    assert runner.invoke(main, ["undo", "--db", db, "1"]).output.strip() == (
+        "upload #1 undone: 1 activity row(s) stop counting. Schools affected: S1.")
     second = runner.invoke(main, ["undo", "--db", db, "1"])
     assert second.exit_code == 1 and "Upload #1 is already undone" in second.output
 

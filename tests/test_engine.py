@@ -69,7 +69,7 @@ def test_lower_threshold_override(store, load):
 
 def test_fte_pro_rata_is_off_by_default_and_scales_when_on(store, load):
     roster = workbook_bytes({"Teachers": [{"teacher_id": "A", "school_id": "S1", "fte": 0.6}]})
-    load(roster, name="roster.xlsx")
+    load(roster, name="roster.xlsx", accept_reference_changes=True)
     load(sessions("A", 21, n=3))
     assert not teachers(store).loc["A", "meets_hours"]
     row = teachers(store, with_overrides(WELLCOME, {"pro_rata_fte": True})).loc["A"]
@@ -97,7 +97,7 @@ def test_through_term_only_counts_terms_so_far(store, load):
 
 def test_roster_teacher_without_records_appears_with_zero_hours_and_counts_for_the_school(store, load):
     load(workbook_bytes({"Teachers": [{"teacher_id": t, "school_id": "S1"} for t in ("A", "B", "Q")]}),
-         name="roster.xlsx")
+         name="roster.xlsx", accept_reference_changes=True)
     load(sessions("A", 40) + sessions("B", 10))
     result = teachers(store)
     assert result.loc["Q", "total_hours"] == 0 and bool(result.loc["Q", "no_records"])
@@ -112,7 +112,7 @@ def test_school_year_figures(store, load):
             activity(teacher_id="B", hours=10, activity_date=dt.date(2019, 11, 5))]
     load(rows)
     load(workbook_bytes({"Att": [{"school_id": "S1", "academic_year": "2019/20", "leadership_prioritised": "Y"}]}),
-         name="att.xlsx")
+         name="att.xlsx", accept_reference_changes=True)
     s = engine.school_results(store, WELLCOME, DONE).iloc[0]
     assert (s.teachers, s.teachers_meeting, s.share_meeting) == (2, 1, 0.5)
     assert s.median_counted_hours == pytest.approx((36 + 10) / 2)
@@ -157,7 +157,7 @@ def test_kitemark_levels_and_what_holds_each_back(store, load):
          + provider_rows("Lapsed", 5, 9, 0, 1, "LapsedProg", terms=2))
     register = [{"provider": "Gold", "quality_mark": "CPD Quality Mark", "expires_on": dt.date(2022, 1, 1)},
                 {"provider": "Lapsed", "quality_mark": "CPD Quality Mark", "expires_on": dt.date(2020, 12, 31)}]
-    load(workbook_bytes({"Providers": register}), name="register.xlsx")
+    load(workbook_bytes({"Providers": register}), name="register.xlsx", accept_reference_changes=True)
     result = engine.provider_results(store, WELLCOME, DONE).set_index("provider")
     assert result.loc["Few", "kitemark_level"] == "insufficient evidence"
     assert result.loc["Few", "kitemark_limited_by"] == "Fewer than 5 teachers logged activities with this provider (4)"
@@ -182,7 +182,7 @@ def test_kitemark_levels_and_what_holds_each_back(store, load):
 def test_quality_mark_expiry_window_relative_to_the_given_date(store, load, expires_on, status):
     load(provider_rows("P", 1, 5, 0, 0))
     load(workbook_bytes({"Providers": [{"provider": "P", "quality_mark": "Mark", "expires_on": expires_on}]}),
-         name="reg.xlsx")
+         name="reg.xlsx", accept_reference_changes=True)
     result = engine.provider_results(store, WELLCOME, DONE)  # as of 1 Jan 2021; 90 days → 1 Apr 2021
     assert result.loc[0, "quality_mark_status"] == status
 
@@ -190,7 +190,7 @@ def test_quality_mark_expiry_window_relative_to_the_given_date(store, load, expi
 def test_recognition_needs_min_hours_and_min_terms_within_the_window(store, load):
     register = [{"programme": "Acc", "provider": "P", "accrediting_body": "CCT", "valid_from": dt.date(2019, 9, 1),
                  "valid_to": dt.date(2020, 3, 31), "min_hours": 10, "min_terms": 2, "recognition_title": "Award"}]
-    load(workbook_bytes({"Programmes": register}), name="prog.xlsx")
+    load(workbook_bytes({"Programmes": register}), name="prog.xlsx", accept_reference_changes=True)
     autumn, spring, summer = dt.date(2019, 10, 1), dt.date(2020, 2, 1), dt.date(2020, 5, 1)
     rows = [
         activity(teacher_id="both", programme="Acc", hours=5, activity_date=autumn),
@@ -225,7 +225,7 @@ def test_sustained_by_dates_is_shown_beside_the_self_reported_flag(store, load):
 
 def test_only_recognised_hours_option(store, load):
     register = [{"provider": "Marked", "quality_mark": "QM", "expires_on": dt.date(2030, 1, 1)}]
-    load(workbook_bytes({"Providers": register}), name="reg.xlsx")
+    load(workbook_bytes({"Providers": register}), name="reg.xlsx", accept_reference_changes=True)
     load(sessions("A", 20, n=2, provider="Marked") + sessions("A", 20, n=2, provider="Unmarked"))
     strict = with_overrides(WELLCOME, {"only_recognised_hours": True})
     assert teachers(store).loc["A", "counted_hours"] == 40

@@ -137,22 +137,25 @@ def test_same_file_twice_changes_nothing(store):
     assert counts(store) == before
 
 
-def test_new_return_for_same_school_and_term_needs_replace_then_supersedes_and_undo_restores(store):
+def test_new_return_for_the_same_teacher_and_term_needs_replace_then_supersedes_and_undo_restores(store):
     first = ingest_bytes(store, "v1.xlsx", workbook_bytes([activity(hours=2), activity(teacher_id="T2")]))
     second_data = workbook_bytes([activity(hours=3)])
     refused = ingest_bytes(store, "v2.xlsx", second_data)
-    assert refused.status == "rejected"
+    assert refused.status == "needs_replace"
     assert refused.errors[0].message == (
         "v2.xlsx covers returns already uploaded: school S1, Autumn 2019/20 (upload #1, v1.xlsx). "
-        "Upload it again with replace to supersede them (the old upload is kept in history).")
+        "Tick Replace to supersede them (the earlier upload stays in the history and undo restores it).")
+    assert store.scalar("SELECT count(*) FROM uploads") == 1
     replaced = ingest_bytes(store, "v2.xlsx", second_data, replace=True)
     assert replaced.status == "accepted" and replaced.replaced_uploads == [first.upload_id]
-    assert store.query_rows("SELECT teacher_id, hours FROM active_activities") == [("T1", 3.0)]
+    # the file covers teacher T1 only: T2's rows in the first return still count
+    assert sorted(store.query_rows("SELECT teacher_id, hours FROM active_activities")) == [("T1", 3.0), ("T2", 5.0)]
     assert store.scalar("SELECT count(*) FROM activities") == 3  # history kept
     history = list_uploads(store)
-    assert history["rows_superseded"].tolist() == [2, 0]
+    assert history["rows_superseded"].tolist() == [1, 0]
 
-    assert undo_upload(store, replaced.upload_id) == 2
+    summary = undo_upload(store, replaced.upload_id)
+    assert (summary.rows_removed, summary.rows_restored, summary.schools) == (1, 1, ["S1"])
     assert sorted(store.query_rows("SELECT teacher_id, hours FROM active_activities")) == [("T1", 2.0), ("T2", 5.0)]
     assert list_uploads(store)["status"].tolist() == ["active", "undone"]
 
@@ -249,7 +252,7 @@ def test_reference_sheets_are_recognised_by_their_headers(store):
     ws3.append(["S1", "2019-20", "Yes"])
     buf = io.BytesIO()
     book.save(buf)
-    report = ingest_bytes(store, "ref.xlsx", buf.getvalue())
+    report = ingest_bytes(store, "ref.xlsx", buf.getvalue(), accept_reference_changes=True)
     assert report.status == "accepted"
     assert report.reference_rows == {"teachers": 1, "providers": 1, "attestations": 1}
     assert store.query_rows("SELECT teacher_id, fte FROM teachers") == [("T1", 0.6)]

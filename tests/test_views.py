@@ -7,7 +7,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from qa import views
+from qa import returns, views
 from qa.access import AccessDenied, Viewer, suppress_small_cells
 from qa.exports import neutralise, to_csv_bytes, to_xlsx_bytes
 from qa.framework import load_framework
@@ -25,8 +25,10 @@ def two_schools(store, load):
     big = [activity(school_id="S1", teacher_id=f"T{i}", hours=40 if i < 3 else 5) for i in range(6)]
     small = [activity(school_id="S2", teacher_id=f"U{i}", hours=40) for i in range(2)]
     load(big + small)
-    load(workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey", "consent_to_name": "Y"},
-                                     {"school_id": "S2", "name": "Birch", "consent_to_name": "N"}]}), name="ref.xlsx")
+    load(workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey"}, {"school_id": "S2", "name": "Birch"}]}),
+         name="ref.xlsx", accept_reference_changes=True)
+    returns.set_consent(store, "S1", True, "eva")  # consent is an evaluator's act, never an upload's
+    returns.set_consent(store, "S2", False, "eva")
     return store
 
 

@@ -1,11 +1,11 @@
-"""Upload termly returns: check a batch, read the validation report, then commit."""
+"""Upload termly returns: check a batch, read each file's outcome, commit; undo with a confirmation."""
 
 import pandas as pd
 import streamlit as st
 
 from app import widgets
 from app.state import context, store
-from qa import ingest
+from qa import ingest, returns
 from qa.exports import to_xlsx_bytes
 
 ctx = context()
@@ -13,10 +13,16 @@ db = store()
 st.title("Upload termly returns")
 widgets.evaluators_only(ctx.viewer)
 
-st.caption("Drop in many returns or one .zip. Nothing is saved until you commit; a rejected file saves nothing, "
-           "and a row that cannot be read is kept aside with the reason.")
+# Outcomes of the last commit or undo, kept across the rerun that follows it.
+for kind, message in st.session_state.pop("upload_flash", []):
+    getattr(st, kind)(message)
+
+st.caption("Drop in many returns or one .zip. Nothing is saved until you commit. Each file is one upload: it "
+           "covers the teachers it lists in its school and terms. A file for teachers already uploaded "
+           "needs Replace; two files in one batch for the same teacher and term are refused.")
+uploader_key = f"uploads-{st.session_state.get('upload_round', 0)}"
 files = st.file_uploader("Termly returns", type=["xlsx", "xlsm", "xls", "ods", "csv", "zip"],
-                         accept_multiple_files=True, key="uploads")
+                         accept_multiple_files=True, key=uploader_key)
 school = st.text_input("School ID for files without a school_id column (optional)", key="upload_school") or None
 
 
@@ -31,9 +37,10 @@ def _expand(uploaded) -> list[tuple[str, bytes]]:
 
 
 def _report_frames(reports: list[ingest.FileReport]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    summary = pd.DataFrame([{"file": r.file_name, "status": r.status, "rows accepted": r.rows_accepted,
+    summary = pd.DataFrame([{"file": r.file_name, "outcome": returns.outcome_word(r), "rows accepted": r.rows_accepted,
                              "rows quarantined": r.rows_quarantined, "warnings": len(r.warnings),
                              "school-terms": ", ".join(f"{s} {t} {y}" for s, y, t in r.school_terms),
+                             "replaces": ", ".join(f"#{u}" for u in r.replaced_uploads),
                              "note": "; ".join(r.notes)} for r in reports])
     issues = pd.DataFrame([{"file": r.file_name, "kind": kind, "sheet": i.sheet, "row": i.row, "column": i.column,
                             "value": i.value, "message": i.message}
@@ -42,63 +49,152 @@ def _report_frames(reports: list[ingest.FileReport]) -> tuple[pd.DataFrame, pd.D
     return summary, issues
 
 
-def _run(items, *, dry_run: bool, replace: bool) -> list[ingest.FileReport]:
+def _batch(items, *, dry_run: bool, replace: bool = False, whole_term: bool = False,
+           accept: bool = False) -> list[ingest.FileReport]:
+    """Check (dry run) or commit the whole batch: overlaps inside it are settled before anything is written."""
     bar = st.progress(0.0, text="Reading files…")
-    reports = []
+    prepared = []
     for n, (name, data) in enumerate(items):
-        bar.progress(n / max(len(items), 1), text=f"{'Checking' if dry_run else 'Saving'} {name}")
-        reports.append(ingest.ingest_bytes(db, name, data, school=school, dry_run=dry_run, replace=replace,
-                                           by=ctx.viewer.email))
-    bar.progress(1.0, text="Done")
+        bar.progress(n / max(len(items), 1) / 2, text=f"Reading {name}")
+        prepared.append(ingest.prepare(name, data, school=school))
+    bar.progress(0.5, text="Validating…")
+    validated = ingest.validate_batch(prepared, school)
+    reports = returns.commit_batch(
+        db, prepared, validated, dry_run=dry_run, replace=replace, whole_term=whole_term,
+        accept_reference_changes=accept, by=ctx.viewer.email,
+        progress=lambda _stage, done, total, name: bar.progress(0.5 + done / max(total, 1) / 2,
+                                                              text=f"{'Checking' if dry_run else 'Saving'} {name}"))
+    bar.empty()
     return reports
 
 
-if files:
-    items = _expand(files)
+def _committed_messages(results: list[ingest.FileReport]) -> list[tuple[str, str]]:
+    saved = [r for r in results if r.committed]
+    messages = [("success", f"Saved {len(saved)} upload(s): {sum(r.rows_accepted for r in saved)} activities, "
+                            f"{sum(r.rows_quarantined for r in saved)} rows kept aside in quarantine.")]
+    for r in results:
+        if r.committed and r.replaced_uploads:
+            messages.append(("info", f"{r.file_name} (upload #{r.upload_id}) replaces "
+                                     + ", ".join(f"#{u}" for u in r.replaced_uploads) + "."))
+        elif not r.committed:
+            reason = r.errors[0].message if r.errors else "; ".join(r.notes)
+            messages.append(("warning", f"{r.file_name}: {returns.outcome_word(r)}, not saved. {reason}"))
+    return messages
+
+
+def _check_and_commit(items: list[tuple[str, bytes]]) -> None:
+    names = [n for n, _ in items]
     if st.button("Check files", type="primary", key="check"):
-        st.session_state["checked"] = _run(items, dry_run=True, replace=False)
-        st.session_state["checked_names"] = [n for n, _ in items]
-    checked = st.session_state.get("checked")
-    if checked and st.session_state.get("checked_names") == [n for n, _ in items]:
-        summary, issues = _report_frames(checked)
-        st.subheader("Validation report")
-        widgets.table(summary)
-        if not issues.empty:
-            widgets.table(issues)
-        st.download_button("Validation report (XLSX)", to_xlsx_bytes({"files": summary, "problems": issues}),
-                           "validation-report.xlsx", widgets.XLSX_MIME, on_click="ignore", key="report-xlsx")
-        conflicts = [r for r in checked if r.status == "rejected" and "covers returns already uploaded"
-                     in (r.errors[0].message if r.errors else "")]
-        ready = [n for n, r in zip(st.session_state["checked_names"], checked, strict=True) if r.status == "accepted"]
-        replace = False
-        if conflicts:
-            st.warning(f"{len(conflicts)} file(s) replace returns already uploaded for the same school and term.")
-            replace = st.checkbox("Replace the earlier returns (they stay in the upload history and can be restored)",
-                                  key="confirm_replace")
-        to_commit = ready + ([r.file_name for r in conflicts] if replace else [])
-        if st.button(f"Commit {len(to_commit)} file(s)", disabled=not to_commit, key="commit", type="primary"):
-            results = _run([(n, d) for n, d in items if n in to_commit], dry_run=False, replace=replace)
-            saved = [r for r in results if r.committed]
-            st.success(f"Saved {len(saved)} upload(s): {sum(r.rows_accepted for r in saved)} activities, "
-                       f"{sum(r.rows_quarantined for r in saved)} rows kept aside in quarantine.")
-            st.session_state.pop("checked", None)
+        st.session_state["checked"] = {(False, False, False): _batch(items, dry_run=True)}
+        st.session_state["checked_names"] = names
+    plans = st.session_state.get("checked")
+    if not plans or st.session_state.get("checked_names") != names:
+        return
+    base = plans[(False, False, False)]  # the outcomes without Replace or accepted reference changes
+    needs_replace = [r for r in base if r.status == "needs_replace"]
+    replace = whole_term = accept = False
+    if needs_replace:
+        st.warning(f"{len(needs_replace)} file(s) need Replace: they cover teachers and terms already uploaded.")
+        replace = st.checkbox("Replace the earlier returns (they stay in the upload history; undo restores them)",
+                              key="confirm_replace")
+        whole_term = replace and st.radio(
+            "What does each replacing file stand for?",
+            ["Only the teachers it lists", "The school's whole return for its terms"],
+            key="replace_scope", help="A whole-school correction also drops teachers it leaves out.",
+        ) == "The school's whole return for its terms"
+    outside = [(r.file_name, change) for r in base for change in r.reference_changes]
+    if outside:
+        st.warning(f"{len(outside)} reference change(s) are about other schools, providers or programmes. "
+                   "They are left out unless you accept them.")
+        widgets.table(pd.DataFrame(outside, columns=["file", "change"]))
+        accept = st.checkbox("Apply these reference changes", key="accept_refs")
+    options = (replace, whole_term, accept)
+    if options not in plans:  # the outcomes shown are always those of the options chosen
+        plans[options] = _batch(items, dry_run=True, replace=replace, whole_term=whole_term, accept=accept)
+    plan = plans[options]
+    summary, issues = _report_frames(plan)
+    st.subheader("Validation report")
+    widgets.table(summary)
+    if not issues.empty:
+        widgets.table(issues)
+    st.download_button("Validation report (XLSX)", to_xlsx_bytes({"files": summary, "problems": issues}),
+                       "validation-report.xlsx", widgets.XLSX_MIME, on_click="ignore", key="report-xlsx")
+    chosen = {r.file_name for r in plan if r.status == "accepted"}
+    if st.button(f"Commit {len(chosen)} file(s)", disabled=not chosen, key="commit", type="primary"):
+        results = _batch([(n, d) for n, d in items if n in chosen], dry_run=False, replace=replace,
+                         whole_term=whole_term, accept=accept)
+        st.session_state["upload_flash"] = _committed_messages(results)
+        for key in ("checked", "checked_names", "confirm_replace", "accept_refs", "replace_scope"):
+            st.session_state.pop(key, None)
+        st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empties the uploader
+        st.rerun()
+
+
+def _undo(history: pd.DataFrame) -> None:
+    active = history[history["status"] == "active"]["upload_id"].tolist()  # newest first
+    if not active:
+        return
+    names = history.set_index("upload_id")["file_name"]
+    col1, col2 = st.columns([2, 1], vertical_alignment="bottom")
+    # keyed by the newest upload, so the picker starts at the latest upload after every commit
+    undo_id = col1.selectbox("Undo an upload", active, key=f"undo_pick-{active[0]}",
+                             format_func=lambda u: f"#{u} {names.loc[u]}")
+    if col2.button("Undo…", key="undo"):
+        st.session_state["undo_confirm"] = int(undo_id)
+    pending = st.session_state.get("undo_confirm")
+    if pending is None:
+        return
+    try:
+        preview = returns.undo_upload(db, pending, ctx.viewer.email, dry_run=True)
+    except returns.UndoError as exc:
+        st.session_state.pop("undo_confirm", None)
+        st.error(str(exc))
+        return
+    st.warning(f"Undo upload #{pending} ({preview.file_name})? As if it had never been uploaded: {preview.sentence()}")
+    yes, no = st.columns(2)
+    if yes.button(f"Yes, undo upload #{pending}", key="undo_yes", type="primary"):
+        st.session_state.pop("undo_confirm", None)
+        try:
+            done = returns.undo_upload(db, pending, ctx.viewer.email)
+            st.session_state["upload_flash"] = [("success", f"Upload #{pending} undone: {done.sentence()}")]
+        except returns.UndoError as exc:
+            st.session_state["upload_flash"] = [("error", str(exc))]
+        st.rerun()
+    if no.button("Cancel", key="undo_no"):
+        st.session_state.pop("undo_confirm", None)
+        st.rerun()
+
+
+def _consent() -> None:
+    with st.expander("Consent to name a school"):
+        st.caption("Whether a school agreed to be named to funders. Uploads never change this; it is set here "
+                   "by an evaluator and written to the audit log.")
+        schools = db.schools()
+        if schools.empty:
+            st.caption("No schools yet.")
+            return
+        pick = st.selectbox("School", schools["school_id"].tolist(), key="consent_school",
+                            format_func=lambda s: f"{s} {schools.set_index('school_id').loc[s, 'name']}")
+        answer = st.radio("May be named?", ["yes", "no"], horizontal=True, key="consent_answer")
+        if st.button("Record consent", key="consent_save"):
+            returns.set_consent(db, pick, answer == "yes", ctx.viewer.email)
+            st.session_state["upload_flash"] = [
+                ("success", f"School {pick}: " + ("may be named." if answer == "yes" else "not named."))]
+            st.rerun()
+
+
+if files:
+    _check_and_commit(_expand(files))
 else:
     widgets.empty_state("Add .xlsx, .xls, .ods or .csv returns, or a .zip of them. "
                         "`cpdqa template --out return.xlsx` writes a blank return with drop-downs.")
 
 st.subheader("Upload history")
-history = ingest.list_uploads(db).sort_values("upload_id", ascending=False)
+history = returns.list_uploads(db).sort_values("upload_id", ascending=False)
 if history.empty:
     st.caption("Nothing uploaded yet.")
 else:
     widgets.table(history)
     widgets.downloads(history, "upload-history", "history")
-    active = history[history["status"] == "active"]["upload_id"].tolist()
-    if active:
-        col1, col2 = st.columns([2, 1])
-        undo_id = col1.selectbox("Undo an upload", active, key="undo_pick",  # newest first
-                                 format_func=lambda u: f"#{u} {history.set_index('upload_id').loc[u, 'file_name']}")
-        if col2.button("Undo", key="undo"):
-            restored = ingest.undo_upload(db, int(undo_id), ctx.viewer.email)
-            st.success(f"Upload #{undo_id} undone" + (f"; {restored} replaced rows count again." if restored else "."))
-            st.rerun()
+    _undo(history)
+_consent()

@@ -28,7 +28,8 @@ def signed_app(tmp_path_factory):
                 activity(school_id="S2", teacher_id="BIRCH-1")]
         assert ingest_bytes(store, "returns.xlsx", workbook_bytes(rows)).status == "accepted"
         ingest_bytes(store, "schools.xlsx", workbook_bytes({"Schools": [
-            {"school_id": "S1", "name": "Abbey Lane"}, {"school_id": "S2", "name": "Birch Park"}]}))
+            {"school_id": "S1", "name": "Abbey Lane"}, {"school_id": "S2", "name": "Birch Park"}]}),
+            accept_reference_changes=True)
         accounts.add_account(store, "chris@abbey.sch.uk", "champion", "S1", by="setup")
     mock_port, app_port = free_port(), free_port()
     mock = subprocess.Popen([str(MOCK), "--host", "127.0.0.1", "--port", str(mock_port)],
