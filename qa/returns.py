@@ -275,6 +275,19 @@ def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: Fil
                     if report.reference_changes and accept_reference_changes else ""))
 
 
+def _fill_counts(report: FileReport, validated: Validated | None) -> None:
+    """What validation found in one file: its row counts, problems and the school-terms it covers."""
+    if validated is None:
+        return
+    report.errors.extend(_issue_list(validated.quarantined, "reason"))
+    report.warnings.extend(_issue_list(validated.warnings, "message"))
+    report.rows_accepted = validated.accepted.num_rows
+    report.rows_quarantined = int(validated.quarantined["_rid"].nunique())
+    keys = validated.accepted.group_by(["school_id", "academic_year", "term"]).aggregate([])
+    report.school_terms = sorted(zip(*(keys[k].to_pylist() for k in ("school_id", "academic_year", "term")),
+                                     strict=True))
+
+
 def commit(store: Store, prepared: Prepared, validated: Validated | None, *, replace: bool = False,
            whole_term: bool = False, dry_run: bool = False, strict: bool = False, by: str = "cli",
            accept_reference_changes: bool = False, progress: Progress | None = None) -> FileReport:
@@ -289,14 +302,7 @@ def commit(store: Store, prepared: Prepared, validated: Validated | None, *, rep
         return report
     name = report.file_name
     try:
-        if validated is not None:
-            report.errors.extend(_issue_list(validated.quarantined, "reason"))
-            report.warnings.extend(_issue_list(validated.warnings, "message"))
-            report.rows_accepted = validated.accepted.num_rows
-            report.rows_quarantined = int(validated.quarantined["_rid"].nunique())
-            keys = validated.accepted.group_by(["school_id", "academic_year", "term"]).aggregate([])
-            report.school_terms = sorted(zip(*(keys[k].to_pylist() for k in ("school_id", "academic_year", "term")),
-                                             strict=True))
+        _fill_counts(report, validated)
         if strict and report.errors:
             raise FileRejected(f"{name}: {len(report.errors)} problem(s) found and --strict is on", report.errors)
         if report.rows_accepted == 0 and not any(report.reference_rows.values()):
@@ -376,6 +382,7 @@ def batch_outcomes(prepared: list[Prepared], validated: list[Validated | None], 
                 where.setdefault(i, []).append(key)
     for i, others in overlaps.items():
         report = copy.deepcopy(prepared[i].report)
+        _fill_counts(report, validated[i])
         report.status = "rejected"
         cells = sorted(set(where[i]))
         report.errors.insert(0, Issue(
