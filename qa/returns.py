@@ -321,8 +321,6 @@ def commit(store: Store, prepared: Prepared, validated: Validated | None, *, rep
         report.status = "needs_replace"
         report.upload_id = None
         report.errors.insert(0, Issue(str(exc)))
-        report.notes = [n for n in report.notes if "reference change" not in n]
-        report.reference_changes = []
     except FileRejected as exc:
         report.status = "rejected"
         report.committed = False
