@@ -9,10 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from qa.cli import main
+from qa.store import Store
 from tests.conftest import activity, workbook_bytes
 
 COMMANDS = [[], ["init"], ["template"], ["demo"], ["ingest"], ["uploads"], ["undo"], ["assess"], ["framework"],
-            ["framework", "list"], ["framework", "show"], ["framework", "save"]]
+            ["framework", "list"], ["framework", "show"], ["framework", "save"], ["school", "consent"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cpdqa")
@@ -41,6 +42,33 @@ def test_ingest_exit_codes_and_json_summary(tmp_path):
 
     assert runner.invoke(main, ["ingest", "--db", db, "--no-such-flag", str(good)]).exit_code == 2
     assert runner.invoke(main, ["ingest", "--db", db, str(tmp_path / "missing.xlsx")]).exit_code == 2
+
+
+def test_ingest_batch_outcomes_replace_and_consent(tmp_path):
+    db = str(tmp_path / "b.duckdb")
+    files = {name: tmp_path / f"{name}.xlsx" for name in ("t1", "t1-again", "t2", "t1-fix")}
+    files["t1"].write_bytes(workbook_bytes([activity(teacher_id="T1", hours=1)]))
+    files["t1-again"].write_bytes(workbook_bytes([activity(teacher_id="T1", hours=2)]))
+    files["t2"].write_bytes(workbook_bytes([activity(teacher_id="T2", hours=3)]))
+    files["t1-fix"].write_bytes(workbook_bytes([activity(teacher_id="T1", hours=4)]))
+    runner = CliRunner()
+    batch = runner.invoke(main, ["ingest", "--db", db, *(str(files[n]) for n in ("t1", "t1-again", "t2"))])
+    assert batch.exit_code == 1
+    assert "✗ t1.xlsx: refused" in batch.output and "✗ t1-again.xlsx: refused" in batch.output
+    assert "✓ t2.xlsx: accepted, 1 rows accepted, 0 quarantined, 0 warnings (upload #1)" in batch.output
+    assert batch.output.strip().endswith("1 accepted, 0 needs Replace, 0 duplicate, 2 refused")
+    assert runner.invoke(main, ["ingest", "--db", db, str(files["t1"])]).exit_code == 0
+    needs = runner.invoke(main, ["ingest", "--db", db, str(files["t1-fix"])])
+    assert needs.exit_code == 1 and "↻ t1-fix.xlsx: needs Replace" in needs.output
+    fixed = runner.invoke(main, ["ingest", "--db", db, "--replace", str(files["t1-fix"])])
+    assert fixed.exit_code == 0 and "(upload #3); replaces upload(s) #2" in fixed.output
+    assert runner.invoke(main, ["ingest", "--db", db, "--whole-school", str(files["t1-fix"])]).exit_code == 2
+    consent = runner.invoke(main, ["school", "consent", "--db", db, "S1", "yes", "--by", "eva"])
+    assert consent.exit_code == 0 and consent.output.strip() == "school S1: may be named"
+    with Store(db) as store:
+        assert store.query_rows("SELECT teacher_id, hours FROM active_activities ORDER BY 1") == [("T1", 4.0),
+                                                                                               ("T2", 3.0)]
+        assert store.query_rows("SELECT school_id, consent_to_name FROM schools") == [("S1", True)]
 
 
 def test_uploads_and_undo(tmp_path):

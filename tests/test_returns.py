@@ -237,6 +237,7 @@ def test_overlapping_files_in_one_batch_are_refused_even_with_replace(mem):
                               ("y.csv", ((("S1", "T1", "Autumn", 3), ("S1", "T2", "Autumn", 4)), (), ())),
                               ("z.csv", ((("S2", "T1", "Autumn", 5),), (), ()))], replace=True)
     assert [returns.outcome_word(r) for r in reports] == ["refused", "refused", "accepted"]
+    assert (reports[1].rows_accepted, reports[1].school_terms) == (2, [("S1", "2019/20", "Autumn")])
     assert reports[0].errors[0].message == (
         "x.csv overlaps y.csv in this batch: school S1, Autumn 2019/20, teacher T1. Nothing from it is saved: "
         "send one return per teacher, or combine them into one file.")

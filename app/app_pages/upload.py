@@ -8,6 +8,10 @@ from app.state import context, store
 from qa import ingest, returns
 from qa.exports import to_xlsx_bytes
 
+HISTORY_COLUMNS = {"upload_id": "upload", "file_name": "file", "uploaded_by": "by", "uploaded_at": "when",
+                   "status": "status", "rows_accepted": "rows accepted", "rows_quarantined": "rows quarantined",
+                   "rows_superseded": "rows replaced since", "superseded_by": "replaced by", "schools": "schools"}
+
 ctx = context()
 db = store()
 st.title("Upload termly returns")
@@ -194,7 +198,7 @@ history = returns.list_uploads(db).sort_values("upload_id", ascending=False)
 if history.empty:
     st.caption("Nothing uploaded yet.")
 else:
-    widgets.table(history)
+    widgets.table(history.rename(columns=HISTORY_COLUMNS))
     widgets.downloads(history, "upload-history", "history")
     _undo(history)
 _consent()
