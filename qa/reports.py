@@ -160,6 +160,8 @@ def _cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
@@ -249,7 +251,7 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
         pdf.frame_table(teachers.rename(columns={
             "teacher_id": "Teacher", "status": "Status", "counted_hours": "Counted hours",
             "subject_specific_share": "Subject-specific share", "explanation": "What is short"}),
-            widths=[20, 24, 18, 20, 100])
+            widths=[22, 24, 17, 27, 92])
         pdf.heading("Providers used")
         pdf.frame_table(labels.labelled(board.provider_mix.head(15)), widths=[120, 31, 31])
     pdf.heading("Data quality")
