@@ -317,10 +317,12 @@ def assessment_xlsx(store: Store, viewer: Viewer, framework: Framework, year: st
     require(viewer, "evaluator")
     filters = engine.Filters(year=year, as_of=as_of or dt.date.today(), through_term=through_term)
     runs = {level: engine.assess(store, level, framework, filters, run_by=generated_by) for level in engine.LEVELS}
-    sheets = {level: engine.format_for_output(run.results) for level, run in runs.items()}
-    sheets["framework"] = pd.DataFrame([{"rule": r.id, "title": r.title, "level": r.level, "metric": r.metric,
-                                         "comparator": r.comparator, "threshold": r.threshold, "period": r.period,
-                                         "source": framework.sources[r.source]} for r in framework.rules])
+    sheets = {level: labels.labelled(engine.format_for_output(run.results)) for level, run in runs.items()}
+    sheets["framework"] = pd.DataFrame([{"Rule": r.title, "Column": labels.label(engine.rule_column(r)),
+                                         "Applies to": labels.LEVELS[r.level],
+                                         "Criterion": labels.criterion(r.metric, r.comparator, r.threshold),
+                                         "Period": r.period, "Source": framework.sources[r.source]}
+                                        for r in framework.rules])
     first = next(iter(runs.values()))
     sheets["run"] = pd.DataFrame([
         {"field": "framework", "value": f"{framework.id} version {framework.version}"},
