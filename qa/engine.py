@@ -246,7 +246,7 @@ def _teacher_select(framework: Framework) -> str:
     tr AS (
         SELECT tm.*, {', '.join(full)},
                ({' AND '.join(to_date)}) AS on_track_now,
-               NULLIF(CONCAT_WS('; ', {', '.join(reasons)}), '') AS explanation
+               NULLIF(CONCAT_WS(' ', {', '.join(reasons)}), '') AS explanation
         FROM tm),
     teacher_result AS (
         SELECT tr.*, ({' AND '.join(rule_column(r) for r in rules)}) AS meets_framework,
@@ -279,7 +279,7 @@ def _school_rules_sql(framework: Framework) -> tuple[list[str], str]:
             f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {_figure_sql(rule.metric, rule.metric)}"
             f" || {_sql_text('; needs ' + ('' if boolean else COMPARATORS[rule.comparator] + ' '))} || "
             f"{_figure_sql(rule.metric, _literal(rule.threshold))} || '.' END")
-    explanation = f"NULLIF(CONCAT_WS('; ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
+    explanation = f"NULLIF(CONCAT_WS(' ', {', '.join(reasons)}), '')" if reasons else "CAST(NULL AS VARCHAR)"
     return parts, explanation
 
 

@@ -21,8 +21,11 @@ FONT = {"family": "Source Sans Pro, sans-serif", "size": 14}
 
 def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     fig.update_layout(title={"text": title, "x": 0}, xaxis_title=x, yaxis_title=y, font=FONT,
-                      colorway=PALETTE, margin={"l": 10, "r": 10, "t": 60, "b": 10},
-                      legend={"orientation": "h", "y": -0.2}, hoverlabel={"font_size": 13})
+                      colorway=PALETTE, margin={"l": 20, "r": 20, "t": 60, "b": 20},
+                      legend={"orientation": "h", "y": -0.25}, hoverlabel={"font_size": 13})
+    # Room for tick labels before the axis titles, however narrow the column or page (no hidden numbers).
+    fig.update_xaxes(automargin=True, title_standoff=12)
+    fig.update_yaxes(automargin=True, title_standoff=12)
     return fig
 
 
@@ -98,7 +101,8 @@ def quadrant(frame: pd.DataFrame) -> go.Figure:
                                colorscale="Blues", showscale=False,
                                hovertemplate="%{y}, %{x}: %{z:,.0f} hours<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Collaborative × sustained CPD (hours)", "", "")
+    return _layout(fig, "Collaborative × sustained CPD (hours)", "How long the programme ran",
+                   "Working with colleagues")
 
 
 def provider_levels(levels: pd.DataFrame) -> go.Figure:

@@ -183,6 +183,8 @@ def _cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return str(value)
 
 
@@ -272,7 +274,7 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
         pdf.frame_table(teachers.rename(columns={
             "teacher_id": "Teacher", "status": "Status", "counted_hours": "Counted hours",
             "subject_specific_share": "Subject-specific share", "explanation": "What is short"}),
-            widths=[20, 24, 18, 20, 100])
+            widths=[22, 24, 17, 27, 92])
         pdf.heading("Providers used")
         pdf.frame_table(labels.labelled(board.provider_mix.head(15)), widths=[120, 31, 31])
     pdf.heading("Data quality")
@@ -338,10 +340,12 @@ def assessment_xlsx(store: Store, viewer: Viewer, framework: Framework, year: st
     require(viewer, "evaluator")
     filters = engine.Filters(year=year, as_of=as_of or dt.date.today(), through_term=through_term)
     runs = {level: engine.assess(store, level, framework, filters, run_by=generated_by) for level in engine.LEVELS}
-    sheets = {level: engine.format_for_output(run.results) for level, run in runs.items()}
-    sheets["framework"] = pd.DataFrame([{"rule": r.id, "title": r.title, "level": r.level, "metric": r.metric,
-                                         "comparator": r.comparator, "threshold": r.threshold, "period": r.period,
-                                         "source": framework.sources[r.source]} for r in framework.rules])
+    sheets = {level: labels.labelled(engine.format_for_output(run.results)) for level, run in runs.items()}
+    sheets["framework"] = pd.DataFrame([{"Rule": r.title, "Column": labels.label(engine.rule_column(r)),
+                                         "Applies to": labels.LEVELS[r.level],
+                                         "Criterion": labels.criterion(r.metric, r.comparator, r.threshold),
+                                         "Period": r.period, "Source": framework.sources[r.source]}
+                                        for r in framework.rules])
     first = next(iter(runs.values()))
     sheets["run"] = pd.DataFrame([
         {"field": "framework", "value": f"{framework.id} version {framework.version}"},

@@ -133,7 +133,7 @@ def test_signed_in_champion_sees_only_their_school(signed_db, monkeypatch):
     assert "Signed in as chris@abbey.sch.uk · School CPD champion · school S1" in page_text(at)
     assert {m.label: m.value for m in at.metric}["Teachers"] == "2"
     assert "Demo mode" not in page_text(at) and not [s for s in at.sidebar.selectbox if s.key == "demo_role"]
-    teachers = at.dataframe[0].value["teacher_id"].tolist()
+    teachers = at.dataframe[0].value["Teacher (staff code)"].tolist()
     assert "<script>alert(1)</script>" in teachers  # shown literally as text, never as HTML
     assert "<script>" not in page_text(at)
     other = signed_in(signed_db, monkeypatch, {"is_logged_in": True, "email": "chris@abbey.sch.uk"}, school="S2")

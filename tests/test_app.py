@@ -89,7 +89,7 @@ def test_school_dashboard_shows_hand_computed_numbers(small_db, monkeypatch):
     # T1: 36 + 1 + 1 = 38 counted hours (meets); T2: 10 (not yet). Median of 38 and 10 = 24.
     assert got["Teachers"] == "2"
     assert got["Meet the criteria"] == "1 (50%)"
-    assert got["Median counted hours"] == "24.0"
+    assert got["Median hours"] == "24.0"
     assert got["All four DfE aspects"] == "100%"
     teachers = at.dataframe[0].value.set_index("Teacher (staff code)")
     assert teachers.loc["T1", "Status"] == "meets the criteria" and teachers.loc["T2", "Status"] == "not yet"

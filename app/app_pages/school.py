@@ -54,16 +54,17 @@ if in_progress:
 else:
     k2.metric("Meet the criteria", f"{int(s['teachers_meeting'])} ({widgets.pct(s['share_meeting'])})", border=True,
               help="Teachers who meet every teacher-level criterion of the framework for the year")
-k3.metric("Median counted hours", f"{s['median_counted_hours']:.1f}", border=True,
-          help="Median counted hours: hours of quality CPD aligned to the teacher's needs")
+k3.metric("Median hours", f"{s['median_counted_hours']:.1f}", border=True,
+          help="Median counted hours per teacher: hours of quality CPD aligned to the teacher's needs")
 k4.metric("All four DfE aspects", widgets.pct(s["share_activities_all_aspects"]), border=True,
           help="Share of activities with all four DfE aspects")
 if board.baseline is not None:
     change = (s["share_meeting"] - board.baseline["share_meeting"]) * 100
-    k5.metric(f"Change since {board.baseline_year}", f"{change:+.0f} pts", border=True,
-              help=f"Share meeting the criteria: {widgets.pct(board.baseline['share_meeting'])} in the baseline year")
+    k5.metric(f"Since {board.baseline_year}", f"{change:+.0f} pts", border=True,
+              help=f"Change in the share meeting the criteria since the baseline year {board.baseline_year} "
+                   f"({widgets.pct(board.baseline['share_meeting'])} then)")
 else:
-    k5.metric("Change since baseline", "–", border=True, help="This is the school's first year of records")
+    k5.metric("Since baseline", "–", border=True, help="This is the school's first year of records")
 if board.missing_terms:
     st.warning("No return received for: " + ", ".join(board.missing_terms), icon=":material/assignment_late:")
 
