@@ -134,8 +134,8 @@ def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypat
     at.button(key="check").click().run()
     assert not at.exception
     report = at.dataframe[0].value
-    assert report.loc[0, "outcome"] == "accepted" and report.loc[0, "rows accepted"] == 3
-    assert report.loc[0, "rows quarantined"] == 1
+    assert report.loc[0, "Outcome"] == "accepted" and report.loc[0, "Rows accepted"] == 3
+    assert report.loc[0, "Rows quarantined"] == 1
     at.button(key="commit").click().run()
     assert "Saved 1 upload(s): 3 activities, 1 rows kept aside in quarantine." in texts(at)
     school = app(small_db, monkeypatch, "evaluator", school="S3")
@@ -158,7 +158,7 @@ def test_two_files_for_one_school_then_replace_then_undo_with_confirmation(small
         .upload("w2.xlsx", t2, "application/octet-stream").run()
     at.button(key="check").click().run()
     assert not at.exception
-    assert at.dataframe[0].value["outcome"].tolist() == ["accepted", "accepted"]
+    assert at.dataframe[0].value["Outcome"].tolist() == ["accepted", "accepted"]
     assert at.button(key="commit").label == "Commit 2 file(s)"
     at.button(key="commit").click().run()
     assert "Saved 2 upload(s): 2 activities, 0 rows kept aside in quarantine." in texts(at)  # survives the rerun
@@ -168,12 +168,12 @@ def test_two_files_for_one_school_then_replace_then_undo_with_confirmation(small
     fix = workbook_bytes([activity(school_id="S3", teacher_id="W1", hours=5, activity_date=spring)])
     at.file_uploader(key="uploads-1").upload("w1-fix.xlsx", fix, "application/octet-stream").run()
     at.button(key="check").click().run()
-    assert at.dataframe[0].value["outcome"].tolist() == ["needs Replace"]
+    assert at.dataframe[0].value["Outcome"].tolist() == ["needs Replace"]
     assert "1 file(s) need Replace: they cover teachers and terms already uploaded." in texts(at)
     assert at.button(key="commit").disabled
     at.checkbox(key="confirm_replace").check().run()
     plan = at.dataframe[0].value  # checked again with Replace: what Commit will do
-    assert (plan.loc[0, "outcome"], plan.loc[0, "replaces"]) == ("accepted", "#3")
+    assert (plan.loc[0, "Outcome"], plan.loc[0, "Replaces"]) == ("accepted", "#3")
     at.button(key="commit").click().run()
     assert "w1-fix.xlsx (upload #5) replaces #3." in texts(at)
     assert _active(small_db)[-2:] == [("S3", "W1", "Spring", 5.0, 5), ("S3", "W2", "Spring", 6.0, 4)]
@@ -200,12 +200,12 @@ def test_two_files_for_the_same_teacher_in_one_batch_are_refused_before_anything
     at.file_uploader(key="uploads-0").upload("a.xlsx", a, "application/octet-stream") \
         .upload("b.xlsx", b, "application/octet-stream").run()
     at.button(key="check").click().run()
-    assert at.dataframe[0].value["outcome"].tolist() == ["refused", "refused"]
+    assert at.dataframe[0].value["Outcome"].tolist() == ["refused", "refused"]
     assert at.button(key="commit").disabled
     before = _active(small_db)
     assert ("a.xlsx overlaps b.xlsx in this batch: school S3, Autumn 2019/20, teacher W1. Nothing from it is "
             "saved: send one return per teacher, or combine them into one file.") in at.dataframe[1].value[
-                "message"].tolist()
+                "Description"].tolist()
     assert _active(small_db) == before
 
 

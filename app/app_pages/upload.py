@@ -47,7 +47,7 @@ def _report_frames(reports: list[ingest.FileReport]) -> tuple[pd.DataFrame, pd.D
                              "replaces": ", ".join(f"#{u}" for u in r.replaced_uploads),
                              "note": "; ".join(r.notes)} for r in reports])
     issues = pd.DataFrame([{"file": r.file_name, "kind": kind, "sheet": i.sheet, "row": i.row, "column": i.column,
-                            "value": i.value, "message": i.message}
+                            "value": i.value, "description": i.message}
                            for r in reports for kind, group in (("error", r.errors), ("warning", r.warnings))
                            for i in group])
     return summary, issues
