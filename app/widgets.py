@@ -136,15 +136,15 @@ def evaluators_only(viewer: Viewer) -> None:
         require(viewer, "evaluator")
 
 
-def paged_table(query: PagedQuery, name: str, key: str, empty: str, page_size: int = 100) -> int:
+def paged_table(query: PagedQuery, name: str, key: str, empty: str, page_size: int = 100) -> pd.DataFrame:
     """One page of a long table at a time, with its position, and downloads of the whole of it.
 
-    Returns the number of rows in the whole table.
+    Returns the rows shown.
     """
     total = query.total()
     if not total:
         st.caption(empty)
-        return 0
+        return pd.DataFrame()
     pages = -(-total // page_size)
     number = 1
     if pages > 1:
@@ -153,6 +153,7 @@ def paged_table(query: PagedQuery, name: str, key: str, empty: str, page_size: i
                                    key=f"{key}-page")
         first = (number - 1) * page_size + 1
         right.caption(f"Rows {first:,}–{min(number * page_size, total):,} of {total:,}")
-    table(query.page(number, page_size))
+    shown = query.page(number, page_size)
+    table(shown)
     downloads(query.all, name, key)
-    return total
+    return shown

@@ -106,6 +106,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "value": ("Value", ""),
     "reason": ("Why it was kept aside", ""),
     "message": ("Warning", ""),
+    # upload history
+    "uploaded_by": ("By", ""),
+    "uploaded_at": ("When", "date"),
+    "rows_accepted": ("Rows accepted", "count"),
+    "rows_quarantined": ("Rows kept aside", "count"),
+    "rows_superseded": ("Rows replaced since", "count"),
+    "superseded_by": ("Replaced by", ""),
     "role": ("Role", ""),
     "career_stage": ("Career stage", ""),
     "term": ("Term", ""),

@@ -8,6 +8,7 @@ and a download asks for everything only when clicked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,12 @@ class PagedQuery:
     select: str  # a SELECT without ORDER BY; parameters as $name
     order_by: str
     params: dict[str, Any] = field(default_factory=dict)
+    # Columns worked out for the rows fetched only (e.g. per-upload figures from the activities),
+    # so a page costs what its rows cost, not what the whole table would.
+    decorate: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+
+    def _finish(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.decorate(frame) if self.decorate else frame
 
     def total(self) -> int:
         """How many rows (not cached: the audit log grows without changing any result)."""
@@ -30,8 +37,8 @@ class PagedQuery:
     def page(self, number: int, size: int) -> pd.DataFrame:
         """Rows of page `number` (from 1) of `size` rows each, in order."""
         number, size = max(1, int(number)), max(1, int(size))
-        return self.store.query_df(f"{self.select} ORDER BY {self.order_by} LIMIT {size} OFFSET {(number - 1) * size}",
-                                   self.params)
+        return self._finish(self.store.query_df(
+            f"{self.select} ORDER BY {self.order_by} LIMIT {size} OFFSET {(number - 1) * size}", self.params))
 
     def all(self) -> pd.DataFrame:
-        return self.store.query_df(f"{self.select} ORDER BY {self.order_by}", self.params)
+        return self._finish(self.store.query_df(f"{self.select} ORDER BY {self.order_by}", self.params))

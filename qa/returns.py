@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from qa import audit, schema
 from qa.ingest import FileRejected, FileReport, Issue, Prepared, Progress, Validated, _issue_list
+from qa.paging import PagedQuery
 from qa.store import Store, run
 
 # Outcome of one file, as people read it.
@@ -411,17 +412,40 @@ def commit_batch(store: Store, prepared: list[Prepared], validated: list[Validat
 
 # --------------------------------------------------------------------------- history and undo
 
-def list_uploads(store: Store) -> pd.DataFrame:
-    return store.query_df("""
-        SELECT u.upload_id, u.file_name, u.uploaded_by, u.uploaded_at, u.status, u.rows_accepted,
-               u.rows_quarantined, u.warnings,
-               (SELECT count(*) FROM activities a WHERE a.upload_id = u.upload_id
+UPLOAD_COLUMNS = ("upload_id", "file_name", "uploaded_by", "uploaded_at", "status", "rows_accepted",
+                  "rows_quarantined", "warnings")
+
+
+def _upload_details(store: Store, uploads: pd.DataFrame) -> pd.DataFrame:
+    """Rows replaced since, by which uploads, and schools covered: for the uploads given only."""
+    ids = [int(u) for u in uploads["upload_id"]]
+    if not ids:
+        return uploads.assign(rows_superseded=pd.Series(dtype="int64"), superseded_by=pd.Series(dtype=object),
+                              schools=pd.Series(dtype=object))
+    names = {f"u{i}": u for i, u in enumerate(ids)}
+    among = ", ".join("$" + n for n in names)
+    details = store.query_df(f"""
+        SELECT ids.upload_id,
+               (SELECT count(*) FROM activities a WHERE a.upload_id = ids.upload_id
                   AND a.superseded_by IS NOT NULL) AS rows_superseded,
                (SELECT string_agg(DISTINCT CAST(a.superseded_by AS VARCHAR), ', ')
-                  FROM activities a WHERE a.upload_id = u.upload_id) AS superseded_by,
+                  FROM activities a WHERE a.upload_id = ids.upload_id) AS superseded_by,
                (SELECT string_agg(DISTINCT s.school_id, ', ' ORDER BY s.school_id)
-                  FROM upload_scope s WHERE s.upload_id = u.upload_id) AS schools
-        FROM uploads u ORDER BY u.upload_id""")
+                  FROM upload_scope s WHERE s.upload_id = ids.upload_id) AS schools
+        FROM (SELECT upload_id FROM uploads WHERE upload_id IN ({among})) ids""", names)
+    return uploads.merge(details, on="upload_id", how="left")
+
+
+def upload_history(store: Store) -> PagedQuery:
+    """Every upload, newest first, read a page at a time (a national programme has tens of thousands)."""
+    return PagedQuery(store, f"SELECT {', '.join(UPLOAD_COLUMNS)} FROM uploads", "upload_id DESC",
+                      decorate=lambda page: _upload_details(store, page))
+
+
+def list_uploads(store: Store) -> pd.DataFrame:
+    """The whole history, oldest first (the CLI and exports)."""
+    return _upload_details(store, store.query_df(
+        f"SELECT {', '.join(UPLOAD_COLUMNS)} FROM uploads ORDER BY upload_id"))
 
 
 class UndoError(ValueError):

@@ -8,10 +8,6 @@ from app.state import context, store
 from qa import ingest, returns
 from qa.exports import to_xlsx_bytes
 
-HISTORY_COLUMNS = {"upload_id": "upload", "file_name": "file", "uploaded_by": "by", "uploaded_at": "when",
-                   "status": "status", "rows_accepted": "rows accepted", "rows_quarantined": "rows quarantined",
-                   "rows_superseded": "rows replaced since", "superseded_by": "replaced by", "schools": "schools"}
-
 ctx = context()
 db = store()
 st.title("Upload termly returns")
@@ -135,14 +131,17 @@ def _check_and_commit(items: list[tuple[str, bytes]]) -> None:
 
 
 def _undo(history: pd.DataFrame) -> None:
+    """Undo one of the uploads on the history page shown (the first page holds the latest)."""
+    if history.empty:
+        return
     active = history[history["status"] == "active"]["upload_id"].tolist()  # newest first
     if not active:
         return
-    names = history.set_index("upload_id")["file_name"]
+    names = dict(zip(history["upload_id"], history["file_name"], strict=True))
     col1, col2 = st.columns([2, 1], vertical_alignment="bottom")
     # keyed by the newest upload, so the picker starts at the latest upload after every commit
-    undo_id = col1.selectbox("Undo an upload", active, key=f"undo_pick-{active[0]}",
-                             format_func=lambda u: f"#{u} {names.loc[u]}")
+    undo_id = col1.selectbox("Undo an upload (from the page of history shown)", active, key=f"undo_pick-{active[0]}",
+                             format_func=lambda u: f"#{u} {names[u]}")
     if col2.button("Undo…", key="undo"):
         st.session_state["undo_confirm"] = int(undo_id)
     pending = st.session_state.get("undo_confirm")
@@ -194,11 +193,5 @@ else:
                         "`cpdqa template --out return.xlsx` writes a blank return with drop-downs.")
 
 st.subheader("Upload history")
-history = returns.list_uploads(db).sort_values("upload_id", ascending=False)
-if history.empty:
-    st.caption("Nothing uploaded yet.")
-else:
-    widgets.table(history.rename(columns=HISTORY_COLUMNS))
-    widgets.downloads(history, "upload-history", "history")
-    _undo(history)
+_undo(widgets.paged_table(returns.upload_history(db), "upload-history", "history", "Nothing uploaded yet."))
 _consent()
