@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +17,21 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LEVEL_BADGES = {"Gold": ("Gold", "orange"), "Silver": ("Silver", "gray"), "Bronze": ("Bronze", "red"),
                 "working towards Bronze": ("Working towards Bronze", "blue"),
                 "insufficient evidence": ("Insufficient evidence", "gray")}
+
+
+# Every ASCII punctuation mark may be backslash-escaped in Markdown (CommonMark 2.4) and then shows as itself.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def literal(text: object) -> str:
+    """User text (a school or provider name from a spreadsheet) for a Markdown element, shown as typed:
+    no links, images, emphasis, HTML or Streamlit directives such as :red[...]."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+
+
+def caption(text: str, *user_text: object) -> None:
+    """A caption whose `{}` slots are filled with user text shown literally."""
+    st.caption(text.format(*(literal(t) for t in user_text)))
 
 
 def _record_export(file_name: str, rows: int) -> None:

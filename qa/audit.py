@@ -8,7 +8,8 @@ import pandas as pd
 from qa.access import Viewer, require
 from qa.store import Store, run
 
-ACTIONS = ("sign-in", "upload", "replace", "undo", "framework edit", "account added", "account removed", "export")
+ACTIONS = ("sign-in", "upload", "replace", "undo", "framework edit", "account added", "account removed", "export",
+           "access refused")
 
 
 def record(target: Store | duckdb.DuckDBPyConnection, who: str, action: str, detail: str = "") -> None:

@@ -19,7 +19,8 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from qa import engine, figures, schema, views
-from qa.access import Viewer, is_suppressed, require, school_scope
+from qa.access import Viewer, require, school_scope
+from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 from qa.exports import to_xlsx_bytes
 from qa.framework import Framework
 from qa.store import Store
@@ -171,6 +172,11 @@ def _pct(value: object) -> str:
     return f"{100 * float(value):.0f}%"
 
 
+def _said(value: object) -> str:
+    """A share inside a sentence: a suppressed one is said to be suppressed, not quoted."""
+    return "suppressed" if is_suppressed(value) else _pct(value)
+
+
 def _stamp(store: Store, framework: Framework, generated_by: str) -> Stamp:
     ids = [r[0] for r in store.query_rows("SELECT upload_id FROM uploads WHERE status = 'active' ORDER BY 1")]
     return Stamp(framework, ids, generated_by, dt.datetime.now())
@@ -254,24 +260,25 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
 
 def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: str, generated_by: str,
                       as_of: dt.date | None = None) -> bytes:
-    """The annual programme report: aggregates only, figures from fewer than 5 teachers suppressed."""
+    """The annual programme report: only figures released through `qa.disclosure` (evaluators, funders)."""
+    require(viewer, "evaluator", "funder")
     overview = views.funder_overview(store, viewer, framework, year, as_of)
     pdf = _Report(f"Programme report {year}", _stamp(store, framework, generated_by))
     pdf.add_page()
     pdf.heading(f"CPD programme report, {year}", 16)
-    pdf.para(f"Judged against {framework.title}. Figures computed from fewer than 5 teachers are suppressed "
-             "and shown as <5; schools appear by code unless they agreed to be named.")
+    pdf.para(f"Judged against {framework.title}. {SUPPRESSION_NOTE}. Schools that did not agree to be named "
+             "appear under a label such as 'School 17'.")
     row = overview.by_year[overview.by_year["academic_year"] == year].iloc[0]
     base = overview.by_year.iloc[0]
-    pdf.kpis([("Schools", f"{int(row['schools'])}"), ("Teachers", _cell(row["teachers"])),
+    pdf.kpis([("Schools", _cell(row["schools"])), ("Teachers", _cell(row["teachers"])),
               ("Teachers meeting the criteria", _pct(row["share_meeting"])),
               ("Activities with all four DfE aspects", _pct(row["share_activities_all_aspects"]))])
     pdf.heading("The two headline figures")
-    pdf.para(f"Share of logged activities with all four DfE aspects: {_pct(row['share_activities_all_aspects'])} "
-             f"in {year} ({_pct(base['share_activities_all_aspects'])} in the baseline year {base['academic_year']}; "
-             "the Wellcome pilot reported about 11%).")
-    pdf.para(f"Share of teachers meeting the framework's criteria: {_pct(row['share_meeting'])} in {year} "
-             f"({_pct(base['share_meeting'])} in {base['academic_year']}; the pilot reported about 10% of "
+    pdf.para(f"Share of logged activities with all four DfE aspects: {_said(row['share_activities_all_aspects'])} "
+             f"in {year} ({_said(base['share_activities_all_aspects'])} in the baseline year "
+             f"{base['academic_year']}; the Wellcome pilot reported about 11%).")
+    pdf.para(f"Share of teachers meeting the framework's criteria: {_said(row['share_meeting'])} in {year} "
+             f"({_said(base['share_meeting'])} in {base['academic_year']}; the pilot reported about 10% of "
              "teachers with 35 fully compliant hours).")
     pdf.heading("From the baseline year")
     pdf.chart(figures.trend(overview.by_year, base["academic_year"]))

@@ -167,6 +167,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             detail VARCHAR
         )""",
     )),
+    (4, "pseudonymous school labels for funders", (
+        """CREATE TABLE school_labels (
+            school_id VARCHAR PRIMARY KEY,
+            label_no INTEGER NOT NULL UNIQUE  -- drawn at random order, never from the school's code
+        )""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

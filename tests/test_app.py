@@ -1,6 +1,7 @@
 """AppTest: every page for every role renders real data, shows the right numbers, respects scoping."""
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -116,12 +117,41 @@ def test_funder_overview_suppresses_small_schools_and_shows_no_teacher_ids(small
     at = app(small_db, monkeypatch, "funder")
     at.switch_page(f"{PAGES}/funder.py").run()
     assert not at.exception
-    assert metrics(at)["Schools"] == "2" and metrics(at)["Teachers"] == "<5"
+    # the year has 3 teachers: the whole row, school count included, is suppressed
+    assert metrics(at)["Schools"] == "c" and metrics(at)["Teachers"] == "c"
     for frame in at.dataframe:
         cells = frame.value.astype(str).to_numpy().ravel()
         assert not {"T1", "T2", "V1"} & set(cells)
     by_school = at.dataframe[-1].value
-    assert set(by_school["teachers"]) == {"<5"}
+    assert set(by_school["teachers"]) == {"c"}
+    assert not {"S1", "S2", "Birch", "Abbey Lane"} & set(by_school["school"])  # no consent: School N
+
+
+EVIL_SCHOOL = "![x](https://evil.example/p.png) [Sign in again](https://evil.example) <img src=x> :red[hi]"
+EVIL_PROVIDER = '<a href="https://evil.example">Click</a>'
+
+
+@pytest.fixture
+def evil_db(tmp_path):
+    from qa.ingest import ingest_bytes
+
+    path = tmp_path / "evil.duckdb"
+    with Store(path) as store:
+        rows = [activity(school_id="S1", teacher_id=f"T{i}", provider=EVIL_PROVIDER) for i in range(6)]
+        ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
+        ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": EVIL_SCHOOL}]}))
+    return path
+
+
+def test_spreadsheet_text_is_never_markup(evil_db, monkeypatch):
+    at = app(evil_db, monkeypatch, "evaluator", school="S1")
+    assert not at.exception
+    caption = at.caption[0].value
+    assert caption.startswith(r"\!\[x\]\(https\:\/\/evil\.example\/p\.png\) \[Sign in again\]")
+    assert r"\<img src\=x\> \:red\[hi\]" in caption
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    provider_chart = next(spec for spec in charts if spec["layout"]["title"]["text"] == "Hours by provider")
+    assert list(provider_chart["data"][0]["y"]) == ['&lt;a href="https://evil.example"&gt;Click&lt;/a&gt;']
 
 
 def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypatch):

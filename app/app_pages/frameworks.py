@@ -42,7 +42,10 @@ if fw.kitemark:
                                 for lv in fw.kitemark.levels for r in lv.rules]))
 versions = saved_versions(db, framework_id)
 if versions:
-    st.caption("Saved versions: " + ", ".join(f"v{v} by {who} on {when:%d %b %Y}" for v, who, when in versions))
+    # who saved a version is an evaluator's e-mail address: only evaluators see it
+    by = ctx.viewer.role == "evaluator"
+    widgets.caption("Saved versions: {}", ", ".join(f"v{v}" + (f" by {who}" if by else "") + f" on {when:%d %b %Y}"
+                                                    for v, who, when in versions))
 
 with st.expander("Benchmarks for context (not rules for teachers)"):
     widgets.table(pd.DataFrame(benchmarks()))

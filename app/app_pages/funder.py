@@ -1,4 +1,4 @@
-"""Programme overview: aggregates across schools, small cells suppressed."""
+"""Programme overview: aggregates across schools, released through the disclosure-control layer."""
 
 import streamlit as st
 
@@ -6,15 +6,16 @@ from app import widgets
 from app.state import context, store
 from qa import figures as charts
 from qa import reports, views
-from qa.access import is_suppressed
+from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 
 ctx = context()
 db = store()
 widgets.require_data("Programme overview", bool(ctx.year))
 
-overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of)
-st.caption(f"{ctx.year} · {ctx.framework.title} v{ctx.framework.version} · figures from fewer than 5 teachers "
-           "are shown as <5 · schools appear by code unless they agreed to be named")
+with widgets.refusals_shown():
+    overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of)
+widgets.caption("{} · {} v{} · {} · schools that did not agree to be named appear as 'School N'",
+                ctx.year, ctx.framework.title, ctx.framework.version, SUPPRESSION_NOTE)
 left, right, _ = st.columns([1, 1, 2])
 with left:
     widgets.report_download(
@@ -29,16 +30,27 @@ if ctx.viewer.role == "evaluator":
             f"cpd-assessment-{ctx.year.replace('/', '-')}.xlsx", widgets.XLSX_MIME, "assessment-xlsx")
 row = overview.by_year[overview.by_year["academic_year"] == ctx.year].iloc[0]
 baseline = overview.by_year.iloc[0]
+
+
+def change(column: str) -> str | None:
+    """Points since the baseline year, only when both figures are released."""
+    if baseline["academic_year"] == ctx.year or is_suppressed(row[column]) or is_suppressed(baseline[column]):
+        return None
+    return f"{(row[column] - baseline[column]) * 100:+.1f} pts since {baseline['academic_year']}"
+
+
+def count(value: object) -> object:
+    return value if is_suppressed(value) else int(value)
+
+
 k1, k2, k3, k4 = st.columns(4)
-k1.metric("Schools", int(row["schools"]), border=True)
-k2.metric("Teachers", row["teachers"] if is_suppressed(row["teachers"]) else int(row["teachers"]), border=True)
+k1.metric("Schools", count(row["schools"]), border=True)
+k2.metric("Teachers", count(row["teachers"]), border=True)
 k3.metric("Teachers meeting the criteria", widgets.pct(row["share_meeting"], 1), border=True,
-          delta=None if is_suppressed(row["share_meeting"]) or baseline["academic_year"] == ctx.year
-          else f"{(row['share_meeting'] - baseline['share_meeting']) * 100:+.1f} pts since {baseline['academic_year']}",
+          delta=change("share_meeting"),
           help="Published pilot figure for comparison: about 10% of teachers reached 35 fully compliant hours")
 k4.metric("Activities with all four DfE aspects", widgets.pct(row["share_activities_all_aspects"], 1), border=True,
-          delta=None if baseline["academic_year"] == ctx.year
-          else f"{(row['share_activities_all_aspects'] - baseline['share_activities_all_aspects']) * 100:+.1f} pts",
+          delta=change("share_activities_all_aspects"),
           help="Published pilot figure for comparison: about 11% of logged CPD met all the quality criteria")
 
 st.plotly_chart(charts.trend(overview.by_year, baseline["academic_year"]))
