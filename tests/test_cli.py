@@ -126,3 +126,18 @@ def test_demo_database_has_a_believable_spread(demo_db):
     assert 0.09 <= baseline["all4"] / baseline["activities"] <= 0.14  # the pilot reported about 11%
     shares = [by_year[y]["meeting"] / by_year[y]["teachers"] for y in years]
     assert shares == sorted(shares) and shares[0] < 0.05 and 0.08 < shares[-1] < 0.4  # some meet, most do not
+
+
+def test_csv_from_the_cli_is_neutralised(tmp_path):
+    from qa import audit
+    from qa.store import Store
+
+    db = str(tmp_path / "n.duckdb")
+    with Store(db) as store:
+        audit.record(store, "=HYPERLINK(\"http://x\")", "export", "\ufeff=cmd|' /C calc'!A0")
+        audit.record(store, "\uff1dSUM(A1)", "export", "\u200b@SUM(A1)")
+    out = CliRunner().invoke(main, ["audit", "--db", db, "--format", "csv"]).output
+    lines = out.splitlines()
+    assert lines[0].startswith("event_id,occurred_at,who,action,detail")
+    assert ",'\uff1dSUM(A1),export,'\u200b@SUM(A1)" in lines[1]
+    assert ",\"'=HYPERLINK(\"\"http://x\"\")\",export,'\ufeff=cmd|' /C calc'!A0" in lines[2]

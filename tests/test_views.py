@@ -89,3 +89,11 @@ def test_formula_injection_is_neutralised(cell):
 
 def test_ordinary_values_are_untouched():
     assert neutralise("T001") == "T001" and neutralise(3.5) == 3.5 and neutralise("Year 7 - maths") == "Year 7 - maths"
+
+
+@pytest.mark.parametrize("cell", ["\uff1d1+1", "\uff0b1", "\uff0d2", "\uff20SUM(A1)", "\ufeff=cmd", "\u200b=1+1",
+                                  "\u200d\u2060+1", " =1+1", "\u00a0@x", "\ncmd"])
+def test_full_width_and_hidden_formula_starts_are_neutralised(cell):
+    assert neutralise(cell) == "'" + cell
+    assert to_csv_bytes(pd.DataFrame({"provider": [cell]})).decode("utf-8-sig").splitlines()[1].startswith(
+        ("'", "\"'"))
