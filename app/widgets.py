@@ -26,7 +26,10 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 def literal(text: object) -> str:
     """User text (a school or provider name from a spreadsheet) for a Markdown element, shown as typed:
     no links, images, emphasis, HTML or Streamlit directives such as :red[...]."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+    # GitHub-flavoured autolinks (https://…, www.…, name@host) survive escaping: an invisible word
+    # joiner after ':', '.' and '@' keeps them from being recognised, and the text looks the same
+    return re.sub(r"(\\[:.@])", "\\1\u2060", escaped)
 
 
 def caption(text: str, *user_text: object) -> None:
