@@ -39,10 +39,6 @@ def visible_schools(store: Store, viewer: Viewer) -> pd.DataFrame:
     return schools.reset_index(drop=True)
 
 
-def years_with_data(store: Store) -> list[str]:
-    return store.academic_years()
-
-
 @dataclass
 class SchoolDashboard:
     school_id: str
@@ -218,11 +214,13 @@ def funder_overview(store: Store, viewer: Viewer, framework: Framework, year: st
     this_year = merged[merged["academic_year"] == year].reset_index(drop=True)
     by_phase = roll_up(this_year, ["phase"])
     by_la = roll_up(this_year, ["local_authority"])
-    named = this_year["consent_to_name"].fillna(False).astype(bool)
+    # named only with consent and a name to show; everyone else (no Schools row included) gets a label
+    named = this_year["consent_to_name"].fillna(False).astype(bool) & this_year["name"].map(
+        lambda n: isinstance(n, str) and bool(n.strip()))
     labels = school_labels(store, this_year.loc[~named, "school_id"].tolist())
     school_rows = pd.DataFrame({
-        "school": [n if ok and isinstance(n, str) and n.strip() else labels.get(s, n)
-                   for s, n, ok in zip(this_year["school_id"], this_year["name"], named, strict=True)],
+        "school": [n if ok else labels[s] for s, n, ok in zip(this_year["school_id"], this_year["name"], named,
+                                                               strict=True)],
         # a pseudonymous school keeps no phase or local authority: with public data they would name it
         "phase": this_year["phase"].where(named, ""),
         "local_authority": this_year["local_authority"].where(named, ""),
