@@ -207,3 +207,27 @@ def test_empty_database_says_what_to_upload(tmp_path, monkeypatch):
     at = app(tmp_path / "empty.duckdb", monkeypatch, "evaluator")
     assert not at.exception
     assert "No CPD returns yet" in texts(at)
+
+
+def test_providers_page_for_champion_and_funder(tmp_path, monkeypatch):
+    from qa.ingest import ingest_bytes
+
+    path = tmp_path / "prov.duckdb"
+    with Store(path) as store:
+        rows = [activity(school_id="S1", teacher_id=f"T{i}", provider="Big Co", hours=3) for i in range(6)]
+        rows += [activity(school_id="S1", teacher_id="T0", provider="Small Co", hours=2)]
+        rows += [activity(school_id="S2", teacher_id=f"U{i}", provider="Small Co", hours=47) for i in range(2)]
+        ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
+    champion = app(path, monkeypatch, "champion", champion_school="S1")
+    champion.switch_page(f"{PAGES}/providers.py").run()
+    assert not champion.exception
+    mine = champion.dataframe[0].value.set_index("provider")
+    assert mine.loc["Small Co", "your teachers"] == 1 and mine.loc["Small Co", "your hours"] == 2
+    assert "schools" not in mine and "what holds it back" not in mine
+    assert "Your school's teachers:** 6" in "\n".join(m.value for m in champion.markdown)
+    funder = app(path, monkeypatch, "funder")
+    funder.switch_page(f"{PAGES}/providers.py").run()
+    assert not funder.exception
+    seen = funder.dataframe[0].value.set_index("provider")
+    assert seen.loc["Small Co", "teachers"] == "c" and seen.loc["Small Co", "hours"] == "c"
+    assert seen.loc["Big Co", "teachers"] == "6"  # a column holding "c" is shown as text
