@@ -127,15 +127,16 @@ def _complement(rows: list[Row], suppressed: set[Hashable], key: Hashable, syste
         rest = [keys.index(m.key) for m in shown if m.key != candidate.key]
         return not _determined(matrix[rest] if rest else np.zeros((0, matrix.shape[1])), vector)[0]
 
-    candidates = sorted(shown, key=cost)
-    choice = next((m for m in candidates if not m.total and hides(m)), None)
+    # a row whose removal alone hides the target is in every derivation of it, so in the least-squares
+    # one: only rows that derivation uses need trying
+    weights = np.linalg.lstsq(matrix[[keys.index(m.key) for m in shown]].T, vector[0], rcond=None)[0]
+    used = sorted((m for m, w in zip(shown, weights, strict=True) if abs(w) > 1e-9), key=cost)
+    choice = next((m for m in used if not m.total and hides(m)), None)
     if choice is not None:
         return choice.key
     # derivable more than one way: hide the smallest breakdown row the derivation uses and audit
     # again (each round hides one more row, so this ends); a total only as a last resort
-    weights = np.linalg.lstsq(matrix[[keys.index(m.key) for m in shown]].T, vector[0], rcond=None)[0]
-    used = [m for m, w in zip(shown, weights, strict=True) if abs(w) > 1e-9]
-    return min(used or candidates, key=cost).key
+    return min(used or shown, key=cost).key
 
 
 def apply(frame: pd.DataFrame, keys: pd.Series, suppressed: set[Hashable], columns: list[str]) -> pd.DataFrame:
