@@ -42,7 +42,7 @@ QUADS = ("hours_collaborative_sustained", "hours_collaborative_only", "hours_sus
 QUAD_TEACHERS = [h.replace("hours_", "teachers_") for h in QUADS]
 DATES = {"2018/19": [dt.date(2018, 10, 1), dt.date(2019, 2, 1), dt.date(2019, 5, 1)],
          "2019/20": [dt.date(2019, 10, 1), dt.date(2020, 2, 1), dt.date(2020, 5, 1)]}
-PROGRAMMES = {"P1": [None, "Alpha"], "P2": [None, "Beta", "Gamma"], "P3": [None]}
+PROGRAMMES = {"P1": [None, "Alpha"], "P2": ["Beta", "Gamma"], "P3": [None]}  # P2 only in programmes
 
 
 # ------------------------------------------------------------------ the protection rule itself
