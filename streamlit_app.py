@@ -44,17 +44,35 @@ def signed_in_viewer() -> Viewer:
         st.write("Sign in with your school or organisation account to see CPD records.")
         st.button("Sign in", type="primary", on_click=st.login, args=(provider,) if provider else ())
         st.stop()
-    email = str(st.user.get("email") or "")
+    email = accounts.normalise_email(str(st.user.get("email") or ""))
+    who = email or "(no e-mail claim)"
+    if str(st.user.get("email_verified", "")).strip().lower() == "false":
+        # the identity provider says nobody proved they own this address: it cannot open an account
+        if not st.session_state.get("_refusal_recorded"):
+            audit.record(store(), who, "access refused", "e-mail address not verified by the identity provider")
+            st.session_state["_refusal_recorded"] = True
+        st.title("E-mail address not verified")
+        st.error(f"Your identity provider has not verified that {email or 'this address'} is yours, so cpdqa "
+                 "cannot let you in with it. Verify the address with your provider, or sign in with your school "
+                 "or organisation account.", icon=":material/lock:")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
     viewer = accounts.viewer_for(store(), email)
     if not st.session_state.get("_sign_in_recorded"):
-        audit.record(store(), email or "(no e-mail claim)", "sign-in", "" if viewer else "no account")
+        audit.record(store(), who, "sign-in", "" if viewer else "no account")
         st.session_state["_sign_in_recorded"] = True
     if viewer is None:
+        # a refused request is audited once per session: no account, or an account removed since sign-in
+        reason = "account removed" if st.session_state.get("_had_account") else "no account"
+        if st.session_state.get("_refusal_recorded") != reason:
+            audit.record(store(), who, "access refused", reason)
+            st.session_state["_refusal_recorded"] = reason
         st.title("No access yet")
         st.info(f"You are signed in as {email or 'an account without an e-mail address'}, but no cpdqa account "
                 "uses that address. Ask your evaluator to give you access.", icon=":material/lock:")
         st.button("Sign out", on_click=st.logout)
         st.stop()
+    st.session_state["_had_account"] = True
     st.sidebar.caption(f"Signed in as {viewer.email} · {ROLE_LABELS[viewer.role]}"
                        + (f" · school {viewer.school_id}" if viewer.school_id else ""))
     st.sidebar.button("Sign out", on_click=st.logout, key="sign_out")

@@ -22,6 +22,24 @@ LEVEL_BADGES = {"Gold": ("Gold", "orange"), "Silver": ("Silver", "gray"), "Bronz
                 "insufficient evidence": ("Insufficient evidence", "gray")}
 
 
+# Every ASCII punctuation mark may be backslash-escaped in Markdown (CommonMark 2.4) and then shows as itself.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def literal(text: object) -> str:
+    """User text (a school or provider name from a spreadsheet) for a Markdown element, shown as typed:
+    no links, images, emphasis, HTML or Streamlit directives such as :red[...]."""
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+    # GitHub-flavoured autolinks (https://…, www.…, name@host) survive escaping: an invisible word
+    # joiner after ':', '.' and '@' keeps them from being recognised, and the text looks the same
+    return re.sub(r"(\\[:.@])", "\\1\u2060", escaped)
+
+
+def caption(text: str, *user_text: object) -> None:
+    """A caption whose `{}` slots are filled with user text shown literally."""
+    st.caption(text.format(*(literal(t) for t in user_text)))
+
+
 def _record_export(file_name: str, rows: int | None = None) -> None:
     from app.state import context, store
 

@@ -10,7 +10,7 @@ from qa.paging import PagedQuery
 from qa.store import Store, run
 
 ACTIONS = ("sign-in", "upload", "replace", "undo", "framework edit", "account added", "account removed", "export",
-           "consent")
+           "consent", "access refused")
 
 
 def record(target: Store | duckdb.DuckDBPyConnection, who: str, action: str, detail: str = "") -> None:

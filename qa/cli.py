@@ -17,6 +17,7 @@ from qa import accounts, audit, engine, returns, schema
 from qa import ingest as ingest_mod
 from qa.access import ROLES, Viewer
 from qa.errors import CpdqaError
+from qa.exports import to_csv_text
 from qa.framework import (
     DEFAULT_FRAMEWORK,
     FrameworkError,
@@ -157,17 +158,26 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
     sys.exit(1 if any(r.status in ("rejected", "needs_replace") for r in reports) else 0)
 
 
+TABLE_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True,
+                            help="csv: neutralised against spreadsheet formulas, for opening in Excel")
+
+
+def _echo_table(frame, fmt: str, empty: str) -> None:
+    if fmt == "csv":
+        click.echo(to_csv_text(frame), nl=False)
+    else:
+        click.echo(empty if frame.empty else frame.to_string(index=False))
+
+
 @main.command()
 @DB_OPTION
-def uploads(db_path: str) -> None:
+@TABLE_FORMAT
+def uploads(db_path: str, fmt: str) -> None:
     """List upload history: what came in, when, from whom, and what replaced what."""
     store = _open(db_path)
     frame = ingest_mod.list_uploads(store)
     store.close()
-    if frame.empty:
-        click.echo("no uploads yet")
-        return
-    click.echo(frame.to_string(index=False))
+    _echo_table(frame, fmt, "no uploads yet")
 
 
 @main.command()
@@ -292,7 +302,7 @@ def assess(db_path: str, framework_id: str, framework_version: int | None, year:
     if fmt == "json":
         click.echo(frame.to_json(orient="records", date_format="iso", indent=1))
     else:
-        click.echo(frame.to_csv(index=False), nl=False)
+        click.echo(to_csv_text(frame), nl=False)
     click.echo(f"# {framework.id} v{framework.version}, run #{result.run_id}, "
                f"{len(frame)} rows", err=True)
 
@@ -524,12 +534,13 @@ def user_list(db_path: str) -> None:
 @main.command("audit")
 @DB_OPTION
 @click.option("--limit", type=int, default=50, show_default=True)
-def audit_log(db_path: str, limit: int) -> None:
+@TABLE_FORMAT
+def audit_log(db_path: str, limit: int, fmt: str) -> None:
     """The audit log, newest first: sign-ins, uploads, undo, replacements, edits, accounts, exports."""
     store = _open(db_path)
     frame = audit.events(store, Viewer("evaluator", email="cli"), limit)
     store.close()
-    click.echo("nothing recorded yet" if frame.empty else frame.to_string(index=False))
+    _echo_table(frame, fmt, "nothing recorded yet")
 
 
 if __name__ == "__main__":

@@ -314,6 +314,15 @@ def teacher_results(store: Store, framework: Framework, filters: Filters = Filte
     return _once(store, "teacher", (framework,), filters, compute)
 
 
+# Teachers behind each cell of the collaborative x sustained table (for small-cell suppression).
+QUADRANT = {
+    "teachers_collaborative_sustained": "collaboration AND in_sustained_programme",
+    "teachers_collaborative_only": "collaboration AND NOT in_sustained_programme",
+    "teachers_sustained_only": "NOT collaboration AND in_sustained_programme",
+    "teachers_neither": "NOT collaboration AND NOT in_sustained_programme",
+}
+
+
 def school_results(store: Store, framework: Framework, filters: Filters = Filters()) -> pd.DataFrame:
     return _once(store, "school", (framework,), filters, lambda: _school_results(store, framework, filters))
 
@@ -321,6 +330,8 @@ def school_results(store: Store, framework: Framework, filters: Filters = Filter
 def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.DataFrame:
     sql, params = _teacher_query(store, framework, filters)
     rule_parts, explanation = _school_rules_sql(framework)
+    quadrant_teachers = ", ".join(f"COUNT(DISTINCT CASE WHEN {cond} THEN teacher_id END) AS {name}"
+                                  for name, cond in QUADRANT.items())
     aspect_cols = ",\n".join(
         f"SUM(CASE WHEN {a} THEN hours ELSE 0 END) / SUM(hours) AS share_hours_{a},\n"
         f"AVG(CASE WHEN {a} THEN 1.0 ELSE 0 END) AS share_activities_{a}" for a in schema.DFE_ASPECTS)
@@ -338,6 +349,7 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
                    AS hours_sustained_only,
                SUM(CASE WHEN NOT collaboration AND NOT in_sustained_programme THEN hours ELSE 0 END)
                    AS hours_neither,
+               {quadrant_teachers},
                COUNT(DISTINCT term) AS terms_with_returns
         FROM flagged GROUP BY school_id, academic_year),
     st AS (
@@ -355,7 +367,7 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
                {', '.join(f'sa.share_hours_{a}, sa.share_activities_{a}' for a in schema.DFE_ASPECTS)},
                sa.hours_collaborative_sustained / sa.hours AS share_hours_collaborative_sustained,
                sa.hours_collaborative_sustained, sa.hours_collaborative_only, sa.hours_sustained_only,
-               sa.hours_neither, sa.terms_with_returns,
+               sa.hours_neither, {', '.join('sa.' + n for n in QUADRANT)}, sa.terms_with_returns,
                att.leadership_prioritised
         FROM st JOIN sa ON sa.school_id = st.school_id AND sa.academic_year = st.academic_year
         LEFT JOIN attestations att ON att.school_id = st.school_id AND att.academic_year = st.academic_year)
@@ -365,7 +377,7 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
            share_hours_all_aspects,
            {', '.join(f'share_hours_{a}, share_activities_{a}' for a in schema.DFE_ASPECTS)},
            share_hours_collaborative_sustained, hours_collaborative_sustained, hours_collaborative_only,
-           hours_sustained_only, hours_neither, terms_with_returns
+           hours_sustained_only, hours_neither, {', '.join(QUADRANT)}, terms_with_returns
            {''.join(', ' + p for p in rule_parts)},
            {explanation} AS explanation
     FROM sm ORDER BY sm.school_id, sm.academic_year"""

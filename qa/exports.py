@@ -7,13 +7,17 @@ import io
 import pandas as pd
 import xlsxwriter
 
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is run as a formula by spreadsheet programs; the full-width forms
+# are converted to their ASCII twins by some (Excel with East Asian input, LibreOffice autocorrect).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Invisible characters a spreadsheet skips before looking for a formula: spaces, a byte-order mark,
+# zero-width spaces and joiners, word joiner, no-break spaces.
+_INVISIBLE = " \ufeff\u200b\u200c\u200d\u2060\u00a0\u202f\u3000"
 
 
 def neutralise(value: object) -> object:
-    """Prefix a leading formula character with an apostrophe so it shows as text."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """Prefix an apostrophe to text that could start a formula, even behind invisible characters."""
+    if isinstance(value, str) and value.lstrip(_INVISIBLE).startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
 
@@ -27,9 +31,14 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """CSV text with every cell neutralised (what the CLI prints)."""
+    return safe_frame(frame).to_csv(index=False)
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 with a BOM so Excel shows accented names correctly."""
-    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    return to_csv_text(frame).encode("utf-8-sig")
 
 
 def _cell_values(series: pd.Series) -> list:

@@ -5,12 +5,15 @@ No Streamlit here: the reports in `qa` use the very same figures the pages show.
 
 from __future__ import annotations
 
+import html
+
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
 from qa import schema
-from qa.access import numeric_or_nan
+from qa.disclosure import SUPPRESSED, is_suppressed, numeric_or_nan
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -67,8 +70,14 @@ def aspect_heatmap(aspects: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Share of CPD hours with each DfE aspect, by term", "Term", "")
 
 
+def literal(value: object) -> str:
+    """User text (provider names, titles) for a plotly label or hover text. Plotly renders a subset of
+    HTML in labels (links, line breaks, styling), so '<', '>' and '&' become entities and show as typed."""
+    return html.escape(str(value), quote=False)
+
+
 def mix_bar(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
-    data = frame.sort_values("hours")
+    data = frame.sort_values("hours").assign(**{category: lambda f: f[category].map(literal)})
     fig = px.bar(data, x="hours", y=category, orientation="h", color_discrete_sequence=[PALETTE[2]])
     fig.update_traces(hovertemplate="%{y}: %{x:.1f} hours<extra></extra>")
     return _layout(fig, title, "Hours", "")
@@ -92,10 +101,16 @@ def trend(by_year: pd.DataFrame, baseline_year: str | None) -> go.Figure:
 
 
 def quadrant(frame: pd.DataFrame) -> go.Figure:
+    """Hours in each cell; a suppressed cell is drawn blank and labelled as suppressed, and then no
+    percentages are given (they would reveal the total the suppressed cells share)."""
+    frame = frame.assign(hours=numeric_or_nan(frame["hours"].astype(object)))
     pivot = frame.pivot(index="collaborative", columns="sustained (2+ terms)", values="hours").loc[["yes", "no"],
                                                                                                  ["no", "yes"]]
-    total = pivot.to_numpy().sum() or 1
-    text = [[f"{v:,.0f} h<br>{100 * v / total:.0f}%" for v in row] for row in pivot.to_numpy()]
+    values = pivot.to_numpy(dtype=float)
+    hidden = np.isnan(values).any()
+    total = np.nansum(values) or 1
+    text = [[SUPPRESSED if np.isnan(v) else f"{v:,.0f} h" + ("" if hidden else f"<br>{100 * v / total:.0f}%")
+             for v in row] for row in values]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=["one-off or 1 term", "sustained over 2+ terms"],
                                y=["collaborative", "not collaborative"], text=text, texttemplate="%{text}",
                                colorscale="Blues", showscale=False,
@@ -113,7 +128,10 @@ def provider_levels(levels: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Providers by kite-mark level", "Level", "Providers")
 
 
-def aspect_bars(row: pd.Series) -> go.Figure:
+def aspect_bars(row: pd.Series) -> go.Figure | None:
+    """None when the provider's figures are suppressed."""
+    if any(is_suppressed(row[f"share_hours_{a}"]) for a in schema.DFE_ASPECTS):
+        return None
     labels = ["DfE 1 pupil outcomes", "DfE 2 evidence", "DfE 3 collaboration", "DfE 4 sustained"]
     values = [float(row[f"share_hours_{a}"]) * 100 for a in schema.DFE_ASPECTS]
     fig = px.bar(x=values, y=labels, orientation="h", color_discrete_sequence=[PALETTE[0]])

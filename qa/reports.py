@@ -22,7 +22,8 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from qa import engine, figures, labels, schema, views
-from qa.access import Viewer, is_suppressed, require, school_scope
+from qa.access import Viewer, require, school_scope
+from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 from qa.exports import to_xlsx_bytes
 from qa.framework import Framework
 from qa.store import Store
@@ -196,6 +197,11 @@ def _pct(value: object) -> str:
     return f"{100 * float(value):.0f}%"
 
 
+def _said(value: object) -> str:
+    """A share inside a sentence: a suppressed one is said to be suppressed, not quoted."""
+    return "suppressed" if is_suppressed(value) else _pct(value)
+
+
 def _stamp(store: Store, framework: Framework, generated_by: str) -> Stamp:
     ids = [r[0] for r in store.query_rows("SELECT upload_id FROM uploads WHERE status = 'active' ORDER BY 1")]
     return Stamp(framework, ids, generated_by, dt.datetime.now())
@@ -295,7 +301,8 @@ def _shares_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: str, generated_by: str,
                       as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
-    """The annual programme report: aggregates only, figures from fewer than 5 teachers suppressed."""
+    """The annual programme report: only figures released through `qa.disclosure` (evaluators, funders)."""
+    require(viewer, "evaluator", "funder")
     overview = views.funder_overview(store, viewer, framework, year, as_of, through_term)
     shown_period = labels.period(year, through_term)
     pdf = _Report(f"Programme report {shown_period}", _stamp(store, framework, generated_by))
@@ -304,20 +311,20 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
     pdf.para(f"Judged against {framework.title} (version {framework.version})"
              + (f"; every year is shown to the end of {through_term}, so years compare like with like"
                 if through_term else "")
-             + ". Figures computed from fewer than 5 teachers are suppressed and shown as <5; schools appear by "
-             "code unless they agreed to be named.")
+             + f". {SUPPRESSION_NOTE}. Schools that did not agree to be named appear under a label such as "
+             "'School 17'.")
     row = overview.by_year[overview.by_year["academic_year"] == year].iloc[0]
     base = overview.by_year.iloc[0]
     pilot = framework.id == "wellcome"
-    pdf.kpis([("Schools", f"{int(row['schools'])}"), ("Teachers", _cell(row["teachers"])),
+    pdf.kpis([("Schools", _cell(row["schools"])), ("Teachers", _cell(row["teachers"])),
               ("Teachers meeting the criteria", _pct(row["share_meeting"])),
               ("Activities with all four DfE aspects", _pct(row["share_activities_all_aspects"]))])
     pdf.heading("The two headline figures")
-    pdf.para(f"Share of logged activities with all four DfE aspects: {_pct(row['share_activities_all_aspects'])} "
-             f"in {year} ({_pct(base['share_activities_all_aspects'])} in the baseline year {base['academic_year']}"
-             + ("; the Wellcome pilot reported about 11%)." if pilot else ")."))
-    pdf.para(f"Share of teachers meeting the framework's criteria: {_pct(row['share_meeting'])} in {year} "
-             f"({_pct(base['share_meeting'])} in {base['academic_year']}"
+    pdf.para(f"Share of logged activities with all four DfE aspects: {_said(row['share_activities_all_aspects'])} "
+             f"in {year} ({_said(base['share_activities_all_aspects'])} in the baseline year "
+             f"{base['academic_year']}" + ("; the Wellcome pilot reported about 11%)." if pilot else ")."))
+    pdf.para(f"Share of teachers meeting the framework's criteria: {_said(row['share_meeting'])} in {year} "
+             f"({_said(base['share_meeting'])} in {base['academic_year']}"
              + ("; the pilot reported about 10% of teachers with 35 fully compliant hours)." if pilot else ")."))
     pdf.heading("From the baseline year")
     pdf.chart(figures.trend(overview.by_year, base["academic_year"]))

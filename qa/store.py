@@ -214,6 +214,12 @@ MIGRATIONS: tuple[tuple[int, str, tuple[Step, ...]], ...] = (
                AND s.school_id = activities.school_id AND s.academic_year = activities.academic_year
                AND s.term = activities.term)""",
     )),
+    (6, "pseudonymous school labels for funders", (
+        """CREATE TABLE school_labels (
+            school_id VARCHAR PRIMARY KEY,
+            label_no INTEGER NOT NULL UNIQUE  -- drawn at random order, never from the school's code
+        )""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

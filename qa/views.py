@@ -2,21 +2,23 @@
 
 Every function takes the `Viewer` first and asks `qa.access` what it may read, so
 a champion asking for another school (by URL, widget or API) gets AccessDenied,
-and funder-facing figures from fewer than five teachers come back as "<5".
+and funder-facing figures pass through `qa.disclosure` (primary and secondary suppression).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from qa import engine, schema
-from qa.access import Viewer, require, school_scope, suppress_small_cells
+from qa import disclosure, engine, schema
+from qa.access import Viewer, require, school_scope
 from qa.framework import Framework
 from qa.paging import PagedQuery
-from qa.store import Store
+from qa.store import Store, run
 
 
 def _in_clause(prefix: str, values: tuple[str, ...] | None, column: str) -> tuple[str, dict]:
@@ -36,10 +38,6 @@ def visible_schools(store: Store, viewer: Viewer) -> pd.DataFrame:
     if viewer.role == "champion":
         schools = schools[schools["school_id"] == viewer.school_id]
     return schools.reset_index(drop=True)
-
-
-def years_with_data(store: Store) -> list[str]:
-    return store.academic_years()
 
 
 @dataclass
@@ -158,9 +156,46 @@ class FunderOverview:
     year: str
 
 
+_ADDITIVE = ["schools", "teachers", "teachers_meeting", "activities", "hours", "share_meeting",
+             "share_activities_all_aspects"]
+_QUADRANT = (("yes", "yes", "hours_collaborative_sustained", "teachers_collaborative_sustained"),
+             ("yes", "no", "hours_collaborative_only", "teachers_collaborative_only"),
+             ("no", "yes", "hours_sustained_only", "teachers_sustained_only"),
+             ("no", "no", "hours_neither", "teachers_neither"))
+
+
+def school_labels(store: Store, school_ids: list[str]) -> dict[str, str]:
+    """Stable pseudonymous labels ("School 17") for schools that did not consent to be named.
+
+    Numbers are drawn in a random order when a school is first shown, so they carry nothing of the
+    school's code (URNs are public) and stay the same in every later page, report and export.
+    """
+    wanted = sorted(set(school_ids))
+    if not wanted:
+        return {}
+    known = dict(store.query_rows("SELECT school_id, label_no FROM school_labels"))
+    new = [s for s in wanted if s not in known]
+    if new:
+        secrets.SystemRandom().shuffle(new)
+        with store.transaction() as cur:
+            start = run(cur, "SELECT COALESCE(MAX(label_no), 0) FROM school_labels")[0][0]
+            for offset, school_id in enumerate(new, start=1):
+                run(cur, "INSERT INTO school_labels VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [school_id, start + offset])
+        known = dict(store.query_rows("SELECT school_id, label_no FROM school_labels"))
+    return {s: f"School {known[s]}" for s in wanted}
+
+
 def funder_overview(store: Store, viewer: Viewer, framework: Framework, year: str,
                     as_of: dt.date | None = None, through_term: str | None = None) -> FunderOverview:
-    """Programme-wide aggregates (every year to the same term); groups of fewer than five teachers suppressed."""
+    """Programme-wide aggregates (every year to the same term), released through `qa.disclosure` as one protected set.
+
+    Every figure (tables, KPI, chart data, report text) comes from these frames, which have had
+    primary and secondary suppression applied together, so nothing shown on the page, in the PDF
+    or in a download lets a suppressed figure be worked out. Champions are refused: these are
+    figures about other schools.
+    """
+    require(viewer, "evaluator", "funder")
     as_of = as_of or dt.date.today()
     all_years = engine.school_results(store, framework, engine.Filters(as_of=as_of, through_term=through_term))
     schools = store.query_df("SELECT school_id, name, phase, local_authority, consent_to_name FROM schools")
@@ -179,56 +214,141 @@ def funder_overview(store: Store, viewer: Viewer, framework: Framework, year: st
         return grouped.drop(columns="activities_all_aspects")
 
     by_year = roll_up(merged, ["academic_year"])
-    this_year = merged[merged["academic_year"] == year]
+    this_year = merged[merged["academic_year"] == year].reset_index(drop=True)
     by_phase = roll_up(this_year, ["phase"])
     by_la = roll_up(this_year, ["local_authority"])
-    named = this_year["consent_to_name"].fillna(False).astype(bool)
+    # named only with consent and a name to show; everyone else (no Schools row included) gets a label
+    named = this_year["consent_to_name"].fillna(False).astype(bool) & this_year["name"].map(
+        lambda n: isinstance(n, str) and bool(n.strip()))
+    labels = school_labels(store, this_year.loc[~named, "school_id"].tolist())
     school_rows = pd.DataFrame({
-        "school": this_year["name"].where(named, this_year["school_id"]).fillna(this_year["school_id"]),
-        "phase": this_year["phase"], "local_authority": this_year["local_authority"],
+        "school": [n if ok else labels[s] for s, n, ok in zip(this_year["school_id"], this_year["name"], named,
+                                                               strict=True)],
+        # a pseudonymous school keeps no phase or local authority: with public data they would name it
+        "phase": this_year["phase"].where(named, ""),
+        "local_authority": this_year["local_authority"].where(named, ""),
         "teachers": this_year["teachers"], "share_meeting": this_year["share_meeting"],
         "share_activities_all_aspects": this_year["share_activities_all_aspects"],
-    }).sort_values("school").reset_index(drop=True)
-    quadrant = pd.DataFrame({
-        "collaborative": ["yes", "yes", "no", "no"],
-        "sustained (2+ terms)": ["yes", "no", "yes", "no"],
-        "hours": [this_year[c].sum() for c in ("hours_collaborative_sustained", "hours_collaborative_only",
-                                                "hours_sustained_only", "hours_neither")],
     })
+    quadrant = pd.DataFrame([{"collaborative": c, "sustained (2+ terms)": s, "hours": this_year[h].sum(),
+                              "teachers": int(this_year[t].sum())} for c, s, h, t in _QUADRANT])
     providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of,
                                                                          through_term=through_term))
     levels = providers.groupby("kitemark_level", as_index=False).agg(providers=("provider", "count"))
+
+    def school_atoms(frame: pd.DataFrame) -> dict[str, frozenset]:
+        keys = list(zip(frame["academic_year"], frame["school_id"], strict=True))
+        hours = frozenset((y, s, h) for (y, s), row in zip(keys, frame.itertuples(), strict=True)
+                          for _, _, h, _ in _QUADRANT if getattr(row, h) > 0)
+        return {"school": frozenset(keys), "hours": hours}
+
+    rows = [disclosure.Row(("year", y), int(g["teachers"].sum()), school_atoms(g), total=True)
+            for y, g in merged.groupby("academic_year")]
+    rows += [disclosure.Row(("phase", p), int(g["teachers"].sum()), school_atoms(g))
+             for p, g in this_year.groupby("phase")]
+    rows += [disclosure.Row(("la", la), int(g["teachers"].sum()), school_atoms(g))
+             for la, g in this_year.groupby("local_authority")]
+    rows += [disclosure.Row(("school", s), int(this_year.loc[i, "teachers"]), school_atoms(this_year.loc[[i]]))
+             for i, s in enumerate(this_year["school_id"])]
+    rows += [disclosure.Row(("quadrant", h), int(this_year[t].sum()), {"hours": frozenset(
+        (year, s, h) for s, v in zip(this_year["school_id"], this_year[h], strict=True) if v > 0)})
+        for _, _, h, t in _QUADRANT]
+    hidden = disclosure.protect(rows)
+
+    def keyed(kind: str, values: pd.Series) -> pd.Series:
+        return pd.Series([(kind, v) for v in values], index=values.index, dtype=object)
+
+    quadrant = disclosure.apply(quadrant, keyed("quadrant", pd.Series([h for _, _, h, _ in _QUADRANT])),
+                                hidden, ["hours"]).drop(columns="teachers")
     return FunderOverview(
-        by_year=suppress_small_cells(by_year, columns=["teachers", "teachers_meeting", "share_meeting"]),
-        by_phase=suppress_small_cells(by_phase),
-        by_local_authority=suppress_small_cells(by_la),
-        schools=suppress_small_cells(school_rows),
+        by_year=disclosure.apply(by_year, keyed("year", by_year["academic_year"]), hidden, _ADDITIVE),
+        by_phase=disclosure.apply(by_phase, keyed("phase", by_phase["phase"]), hidden, _ADDITIVE),
+        by_local_authority=disclosure.apply(by_la, keyed("la", by_la["local_authority"]), hidden, _ADDITIVE),
+        schools=disclosure.apply(school_rows, keyed("school", this_year["school_id"]), hidden,
+                                 _ADDITIVE).sort_values("school", key=_natural).reset_index(drop=True),
         quadrant=quadrant, provider_levels=levels, year=year)
+
+
+def _natural(values: pd.Series) -> pd.Series:
+    """'School 2' before 'School 10'."""
+    return values.map(lambda v: tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", str(v))))
+
+
+_PROVIDER_FIGURES = ["teachers", "schools", "hours", "activities", "share_hours_all_aspects",
+                     "share_hours_3plus_aspects", "share_hours_sustained_programmes", "kitemark_limited_by",
+                     *(f"share_hours_{a}" for a in schema.DFE_ASPECTS)]
+_PROGRAMME_FIGURES = ["teachers", "recognised_teachers", "hours", "terms_spanned_median",
+                      "share_hours_self_reported_sustained", "share_teachers_sustained_by_dates"]
+_PUBLIC_PROVIDER = ["provider_key", "kitemark_level", "quality_mark_status", "quality_mark", "quality_mark_level",
+                    "quality_mark_expires_on"]
+
+
+@dataclass
+class ProviderPage:
+    providers: pd.DataFrame
+    programmes: pd.DataFrame
+
+
+def provider_page(store: Store, viewer: Viewer, framework: Framework, year: str | None,
+                  as_of: dt.date | None = None, through_term: str | None = None) -> ProviderPage:
+    """Providers and programmes as one release.
+
+    Evaluators see everything. Champions see their own school's use (teachers, hours, recognitions)
+    beside each provider's kite-mark level and quality mark, which are public judgements. Funders see
+    programme-wide figures through `qa.disclosure`, providers and programmes protected together
+    (a programme's hours are part of its provider's).
+    """
+    as_of = as_of or dt.date.today()
+    filters = engine.Filters(year=year, as_of=as_of, through_term=through_term)
+    if viewer.role == "champion":
+        own = engine.Filters(year=year, as_of=as_of, through_term=through_term, schools=school_scope(viewer))
+        everyone = engine.provider_results(store, framework, filters)
+        public = everyone[["academic_year", *_PUBLIC_PROVIDER]]
+        providers = engine.provider_results(store, framework, own).drop(
+            columns=[c for c in _PUBLIC_PROVIDER if c != "provider_key"] + ["schools", "kitemark_limited_by"])
+        providers = providers.merge(public, on=["provider_key", "academic_year"], how="left")
+        programmes = engine.programme_results(store, framework, own)
+        recognised = engine.recognitions(store, framework, own)
+        staff = (recognised[recognised["recognised"].fillna(False).astype(bool)].groupby("programme")["teacher_id"]
+                 .agg(lambda ids: ", ".join(sorted(ids))))
+        programmes["recognised_staff"] = programmes["programme"].map(staff).astype(object).fillna("")
+        return ProviderPage(providers.reset_index(drop=True), programmes.reset_index(drop=True))
+    providers = engine.provider_results(store, framework, filters)
+    programmes = engine.programme_results(store, framework, filters)
+    if viewer.role == "evaluator":
+        return ProviderPage(providers, programmes)
+    where, params = ("academic_year = $year", {"year": year}) if year else ("TRUE", {})
+    if through_term:
+        terms = {f"t{i}": t for i, t in enumerate(schema.TERMS[:schema.term_index(through_term)])}
+        where += f" AND term IN ({', '.join('$' + n for n in terms)})"
+        params |= terms
+    cells = store.query_rows(f"""SELECT DISTINCT academic_year, provider_key, programme FROM active_activities
+                                 WHERE {where} AND (provider_key IS NOT NULL OR programme IS NOT NULL)""", params)
+    rows = [disclosure.Row(("provider", k, y), int(n), {"activity": frozenset(
+        c for c in cells if c[0] == y and c[1] == k)})
+        for k, y, n in zip(providers["provider_key"], providers["academic_year"], providers["teachers"], strict=True)]
+    rows += [disclosure.Row(("programme", p), int(n), {"activity": frozenset(c for c in cells if c[2] == p)})
+             for p, n in zip(programmes["programme"], programmes["teachers"], strict=True)]
+    hidden = disclosure.protect(rows)
+    provider_keys = pd.Series([("provider", k, y) for k, y in zip(providers["provider_key"],
+                                                                   providers["academic_year"], strict=True)],
+                              index=providers.index, dtype=object)
+    programme_keys = pd.Series([("programme", p) for p in programmes["programme"]], index=programmes.index,
+                               dtype=object)
+    return ProviderPage(disclosure.apply(providers, provider_keys, hidden, _PROVIDER_FIGURES),
+                        disclosure.apply(programmes, programme_keys, hidden, _PROGRAMME_FIGURES))
 
 
 def provider_overview(store: Store, viewer: Viewer, framework: Framework, year: str | None,
                       as_of: dt.date | None = None, through_term: str | None = None) -> pd.DataFrame:
-    """Providers with kite-mark levels; a champion sees the providers their school used."""
-    as_of = as_of or dt.date.today()
-    providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of,
-                                                                         through_term=through_term))
-    if viewer.role == "champion":
-        used = {r[0] for r in store.query_rows(
-            "SELECT DISTINCT provider_key FROM active_activities WHERE school_id = ? AND provider_key IS NOT NULL",
-            [viewer.school_id])}
-        providers = providers[providers["provider_key"].isin(used)]
-    if viewer.role == "funder":
-        providers = suppress_small_cells(providers, columns=["teachers", "schools", "hours"])
-    return providers.reset_index(drop=True)
+    """Providers with kite-mark levels, scoped to the viewer (see `provider_page`)."""
+    return provider_page(store, viewer, framework, year, as_of, through_term).providers
 
 
 def programme_overview(store: Store, viewer: Viewer, framework: Framework, year: str | None,
                        as_of: dt.date | None = None, through_term: str | None = None) -> pd.DataFrame:
-    programmes = engine.programme_results(store, framework, engine.Filters(
-        year=year, as_of=as_of or dt.date.today(), through_term=through_term))
-    if viewer.role == "funder":
-        programmes = suppress_small_cells(programmes, columns=["teachers", "recognised_teachers", "hours"])
-    return programmes
+    """Programmes and professional recognition, scoped to the viewer (see `provider_page`)."""
+    return provider_page(store, viewer, framework, year, as_of, through_term).programmes
 
 
 @dataclass

@@ -1,12 +1,14 @@
 """AppTest: every page for every role renders real data, shows the right numbers, respects scoping."""
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from qa.labels import label
 from qa.store import Store
 from tests.conftest import activity, workbook_bytes
 
@@ -117,12 +119,42 @@ def test_funder_overview_suppresses_small_schools_and_shows_no_teacher_ids(small
     at = app(small_db, monkeypatch, "funder")
     at.switch_page(f"{PAGES}/funder.py").run()
     assert not at.exception
-    assert metrics(at)["Schools"] == "2" and metrics(at)["Teachers"] == "<5"
+    # the year has 3 teachers: the whole row, school count included, is suppressed
+    assert metrics(at)["Schools"] == "c" and metrics(at)["Teachers"] == "c"
     for frame in at.dataframe:
         cells = frame.value.astype(str).to_numpy().ravel()
         assert not {"T1", "T2", "V1"} & set(cells)
     by_school = at.dataframe[-1].value
-    assert set(by_school["Teachers"]) == {"<5"}
+    assert set(by_school["Teachers"]) == {"c"}
+    assert not {"S1", "S2", "Birch", "Abbey Lane"} & set(by_school[label("school")])  # no consent: School N
+
+
+EVIL_SCHOOL = "![x](https://evil.example/p.png) [Sign in again](https://evil.example) <img src=x> :red[hi]"
+EVIL_PROVIDER = '<a href="https://evil.example">Click</a>'
+
+
+@pytest.fixture
+def evil_db(tmp_path):
+    from qa.ingest import ingest_bytes
+
+    path = tmp_path / "evil.duckdb"
+    with Store(path) as store:
+        rows = [activity(school_id="S1", teacher_id=f"T{i}", provider=EVIL_PROVIDER) for i in range(6)]
+        ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
+        ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": EVIL_SCHOOL}]}))
+    return path
+
+
+def test_spreadsheet_text_is_never_markup(evil_db, monkeypatch):
+    at = app(evil_db, monkeypatch, "evaluator", school="S1")
+    assert not at.exception
+    caption = at.caption[0].value.replace("\u2060", "")  # invisible word joiners stop autolinks
+    assert "https\\:\u2060\\/\\/evil\\.\u2060example" in at.caption[0].value
+    assert caption.startswith(r"\!\[x\]\(https\:\/\/evil\.example\/p\.png\) \[Sign in again\]")
+    assert r"\<img src\=x\> \:red\[hi\]" in caption
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    provider_chart = next(spec for spec in charts if spec["layout"]["title"]["text"] == "Hours by provider")
+    assert list(provider_chart["data"][0]["y"]) == ['&lt;a href="https://evil.example"&gt;Click&lt;/a&gt;']
 
 
 def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypatch):
@@ -262,3 +294,27 @@ def test_dfe_2016_school_dashboard_renders_its_rule_beside_the_metric(small_db, 
     teachers = at.dataframe[0].value
     assert list(teachers.columns) == ["Teacher (staff code)", "Status", "All CPD hours", "Counted hours",
                                       "Subject-specific share of counted hours", "Meets the criteria", "What is short"]
+
+
+def test_providers_page_for_champion_and_funder(tmp_path, monkeypatch):
+    from qa.ingest import ingest_bytes
+
+    path = tmp_path / "prov.duckdb"
+    with Store(path) as store:
+        rows = [activity(school_id="S1", teacher_id=f"T{i}", provider="Big Co", hours=3) for i in range(6)]
+        rows += [activity(school_id="S1", teacher_id="T0", provider="Small Co", hours=2)]
+        rows += [activity(school_id="S2", teacher_id=f"U{i}", provider="Small Co", hours=47) for i in range(2)]
+        ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
+    champion = app(path, monkeypatch, "champion", champion_school="S1")
+    champion.switch_page(f"{PAGES}/providers.py").run()
+    assert not champion.exception
+    mine = champion.dataframe[0].value.set_index(label("provider"))
+    assert mine.loc["Small Co", "Your teachers"] == 1 and mine.loc["Small Co", "Your hours"] == 2
+    assert "Schools" not in mine and "What holds it back" not in mine
+    assert "Your school's teachers:** 6" in "\n".join(m.value for m in champion.markdown)
+    funder = app(path, monkeypatch, "funder")
+    funder.switch_page(f"{PAGES}/providers.py").run()
+    assert not funder.exception
+    seen = funder.dataframe[0].value.set_index(label("provider"))
+    assert seen.loc["Small Co", "Teachers"] == "c" and seen.loc["Small Co", "Hours"] == "c"
+    assert seen.loc["Big Co", "Teachers"] == "6"  # a column holding "c" is shown as text

@@ -184,3 +184,18 @@ def test_a_framework_error_is_a_message_and_exit_code_not_a_traceback(tmp_path):
     assert result.exit_code == 2
     assert "Error: framework 'wellcome' has no version 9; versions: 1" in result.output
     assert "Traceback" not in result.output
+
+
+def test_csv_from_the_cli_is_neutralised(tmp_path):
+    from qa import audit
+    from qa.store import Store
+
+    db = str(tmp_path / "n.duckdb")
+    with Store(db) as store:
+        audit.record(store, "=HYPERLINK(\"http://x\")", "export", "\ufeff=cmd|' /C calc'!A0")
+        audit.record(store, "\uff1dSUM(A1)", "export", "\u200b@SUM(A1)")
+    out = CliRunner().invoke(main, ["audit", "--db", db, "--format", "csv"]).output
+    lines = out.splitlines()
+    assert lines[0].startswith("event_id,occurred_at,who,action,detail")
+    assert ",'\uff1dSUM(A1),export,'\u200b@SUM(A1)" in lines[1]
+    assert ",\"'=HYPERLINK(\"\"http://x\"\")\",export,'\ufeff=cmd|' /C calc'!A0" in lines[2]

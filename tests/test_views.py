@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from qa import returns, views
-from qa.access import AccessDenied, Viewer, suppress_small_cells
+from qa.access import AccessDenied, Viewer
+from qa.disclosure import SUPPRESSED
 from qa.exports import neutralise, to_csv_bytes, to_xlsx_bytes
 from qa.framework import load_framework
 from tests.conftest import activity, workbook_bytes
@@ -53,23 +54,18 @@ def test_funder_gets_no_teacher_or_school_records(two_schools):
 def test_funder_figures_from_fewer_than_five_teachers_are_suppressed(two_schools):
     overview = views.funder_overview(two_schools, FUNDER, WELLCOME, "2019/20", as_of=AS_OF)
     schools = overview.schools.set_index("school")
-    assert schools.loc["Abbey", "teachers"] == 6 and schools.loc["Abbey", "share_meeting"] == 0.5
-    assert "Birch" not in schools.index  # no consent to be named: shown by code
-    assert schools.loc["S2", "teachers"] == "<5" and schools.loc["S2", "share_meeting"] == "<5"
+    birch = views.school_labels(two_schools, ["S2"])["S2"]
+    assert "Birch" not in schools.index and "S2" not in schools.index  # no consent to be named: a label
+    assert schools.loc[birch, "teachers"] == SUPPRESSED and schools.loc[birch, "share_meeting"] == SUPPRESSED
+    # Abbey (6 teachers) is suppressed too: the year's 8 minus Abbey's 6 would give Birch's 2 back
+    assert schools.loc["Abbey", "teachers"] == SUPPRESSED and schools.loc["Abbey", "share_meeting"] == SUPPRESSED
     year = overview.by_year.iloc[0]
     assert year["teachers"] == 8 and year["share_meeting"] == pytest.approx(5 / 8)
     every_cell = [str(c) for c in pd.concat([overview.by_year, overview.by_phase, overview.by_local_authority,
                                              overview.schools], ignore_index=True).to_numpy().ravel()]
     assert not any(cell.startswith(("T", "U")) and cell[1:].isdigit() for cell in every_cell)  # no teacher ids
     csv_text = to_csv_bytes(overview.schools).decode("utf-8-sig")
-    assert "S2,primary" not in csv_text and ",<5," in csv_text
-
-
-def test_suppression_helper_marks_count_and_figures():
-    frame = pd.DataFrame({"group": ["a", "b"], "teachers": [4, 5], "share": [0.25, 0.4]})
-    out = suppress_small_cells(frame)
-    assert out.to_dict("records") == [{"group": "a", "teachers": "<5", "share": "<5"},
-                                      {"group": "b", "teachers": 5, "share": 0.4}]
+    assert "S2" not in csv_text and f"{birch},,,c,c,c" in csv_text
 
 
 def test_missing_returns_and_data_quality(store, load):
@@ -96,3 +92,11 @@ def test_formula_injection_is_neutralised(cell):
 
 def test_ordinary_values_are_untouched():
     assert neutralise("T001") == "T001" and neutralise(3.5) == 3.5 and neutralise("Year 7 - maths") == "Year 7 - maths"
+
+
+@pytest.mark.parametrize("cell", ["\uff1d1+1", "\uff0b1", "\uff0d2", "\uff20SUM(A1)", "\ufeff=cmd", "\u200b=1+1",
+                                  "\u200d\u2060+1", " =1+1", "\u00a0@x", "\ncmd"])
+def test_full_width_and_hidden_formula_starts_are_neutralised(cell):
+    assert neutralise(cell) == "'" + cell
+    assert to_csv_bytes(pd.DataFrame({"provider": [cell]})).decode("utf-8-sig").splitlines()[1].startswith(
+        ("'", "\"'"))

@@ -50,9 +50,12 @@ if fw.kitemark:
                 f"{fw.kitemark.min_teachers} teachers: insufficient evidence)")
     widgets.table(pd.DataFrame([{"Level": lv.name, "Criterion": threshold_text(r.metric, r.comparator, r.threshold),
                                  "Why": r.explanation} for lv in fw.kitemark.levels for r in lv.rules]))
-saved = saved_versions(db, framework_id)
-if saved:
-    st.caption("Saved versions: " + ", ".join(f"v{v} by {who} on {when:%d %b %Y}" for v, who, when in saved))
+versions = saved_versions(db, framework_id)
+if versions:
+    # who saved a version is an evaluator's e-mail address: only evaluators see it
+    by = ctx.viewer.role == "evaluator"
+    widgets.caption("Saved versions: {}", ", ".join(f"v{v}" + (f" by {who}" if by else "") + f" on {when:%d %b %Y}"
+                                                    for v, who, when in versions))
 
 with st.expander("Benchmarks for context (not rules for teachers)"):
     widgets.table(pd.DataFrame(benchmarks()))

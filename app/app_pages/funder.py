@@ -1,4 +1,4 @@
-"""Programme overview: aggregates across schools, small cells suppressed."""
+"""Programme overview: aggregates across schools, released through the disclosure-control layer."""
 
 import pandas as pd
 import streamlit as st
@@ -7,18 +7,18 @@ from app import widgets
 from app.state import context, store
 from qa import figures as charts
 from qa import labels, reports, views
-from qa.access import is_suppressed
+from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 
 ctx = context()
 db = store()
 widgets.require_data("Programme overview", bool(ctx.year))
 
-overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
+with widgets.refusals_shown():
+    overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
 period = labels.period(ctx.year, ctx.through_term)
-st.caption(f"{period} · {ctx.framework.title} v{ctx.framework.version} · "
-           + (f"every year to the end of {ctx.through_term} · " if ctx.through_term else "")
-           + "figures from fewer than 5 teachers are shown as <5 · "
-           "schools appear by code unless they agreed to be named")
+widgets.caption("{} · {} v{} · " + (f"every year to the end of {ctx.through_term} · " if ctx.through_term else "")
+                + "{} · schools that did not agree to be named appear as 'School N'",
+                period, ctx.framework.title, ctx.framework.version, SUPPRESSION_NOTE)
 left, right, _ = st.columns([1, 1, 2])
 with left:
     widgets.report_download(
@@ -38,20 +38,24 @@ baseline = overview.by_year.iloc[0]
 pilot = ctx.framework.id == "wellcome"  # the published pilot figures were measured against the Wellcome criteria
 
 
-def change(column: str, suffix: str = "") -> str | None:
-    """Points since the baseline year, or None when either figure is suppressed or this is the baseline."""
+def change(column: str) -> str | None:
+    """Points since the baseline year, only when both figures are released."""
     now, then = row[column], baseline[column]
     if baseline["academic_year"] == ctx.year or is_suppressed(now) or is_suppressed(then) or pd.isna(now) \
             or pd.isna(then):
         return None
-    return f"{(float(now) - float(then)) * 100:+.1f} pts{suffix}"
+    return f"{(float(now) - float(then)) * 100:+.1f} pts since {baseline['academic_year']}"
+
+
+def count(value: object) -> object:
+    return value if is_suppressed(value) else int(value)
 
 
 k1, k2, k3, k4 = st.columns(4)
-k1.metric("Schools", int(row["schools"]), border=True)
-k2.metric("Teachers", row["teachers"] if is_suppressed(row["teachers"]) else int(row["teachers"]), border=True)
+k1.metric("Schools", count(row["schools"]), border=True)
+k2.metric("Teachers", count(row["teachers"]), border=True)
 k3.metric("Meeting the criteria", widgets.pct(row["share_meeting"], 1), border=True,
-          delta=change("share_meeting", f" since {baseline['academic_year']}"),
+          delta=change("share_meeting"),
           help="Share of teachers meeting the framework's criteria" + (
               ". Published pilot figure for comparison: about 10% of teachers reached 35 fully compliant hours"
               if pilot else ""))

@@ -1,4 +1,8 @@
-"""Providers: kite-mark levels, what limits them, quality marks, programmes and recognition."""
+"""Providers: kite-mark levels, quality marks, programmes and recognition, scoped to the viewer.
+
+Champions see their own school's use of each provider beside its public level and quality mark;
+funders see programme-wide figures released through the disclosure-control layer.
+"""
 
 import streamlit as st
 
@@ -6,29 +10,41 @@ from app import widgets
 from app.state import context, store
 from qa import figures as charts
 from qa import labels, views
-from qa.access import is_suppressed
+from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 
 ctx = context()
 db = store()
 widgets.require_data("Providers", bool(ctx.year))
 
-providers = views.provider_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
+with widgets.refusals_shown():
+    page = views.provider_page(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
+providers = page.providers
 period = labels.period(ctx.year, ctx.through_term)
-note = " used by your school" if ctx.viewer.role == "champion" else ""
-st.caption(f"Providers{note} in {period}, assessed developmentally from the activities that name them. "
-           "Levels: Bronze, Silver, Gold; fewer than 5 teachers is insufficient evidence.")
+champion = ctx.viewer.role == "champion"
+if champion:
+    widgets.caption("Providers your school used in {}: your school's teachers and hours, beside each provider's "
+                    "kite-mark level and external quality mark (judged on the whole programme's activities).",
+                    period)
+else:
+    widgets.caption("Providers in {}, assessed developmentally from the activities that name them. Levels: Bronze, "
+                    "Silver, Gold; fewer than 5 teachers is insufficient evidence." +
+                    (" · {}" if ctx.viewer.role == "funder" else ""), period, SUPPRESSION_NOTE)
 if providers.empty:
     widgets.empty_state(f"No activities name a provider in {period}.")
     st.stop()
 
-shown = providers[["provider", "kitemark_level", "kitemark_limited_by", "quality_mark_status",
-                   "quality_mark_expires_on", "teachers", "schools", "hours", "share_hours_all_aspects",
-                   "share_hours_3plus_aspects", "share_hours_sustained_programmes"]].rename(columns={
-    "kitemark_level": "level", "kitemark_limited_by": "what holds it back", "quality_mark_status": "quality mark",
-    "quality_mark_expires_on": "mark expires"})
-widgets.table(shown, share_hours_all_aspects=widgets.share_column("hours with all four aspects"),
-              share_hours_3plus_aspects=widgets.share_column("hours with 3+ aspects"),
-              share_hours_sustained_programmes=widgets.share_column("hours in sustained programmes"))
+renamed = {"kitemark_level": "level", "kitemark_limited_by": "what holds it back",
+           "quality_mark_status": "quality mark", "quality_mark_expires_on": "mark expires"}
+columns = ["provider", "kitemark_level", "kitemark_limited_by", "quality_mark_status", "quality_mark_expires_on",
+           "teachers", "schools", "hours", "share_hours_all_aspects", "share_hours_3plus_aspects",
+           "share_hours_sustained_programmes"]
+shown = providers[[c for c in columns if c in providers]].rename(columns=renamed)
+if champion:
+    shown = shown.rename(columns={"teachers": "your teachers", "hours": "your hours",
+                                  "share_hours_all_aspects": "share_of_your_hours_all_aspects",
+                                  "share_hours_3plus_aspects": "share_of_your_hours_3plus_aspects",
+                                  "share_hours_sustained_programmes": "share_of_your_hours_sustained"})
+widgets.table(shown)
 widgets.downloads(shown, f"providers-{period}", "providers")
 
 st.subheader("One provider")
@@ -37,24 +53,34 @@ row = providers[providers["provider"] == choice].iloc[0]
 left, right = st.columns([1, 2])
 with left:
     widgets.level_badge(row["kitemark_level"])
-    if isinstance(row["kitemark_limited_by"], str) and row["kitemark_limited_by"]:
+    limited = row.get("kitemark_limited_by")
+    if isinstance(limited, str) and limited and not is_suppressed(limited):
         st.markdown("**What holds it back**")
-        st.text(row["kitemark_limited_by"])
+        st.text(limited)
     mark = row["quality_mark_status"]
     expires = row["quality_mark_expires_on"]
-    st.markdown(f"**External quality mark:** {mark}" + (f" (expires {expires:%d %b %Y})" if mark != "none"
-                                                        and expires is not None and str(expires) != "NaT" else ""))
+    st.markdown(f"**External quality mark:** {widgets.literal(mark)}" + (
+        f" (expires {expires:%d %b %Y})" if mark != "none" and expires is not None and str(expires) != "NaT" else ""))
     hours = row["hours"] if is_suppressed(row["hours"]) else f"{row['hours']:,.1f}"
-    st.markdown(f"**Teachers:** {row['teachers']}  \n**Schools:** {row['schools']}  \n**Hours:** {hours}")
+    if champion:
+        st.markdown(f"**Your school's teachers:** {row['teachers']}  \n**Your school's hours:** {hours}")
+    else:
+        st.markdown(f"**Teachers:** {row['teachers']}  \n**Schools:** {row['schools']}  \n**Hours:** {hours}")
 with right:
-    st.plotly_chart(charts.aspect_bars(row))
+    figure = charts.aspect_bars(row)
+    if figure is None:
+        st.info("This provider's figures are suppressed: " + SUPPRESSION_NOTE + ".", icon=":material/lock:")
+    else:
+        if champion:
+            figure.update_layout(title={"text": "Share of your school's hours with this provider with each aspect"})
+        st.plotly_chart(figure)
 
 st.subheader("Programmes and professional recognition")
-programmes = views.programme_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
-if ctx.viewer.role == "champion":
-    programmes = programmes[programmes["provider"].isin(providers["provider"])]
-prog_shown = programmes.rename(columns={
+if champion:
+    st.caption("Your school's teachers on each programme, and who has reached its recognition (by staff code).")
+prog_shown = page.programmes.rename(columns={
     "share_hours_self_reported_sustained": "hours flagged sustained by teachers",
-    "share_teachers_sustained_by_dates": "teachers spanning 2+ terms (from dates)"})
+    "share_teachers_sustained_by_dates": "teachers spanning 2+ terms (from dates)",
+    "recognised_staff": "recognised (staff codes)"})
 widgets.table(prog_shown)
 widgets.downloads(prog_shown, f"programmes-{period}", "programmes")

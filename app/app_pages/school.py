@@ -4,8 +4,8 @@ import streamlit as st
 
 from app import widgets
 from app.state import context, store
+from qa import audit, labels, reports, views
 from qa import figures as charts
-from qa import labels, reports, views
 
 ctx = context()
 db = store()
@@ -17,6 +17,7 @@ names = dict(zip(schools["school_id"], schools["name"], strict=True))
 requested = st.query_params.get("school")
 if ctx.viewer.role == "champion":
     if requested and requested != ctx.viewer.school_id:
+        audit.record(db, ctx.viewer.email, "access refused", f"school dashboard for school {requested}")
         st.error("You can see your own school's data only.", icon=":material/lock:")
         st.stop()
     school_id = ctx.viewer.school_id
@@ -29,14 +30,15 @@ with widgets.refusals_shown():
     board = views.school_dashboard(db, ctx.viewer, school_id, ctx.framework, ctx.year, ctx.through_term, ctx.as_of)
 
 period = labels.period(ctx.year, ctx.through_term)
-st.caption(f"{board.name} ({school_id}) · {period} · {ctx.framework.title} v{ctx.framework.version}")
+widgets.caption("{} ({}) · {} · {} v{}", board.name, school_id, period, ctx.framework.title, ctx.framework.version)
 widgets.report_download(
     "School report (PDF)",
     lambda: reports.school_report_pdf(db, ctx.viewer, school_id, ctx.framework, ctx.year, ctx.viewer.email,
                                       ctx.as_of, ctx.through_term),
     widgets.safe_name(f"cpd-report-{school_id}-{period}") + ".pdf", "application/pdf", "school-pdf")
 if board.summary is None:
-    widgets.empty_state(f"No activities recorded for {board.name} in {period}. Upload the school's termly return.")
+    widgets.empty_state(f"No activities recorded for {widgets.literal(board.name)} in {period}. "
+                        "Upload the school's termly return.")
     st.stop()
 
 s = board.summary

@@ -1,0 +1,423 @@
+"""Attack suite: no funder output lets a small cell be recovered, and champions see only their school.
+
+Datasets are random (hypothesis): small phases, local authorities, years, schools, providers and
+programmes. For each funder output the attacker takes every figure it shows (the page's frames and
+the CSV/XLSX files a funder downloads, read back) and the public structure (which school is in which
+phase and local authority), writes one linear equation per shown figure, and tries to solve for every
+group with fewer than 5 teachers. Recovered means: the group's atom vector lies in the span of the
+shown equations, so a signed sum of shown figures equals it exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from qa import disclosure, engine, reports, views
+from qa.access import AccessDenied, Viewer
+from qa.disclosure import SUPPRESSED, Row, exposed, protect
+from qa.exports import to_csv_bytes, to_xlsx_bytes
+from qa.framework import load_framework
+from qa.ingest import ingest_bytes
+from qa.store import Store
+from tests.conftest import activity, workbook_bytes
+
+WELLCOME = load_framework("wellcome")
+AS_OF = dt.date(2021, 1, 1)
+YEAR = "2019/20"
+FUNDER = Viewer("funder")
+EVALUATOR = Viewer("evaluator")
+QUADS = ("hours_collaborative_sustained", "hours_collaborative_only", "hours_sustained_only", "hours_neither")
+QUAD_TEACHERS = [h.replace("hours_", "teachers_") for h in QUADS]
+DATES = {"2018/19": [dt.date(2018, 10, 1), dt.date(2019, 2, 1), dt.date(2019, 5, 1)],
+         "2019/20": [dt.date(2019, 10, 1), dt.date(2020, 2, 1), dt.date(2020, 5, 1)]}
+PROGRAMMES = {"P1": [None, "Alpha"], "P2": ["Beta", "Gamma"], "P3": [None]}  # P2 only in programmes
+
+
+# ------------------------------------------------------------------ the protection rule itself
+
+def test_small_phase_takes_the_next_smallest_phase_with_it():
+    schools = {"a": ("nursery", 3), "b": ("primary", 6), "c": ("secondary", 40), "d": ("secondary", 30)}
+    rows = [Row(("year",), 79, {"s": frozenset(schools)})]
+    for phase in ("nursery", "primary", "secondary"):
+        members = frozenset(s for s, (p, _) in schools.items() if p == phase)
+        rows.append(Row(("phase", phase), sum(schools[s][1] for s in members), {"s": members}))
+    assert protect(rows) == {("phase", "nursery"), ("phase", "primary")}
+
+
+def test_two_small_cells_need_no_complement_and_no_small_cell_means_nothing_hidden():
+    rows = [Row("total", 20, {"s": frozenset("abc")}), Row("a", 3, {"s": frozenset("a")}),
+            Row("b", 2, {"s": frozenset("b")}), Row("c", 15, {"s": frozenset("c")})]
+    assert protect(rows) == {"a", "b"}
+    assert protect([Row("total", 20, {"s": frozenset("ab")}), Row("a", 10, {"s": frozenset("a")})]) == set()
+
+
+def test_a_school_hidden_in_two_crossing_breakdowns_stays_hidden():
+    # schools a..d: phase x LA grid; a is small. Hiding b alone is not enough (a = LA1 - c + ...).
+    phase = {"a": "p", "b": "p", "c": "q", "d": "q"}
+    la = {"a": "L1", "b": "L2", "c": "L1", "d": "L2"}
+    teachers = {"a": 2, "b": 9, "c": 8, "d": 7}
+    rows = [Row(("school", s), n, {"s": frozenset(s)}) for s, n in teachers.items()]
+    rows += [Row(("phase", p), sum(teachers[s] for s in phase if phase[s] == p),
+                 {"s": frozenset(s for s in phase if phase[s] == p)}) for p in "pq"]
+    rows += [Row(("la", v), sum(teachers[s] for s in la if la[s] == v),
+                 {"s": frozenset(s for s in la if la[s] == v)}) for v in ("L1", "L2")]
+    rows.append(Row(("year",), 26, {"s": frozenset(teachers)}))
+    hidden = protect(rows)
+    assert ("school", "a") in hidden and not exposed(rows, hidden)
+
+
+def test_apply_marks_every_listed_column_of_hidden_rows():
+    frame = pd.DataFrame({"group": ["a", "b"], "teachers": [4, 5], "share": [0.25, 0.4]})
+    out = disclosure.apply(frame, frame["group"], {"a"}, ["teachers", "share"])
+    assert out.to_dict("records") == [{"group": "a", "teachers": SUPPRESSED, "share": SUPPRESSED},
+                                      {"group": "b", "teachers": 5, "share": 0.4}]
+
+
+# ------------------------------------------------------------------ random programmes
+
+@st.composite
+def datasets(draw):
+    n_schools = draw(st.integers(3, 7))
+    schools, rows = [], []
+    for i in range(n_schools):
+        school = f"1{i:05d}"
+        schools.append({"school_id": school, "name": f"Sch{i} Primary", "phase": draw(st.sampled_from(
+            ["primary", "secondary", "nursery"])), "local_authority": draw(st.sampled_from(["Leeds", "York"])),
+            "consent_to_name": draw(st.sampled_from(["Y", "N"]))})
+        years = draw(st.sampled_from([["2019/20"], ["2018/19", "2019/20"], ["2018/19"]]))
+        for year in years:
+            for t in range(draw(st.integers(1, 8))):
+                for _ in range(draw(st.integers(1, 3))):
+                    provider = draw(st.sampled_from([None, "P1", "P2", "P3"]))
+                    rows.append(activity(
+                        school_id=school, teacher_id=f"T{t}", activity_date=draw(st.sampled_from(DATES[year])),
+                        hours=draw(st.sampled_from([1, 2, 3.5, 6, 10])), provider=provider,
+                        programme=draw(st.sampled_from(PROGRAMMES[provider] if provider else [None])),
+                        collaboration=draw(st.sampled_from(["Y", "N"])),
+                        pupil_outcomes=draw(st.sampled_from(["Y", "N"]))))
+    return schools, rows
+
+
+def build(schools, rows) -> tuple[Store, tempfile.TemporaryDirectory]:
+    folder = tempfile.TemporaryDirectory()
+    store = Store(Path(folder.name) / "t.duckdb")
+    ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": schools}))
+    ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    return store, folder
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(frame[column].where(frame[column].astype(str) != SUPPRESSED), errors="coerce")
+
+
+def recoverable(equations: list[tuple[frozenset, float]], targets: dict) -> dict:
+    """Targets whose atom vector is in the span of the equations, with the value the attacker solves."""
+    atoms = sorted({a for eq, _ in equations for a in eq} | {a for t in targets.values() for a in t}, key=repr)
+    index = {a: i for i, a in enumerate(atoms)}
+
+    def vector(members):
+        v = np.zeros(len(atoms))
+        v[[index[a] for a in members]] = 1
+        return v
+
+    if not equations:
+        return {}
+    a = np.array([vector(eq) for eq, _ in equations])
+    b = np.array([value for _, value in equations], dtype=float)
+    solution = np.linalg.lstsq(a, b, rcond=None)[0]
+    rank = np.linalg.matrix_rank(a)
+    return {key: float(vector(t) @ solution) for key, t in targets.items()
+            if np.linalg.matrix_rank(np.vstack([a, vector(t)])) == rank}
+
+
+def attack_overview(truth: pd.DataFrame, public: pd.DataFrame, shown: dict[str, pd.DataFrame]) -> dict:
+    """Everything an attacker recovers from the overview's tables, per measure."""
+    truth = truth.merge(public, on="school_id")
+    this_year = truth[truth["academic_year"] == YEAR]
+
+    def members(frame):
+        return frozenset(zip(frame["academic_year"], frame["school_id"], strict=True))
+
+    def hour_atoms(frame):
+        return frozenset((y, s, q) for y, s, *hs in frame[["academic_year", "school_id", *QUADS]].itertuples(
+            index=False) for q, h in zip(QUADS, hs, strict=True) if h > 0)
+
+    groups = {("year", y): g for y, g in truth.groupby("academic_year")}
+    groups |= {("phase", p): g for p, g in this_year.groupby("phase")}
+    groups |= {("la", v): g for v, g in this_year.groupby("local_authority")}
+    labelled = {("school", s): this_year[this_year["school_id"] == s] for s in this_year["school_id"]}
+    small = {k: g for k, g in (groups | labelled).items() if g["teachers"].sum() < 5}
+    found = {}
+    for measure in ("teachers", "teachers_meeting", "activities", "hours", "schools"):
+        equations = []
+        for kind, column, frame in (("year", "academic_year", shown["by_year"]), ("phase", "phase", shown["by_phase"]),
+                                    ("la", "local_authority", shown["by_la"])):
+            values = _numbers(frame, measure)
+            for label, value in zip(frame[column], values, strict=True):
+                if not np.isnan(value):
+                    group = groups[(kind, label)]
+                    equations.append((hour_atoms(group) if measure == "hours" else members(group), value))
+        if measure == "hours":
+            quadrant = shown["quadrant"]
+            for q, value in zip(QUADS, _numbers(quadrant, "hours"), strict=True):
+                if not np.isnan(value):
+                    equations.append((frozenset((YEAR, s, q) for s, h in zip(this_year["school_id"], this_year[q],
+                                                                             strict=True) if h > 0), value))
+        if measure in ("teachers", "teachers_meeting"):  # the by-school table: teachers and share meeting
+            by_school = shown["schools"]
+            names = dict(zip(public["school_id"], public["name"], strict=True))
+            teachers, shares = _numbers(by_school, "teachers"), _numbers(by_school, "share_meeting")
+            for school_id in this_year["school_id"]:
+                for label, n, share in zip(by_school["school"], teachers, shares, strict=True):
+                    ours = label in (names[school_id], school_id) or label == shown["labels"].get(school_id)
+                    if ours and not np.isnan(n):
+                        equations.append((frozenset({(YEAR, school_id)}),
+                                          n if measure == "teachers" else round(n * share)))
+        targets = {k: (hour_atoms(g) if measure == "hours" else members(g)) for k, g in small.items()}
+        found |= {(k, measure): v for k, v in recoverable(equations, targets).items()}
+    quad_small = [q for q, t in zip(QUADS, QUAD_TEACHERS, strict=True) if 0 < this_year[t].sum() < 5]
+    hours_eq = [(frozenset((YEAR, s, q) for s, h in zip(this_year["school_id"], this_year[q], strict=True) if h > 0), v)
+                for q, v in zip(QUADS, _numbers(shown["quadrant"], "hours"), strict=True) if not np.isnan(v)]
+    for kind, column, frame in (("year", "academic_year", shown["by_year"]), ("phase", "phase", shown["by_phase"]),
+                                ("la", "local_authority", shown["by_la"])):
+        for label, value in zip(frame[column], _numbers(frame, "hours"), strict=True):
+            if not np.isnan(value):
+                hours_eq.append((hour_atoms(groups[(kind, label)]), value))
+    found |= {(("quadrant", q), "hours"): v for q, v in recoverable(hours_eq, {
+        q: frozenset((YEAR, s, q) for s, h in zip(this_year["school_id"], this_year[q], strict=True) if h > 0)
+        for q in quad_small}).items()}
+    return found
+
+
+def _read_back(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a funder's CSV and XLSX downloads of a table say, read back as a spreadsheet would."""
+    csv = pd.read_csv(io.BytesIO(to_csv_bytes(frame)), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    xlsx = pd.read_excel(io.BytesIO(to_xlsx_bytes({"t": frame})), engine="openpyxl", dtype=str, keep_default_na=False)
+    return csv, xlsx
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets())
+def test_no_small_cell_is_recovered_from_any_funder_overview_output(data):
+    schools, rows = data
+    store, folder = build(schools, rows)
+    try:
+        if YEAR not in store.academic_years():
+            return
+        truth = engine.school_results(store, WELLCOME, engine.Filters(as_of=AS_OF))
+        public = store.query_df("SELECT school_id, name, phase, local_authority FROM schools")
+        overview = views.funder_overview(store, FUNDER, WELLCOME, YEAR, AS_OF)
+        labels = views.school_labels(store, public["school_id"].tolist())
+        frames = {"by_year": overview.by_year, "by_phase": overview.by_phase, "by_la": overview.by_local_authority,
+                  "schools": overview.schools, "quadrant": overview.quadrant}
+        assert attack_overview(truth, public, frames | {"labels": labels}) == {}
+        for copy in (0, 1):  # the same attack on the CSV and on the XLSX downloads
+            files = {name: _read_back(frame)[copy] for name, frame in frames.items()}
+            assert attack_overview(truth, public, files | {"labels": labels}) == {}
+        # primary: every group of 1-4 teachers shows nothing but the marker
+        small_years = truth.groupby("academic_year")["teachers"].sum()
+        for year, n in small_years.items():
+            row = overview.by_year[overview.by_year["academic_year"] == year].iloc[0]
+            shown = [row[c] for c in ("schools", "teachers", "teachers_meeting", "activities", "hours",
+                                      "share_meeting", "share_activities_all_aspects")]
+            assert (n < 5) <= all(v == SUPPRESSED for v in shown)
+        # non-consenting schools: a label that is neither their code nor their name
+        consent = {s["school_id"]: s["consent_to_name"] == "Y" for s in schools}
+        shown_names = set(overview.schools["school"])
+        for s in schools:
+            if not consent[s["school_id"]] and s["school_id"] in set(truth.loc[truth["academic_year"] == YEAR,
+                                                                               "school_id"]):
+                assert labels[s["school_id"]] in shown_names
+                assert s["school_id"] not in shown_names and s["name"] not in shown_names
+                assert not re.search(s["school_id"], to_csv_bytes(overview.schools).decode("utf-8-sig"))
+    finally:
+        store.close()
+        folder.cleanup()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets())
+def test_no_small_provider_or_programme_is_recovered_from_the_providers_page(data):
+    schools, rows = data
+    store, folder = build(schools, rows)
+    try:
+        for year in store.academic_years():
+            page = views.provider_page(store, FUNDER, WELLCOME, year, AS_OF)
+            raw = pd.DataFrame([r for r in rows if r["provider"] or r["programme"]])
+            if raw.empty:
+                continue
+            raw = raw[[engine_year(d) == year for d in raw["activity_date"]]]
+            cells = {(p or None, g or None) for p, g in zip(raw["provider"], raw["programme"], strict=True)}
+            truth_providers = engine.provider_results(store, WELLCOME, engine.Filters(year=year, as_of=AS_OF))
+            truth_programmes = engine.programme_results(store, WELLCOME, engine.Filters(year=year, as_of=AS_OF))
+            name_of = dict(zip(truth_providers["provider"], truth_providers["provider"], strict=True))
+            small = {("provider", p): frozenset(c for c in cells if c[0] == p)
+                     for p, n in zip(truth_providers["provider"], truth_providers["teachers"], strict=True) if n < 5}
+            small |= {("programme", g): frozenset(c for c in cells if c[1] == g)
+                      for g, n in zip(truth_programmes["programme"], truth_programmes["teachers"], strict=True)
+                      if n < 5}
+            for copy in ("frame", "csv"):
+                providers = page.providers if copy == "frame" else _read_back(page.providers)[0]
+                programmes = page.programmes if copy == "frame" else _read_back(page.programmes)[0]
+                for measure in ("hours", "activities", "teachers"):
+                    equations = []
+                    if measure in providers:
+                        for p, v in zip(providers["provider"], _numbers(providers, measure), strict=True):
+                            if not np.isnan(v):
+                                equations.append((frozenset(c for c in cells if c[0] == name_of[p]), v))
+                    if measure in programmes:
+                        for g, v in zip(programmes["programme"], _numbers(programmes, measure), strict=True):
+                            if not np.isnan(v):
+                                equations.append((frozenset(c for c in cells if c[1] == g), v))
+                    assert recoverable(equations, small) == {}, (copy, measure)
+            for frame, small_key in ((page.providers, "provider"), (page.programmes, "programme")):
+                for label, teachers in zip(frame[small_key], frame["teachers"], strict=True):
+                    if (small_key, label) in small:
+                        assert teachers == SUPPRESSED
+            limited = page.providers["kitemark_limited_by"].astype(str)
+            assert not limited.str.contains(r"\(\d\)").any()  # "Fewer than 5 teachers ... (3)" never shown
+    finally:
+        store.close()
+        folder.cleanup()
+
+
+def engine_year(date: dt.date) -> str:
+    start = date.year if date.month >= 9 else date.year - 1
+    return f"{start}/{str(start + 1)[2:]}"
+
+
+# ------------------------------------------------------------------ a concrete attack, end to end
+
+@pytest.fixture
+def small_nursery(store, load):
+    rows = [activity(school_id="100001", teacher_id=f"A{i}", hours=6) for i in range(12)]
+    rows += [activity(school_id="100002", teacher_id=f"B{i}", hours=4) for i in range(7)]
+    rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=3, collaboration="N") for i in range(3)]
+    rows += [activity(school_id="100004", teacher_id="D0", hours=2, activity_date=dt.date(2018, 10, 1))]
+    load(rows)
+    load(workbook_bytes({"Schools": [
+        {"school_id": "100001", "name": "Ash Secondary", "phase": "secondary", "local_authority": "Leeds",
+         "consent_to_name": "Y"},
+        {"school_id": "100002", "name": "Beech Primary", "phase": "primary", "local_authority": "Leeds",
+         "consent_to_name": "Y"},
+        {"school_id": "100003", "name": "Cedar Nursery", "phase": "nursery", "local_authority": "York",
+         "consent_to_name": "N"},
+        {"school_id": "100004", "name": "Damson School", "phase": "primary", "local_authority": "York",
+         "consent_to_name": "N"}]}), name="ref.xlsx")
+    return store
+
+
+def test_the_nursery_is_not_given_back_by_the_year_total(small_nursery):
+    overview = views.funder_overview(small_nursery, FUNDER, WELLCOME, YEAR, AS_OF)
+    phases = overview.by_phase.set_index("phase")
+    assert phases.loc["nursery", "teachers"] == SUPPRESSED and phases.loc["nursery", "hours"] == SUPPRESSED
+    # the next-smallest phase goes with it, so year - secondary leaves primary + nursery together
+    assert phases.loc["primary", "teachers"] == SUPPRESSED
+    assert phases.loc["secondary", "teachers"] == 12 and phases.loc["secondary", "hours"] == 72
+    las = overview.by_local_authority.set_index("local_authority")
+    assert las.loc["York", "teachers"] == SUPPRESSED and las.loc["Leeds", "teachers"] == SUPPRESSED
+    year = overview.by_year.set_index("academic_year")
+    assert year.loc["2018/19", "teachers"] == SUPPRESSED and year.loc["2018/19", "hours"] == SUPPRESSED
+    assert year.loc[YEAR, "teachers"] == 22 and year.loc[YEAR, "hours"] == 109
+    by_school = overview.schools.set_index("school")
+    assert by_school.loc["Ash Secondary", "teachers"] == 12
+    assert "Cedar Nursery" not in by_school.index and "100003" not in by_school.index
+    label = views.school_labels(small_nursery, ["100003"])["100003"]
+    assert re.fullmatch(r"School \d+", label) and by_school.loc[label, "teachers"] == SUPPRESSED
+    assert by_school.loc[label, "phase"] == "" and by_school.loc[label, "local_authority"] == ""
+    assert views.school_labels(small_nursery, ["100003"])["100003"] == label  # stable
+
+
+def test_the_funder_report_quotes_no_suppressed_figure(small_nursery):
+    pdf = reports.funder_report_pdf(small_nursery, FUNDER, WELLCOME, YEAR, "fran", as_of=AS_OF)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "suppressed in the baseline year 2018/19" in text
+    nursery = next(line for line in text.splitlines() if line.startswith("nursery"))
+    assert nursery.split()[1:] == [SUPPRESSED] * 6  # schools, teachers, meeting, activities, two shares
+    assert "Cedar" not in text and "100003" not in text and "Damson" not in text
+
+
+def test_champions_are_refused_programme_wide_figures(small_nursery):
+    champion = Viewer("champion", school_id="100002")
+    with pytest.raises(AccessDenied):
+        views.funder_overview(small_nursery, champion, WELLCOME, YEAR, AS_OF)
+    with pytest.raises(AccessDenied):
+        reports.funder_report_pdf(small_nursery, champion, WELLCOME, YEAR, "chris", as_of=AS_OF)
+    with pytest.raises(AccessDenied):
+        reports.assessment_xlsx(small_nursery, champion, WELLCOME, YEAR, "chris", as_of=AS_OF)
+    with pytest.raises(AccessDenied):
+        reports.school_report_pdf(small_nursery, champion, "100001", WELLCOME, YEAR, "chris", as_of=AS_OF)
+    with pytest.raises(AccessDenied):
+        reports.school_report_pdf(small_nursery, FUNDER, "100001", WELLCOME, YEAR, "fran", as_of=AS_OF)
+
+
+# ------------------------------------------------------------------ champions: their own school only
+
+@st.composite
+def provider_use(draw):
+    own = [draw(st.sampled_from([1, 2, 3.5, 6])) for _ in range(draw(st.integers(1, 4)))]
+    other = [draw(st.sampled_from([11.25, 13.75, 17.25])) for _ in range(draw(st.integers(1, 6)))]
+    return own, other
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(provider_use())
+def test_no_champion_output_contains_another_schools_figure(use):
+    own, other = use
+    rows = [activity(school_id="200001", teacher_id=f"O{i}", hours=h, provider="Small Co", programme="Alpha")
+            for i, h in enumerate(own)]
+    rows += [activity(school_id="200002", teacher_id=f"X{i}", hours=h, provider="Small Co", programme="Alpha")
+             for i, h in enumerate(other)]
+    rows += [activity(school_id="200002", teacher_id="Y0", hours=19.75, provider="Other Co", programme="Beta")]
+    store, folder = build([{"school_id": "200001", "name": "Own", "phase": "primary", "local_authority": "Leeds",
+                            "consent_to_name": "Y"}], rows)
+    try:
+        champion = Viewer("champion", school_id="200001")
+        page = views.provider_page(store, champion, WELLCOME, YEAR, AS_OF)
+        assert page.providers["provider"].tolist() == ["Small Co"]
+        row = page.providers.iloc[0]
+        assert row["teachers"] == len(own) and row["hours"] == pytest.approx(sum(own))
+        assert "schools" not in page.providers and "kitemark_limited_by" not in page.providers
+        assert page.programmes["programme"].tolist() == ["Alpha"]
+        assert page.programmes.iloc[0]["teachers"] == len(own)
+        assert page.programmes.iloc[0]["hours"] == pytest.approx(sum(own))
+        everything = "\n".join(to_csv_bytes(f).decode("utf-8-sig") for f in (page.providers, page.programmes))
+        # other-school hours are quarter hours; own-school hours never are, alone or summed
+        assert not re.search(r"\d\.(25|75)\b", everything), everything
+        for text in ("X0", "Y0", "Beta", "Other Co", "200002"):
+            assert text not in everything
+        board = views.school_dashboard(store, champion, "200001", WELLCOME, YEAR, as_of=AS_OF)
+        assert set(board.teachers["school_id"]) == {"200001"}
+        assert board.provider_mix["hours"].sum() == pytest.approx(sum(own))
+    finally:
+        store.close()
+        folder.cleanup()
+
+
+def test_a_champions_school_report_has_no_other_schools_rows(small_nursery, monkeypatch):
+    monkeypatch.setattr(reports, "chart_png", lambda fig, **_: None)  # the tables are what matter here
+    champion = Viewer("champion", school_id="100002")
+    pdf = reports.school_report_pdf(small_nursery, champion, "100002", WELLCOME, YEAR, "chris", as_of=AS_OF)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "B0" in text and "Beech Primary" in text
+    assert not re.search(r"\b[ACD]\d\b", text) and "Ash" not in text and "Cedar" not in text
+
+
+def test_xlsx_download_of_a_suppressed_table_keeps_the_marker_as_text(small_nursery):
+    overview = views.funder_overview(small_nursery, FUNDER, WELLCOME, YEAR, AS_OF)
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes({"phase": overview.by_phase})))
+    values = [[c.value for c in row] for row in book["phase"].iter_rows(min_row=2)]
+    nursery = next(v for v in values if v[0] == "nursery")
+    assert nursery[1:] == [SUPPRESSED] * 7
