@@ -127,7 +127,7 @@ frameworks = [f for f in shipped_frameworks() if f != KITEMARK_FRAMEWORK]
 wanted_framework = wanted("framework", DEFAULT_FRAMEWORK)
 framework_id = st.sidebar.selectbox("Framework", frameworks, key="framework",
                                     index=frameworks.index(wanted_framework) if wanted_framework in frameworks else 0,
-                                    format_func=lambda f: load_framework(f, db).title)
+                                    format_func=lambda f: shipped_frameworks()[f].title)
 st.query_params["framework"] = st.session_state["_wanted_framework"] = framework_id
 choices = versions(db, framework_id)
 wanted_version = st.query_params.get("version", "")
@@ -143,7 +143,12 @@ if len(choices) > 1:
         st.query_params.pop("version", None)
     else:
         st.query_params["version"] = str(version)
-framework = load_framework(framework_id, db, version)
+try:
+    framework = load_framework(framework_id, db, version)
+except CpdqaError as exc:
+    st.error(f"{exc}. Pick another version in the sidebar, or make a good one the newest again with "
+             f"`cpdqa framework revert --db FILE {framework_id} --to N --by NAME`.", icon=":material/error:")
+    st.stop()
 
 year = None
 if years:
