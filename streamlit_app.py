@@ -79,12 +79,20 @@ def signed_in_viewer() -> Viewer:
     return viewer
 
 
+def wanted(name: str, default: str | None = None) -> str | None:
+    """A sidebar setting from the URL, else the one this session last chose: a page change that drops the query
+    string (say, a menu click racing the first run) keeps the role, school, framework, year and term."""
+    value = st.query_params.get(name) or st.session_state.get(f"_wanted_{name}") or default
+    st.session_state[f"_wanted_{name}"] = value
+    return value
+
+
 def pick_demo_viewer() -> Viewer:
     """No sign-in configured: anyone may pick a role. Clearly bannered, never for real data."""
     st.sidebar.warning("**Demo mode.** No sign-in is configured, so you can view as any role. "
                        "Configure sign-in before loading real records.", icon=":material/visibility:")
     roles = list(ROLE_LABELS)
-    requested = st.query_params.get("role", "evaluator")
+    requested = wanted("role", "evaluator")
     role = st.sidebar.selectbox("View as", roles, format_func=ROLE_LABELS.get, key="demo_role",
                                 index=roles.index(requested) if requested in roles else 0)
     school_id = None
@@ -95,12 +103,12 @@ def pick_demo_viewer() -> Viewer:
             st.stop()
         ids = schools["school_id"].tolist()
         names = dict(zip(schools["school_id"], schools["name"], strict=True))
-        requested_school = st.query_params.get("champion_school")
+        requested_school = wanted("champion_school")
         school_id = st.sidebar.selectbox("Champion of", ids, format_func=lambda s: f"{names[s]} ({s})",
                                          index=ids.index(requested_school) if requested_school in ids else 0,
                                          key="demo_school")
-        st.query_params["champion_school"] = school_id
-    st.query_params["role"] = role
+        st.query_params["champion_school"] = st.session_state["_wanted_champion_school"] = school_id
+    st.query_params["role"] = st.session_state["_wanted_role"] = role
     return Viewer(role, email=f"demo-{role}", school_id=school_id)
 
 
@@ -134,11 +142,11 @@ db = store()
 years = db.academic_years()
 
 frameworks = [f for f in shipped_frameworks() if f != KITEMARK_FRAMEWORK]
-wanted = st.query_params.get("framework", DEFAULT_FRAMEWORK)
+wanted_framework = wanted("framework", DEFAULT_FRAMEWORK)
 framework_id = st.sidebar.selectbox("Framework", frameworks, key="framework",
-                                    index=frameworks.index(wanted) if wanted in frameworks else 0,
-                                    format_func=lambda f: load_framework(f, db).title)
-st.query_params["framework"] = framework_id
+                                    index=frameworks.index(wanted_framework) if wanted_framework in frameworks else 0,
+                                    format_func=lambda f: shipped_frameworks()[f].title)
+st.query_params["framework"] = st.session_state["_wanted_framework"] = framework_id
 choices = versions(db, framework_id)
 wanted_version = st.query_params.get("version", "")
 version = choices[-1]
@@ -153,19 +161,24 @@ if len(choices) > 1:
         st.query_params.pop("version", None)
     else:
         st.query_params["version"] = str(version)
-framework = load_framework(framework_id, db, version)
+try:
+    framework = load_framework(framework_id, db, version)
+except CpdqaError as exc:
+    st.error(f"{exc}. Pick another version in the sidebar, or make a good one the newest again with "
+             f"`cpdqa framework revert --db FILE {framework_id} --to N --by NAME`.", icon=":material/error:")
+    st.stop()
 
 year = None
 if years:
-    wanted_year = st.query_params.get("year", years[-1])
+    wanted_year = wanted("year", years[-1])
     year = st.sidebar.selectbox("Academic year", years, key="year",
                                 index=years.index(wanted_year) if wanted_year in years else len(years) - 1)
-    st.query_params["year"] = year
+    st.query_params["year"] = st.session_state["_wanted_year"] = year
 terms = [WHOLE_YEAR, *schema.TERMS]
-wanted_term = st.query_params.get("term", WHOLE_YEAR)
+wanted_term = wanted("term", WHOLE_YEAR)
 term = st.sidebar.selectbox("Up to the end of", terms, key="term", index=terms.index(wanted_term)
                             if wanted_term in terms else 0, help="Judge the year so far: on track or at risk.")
-st.query_params["term"] = term
+st.query_params["term"] = st.session_state["_wanted_term"] = term
 if len(choices) == 1:
     st.sidebar.caption(f"Framework version {framework.version}")
 
@@ -173,6 +186,7 @@ set_context(Context(viewer=viewer, framework=framework, year=year,
                     through_term=None if term == WHOLE_YEAR else term, years=years, as_of=dt.date.today()))
 
 PAGES = "app/app_pages"
+PAGE_FILES = {"school": f"{PAGES}/school.py", "overview": f"{PAGES}/funder.py"}  # pages a role may open first
 school = st.Page(f"{PAGES}/school.py", title="School dashboard", icon=":material/school:", url_path="school")
 funder = st.Page(f"{PAGES}/funder.py", title="Programme overview", icon=":material/insights:", url_path="overview")
 providers = st.Page(f"{PAGES}/providers.py", title="Providers", icon=":material/workspace_premium:",
@@ -189,12 +203,6 @@ by_role = {
     "champion": {"My school": [school, providers], "Rules": [rules]},
     "funder": {"Programme": [funder, providers], "Rules": [rules]},
 }
-
-
-def home() -> None:
-    """The root URL: go to the role's first page. Being the default page, it gives every real page its own URL
-    (Streamlit serves the default page at "/" only, so a typed link to it would say "Page not found")."""
-    st.switch_page(next(iter(by_role[viewer.role].values()))[0], query_params=st.query_params.to_dict())
 
 
 def not_for_this_role(page: st.Page) -> st.Page:
@@ -215,7 +223,13 @@ own = by_role[viewer.role]
 own_paths = {p.url_path for pages in own.values() for p in pages}
 others = [not_for_this_role(p) for p in (school, funder, providers, upload, quality, rules, people, log)
           if p.url_path not in own_paths]
-hidden = [st.Page(home, title="Home", url_path="home", default=True, visibility="hidden"), *others]
+# The root URL shows the role's first page. Streamlit serves its default page at "/" only, so the default is a
+# hidden second registration of that page's script: every real page keeps its own typed URL (no "Page not
+# found"), and "/" renders at once, with no switch_page rerun that could race the first clicks.
+first = next(iter(own.values()))[0]
+home = st.Page(PAGE_FILES[first.url_path], title=first.title, icon=first.icon, url_path="home", default=True,
+               visibility="hidden")
+hidden = [home, *others]
 page = st.navigation({**own, "": hidden})
 try:
     page.run()

@@ -215,21 +215,23 @@ def load_framework(framework_id: str = DEFAULT_FRAMEWORK, store: Store | None = 
                    version: int | None = None) -> Framework:
     """The newest version of a framework (or the one asked for), from the database or the file."""
     shipped = shipped_frameworks()
-    candidates: dict[int, Framework] = {}
+    bodies: dict[int, Framework | str] = {}
     if framework_id in shipped:
-        candidates[shipped[framework_id].version] = shipped[framework_id]
+        bodies[shipped[framework_id].version] = shipped[framework_id]
     if store is not None:
         for (v, body) in store.query_rows(
                 "SELECT version, body FROM framework_versions WHERE framework_id = ?", [framework_id]):
-            candidates[v] = parse_framework(body, f"{framework_id} version {v}")
-    if not candidates:
+            bodies[v] = body
+    if not bodies:
         raise FrameworkError(f"no framework '{framework_id}'; available: {', '.join(sorted(shipped))}")
-    if version is None:
-        return candidates[max(candidates)]
-    if version not in candidates:
+    wanted = max(bodies) if version is None else version
+    if wanted not in bodies:
         raise FrameworkError(f"framework '{framework_id}' has no version {version}; "
-                             f"versions: {', '.join(map(str, sorted(candidates)))}")
-    return candidates[version]
+                             f"versions: {', '.join(map(str, sorted(bodies)))}")
+    found = bodies[wanted]
+    # Only the version asked for is parsed, so one unusable saved version (say a nan threshold saved before
+    # thresholds were checked) never blocks reverting to a good one.
+    return found if isinstance(found, Framework) else parse_framework(found, f"{framework_id} version {wanted}")
 
 
 def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework:
@@ -267,7 +269,10 @@ def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework
 
 def save_version(store: Store, framework: Framework, saved_by: str, note: str | None = None) -> Framework:
     """Store `framework` as the next version of its id and return it with that version."""
-    before = load_framework(framework.id, store) if framework.id in known_framework_ids(store) else None
+    try:
+        before = load_framework(framework.id, store) if framework.id in known_framework_ids(store) else None
+    except FrameworkError:  # the newest saved version no longer validates: nothing to compare with
+        before = None
     with store.transaction() as cur:
         newest = run(cur, "SELECT coalesce(max(version), 0) FROM framework_versions WHERE framework_id = ?",
                      [framework.id])[0][0]

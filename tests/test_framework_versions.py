@@ -58,3 +58,15 @@ def test_compare_counts_changed_results_by_school(store, load):
     diff = engine.compare_frameworks(store, before, after, DONE).set_index("school_id")
     assert diff.loc["S1"].tolist() == [2, 1, 1, 2]
     assert diff.loc["S2"].tolist() == [1, 0, 0, 0]
+
+
+def test_a_nan_version_saved_before_the_check_can_still_be_reverted(store):
+    good = load_framework("wellcome").to_toml()
+    assert "threshold = 35.0\n" in good
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO framework_versions VALUES ('wellcome', 2, 'old', current_timestamp, ?)",
+                    [good.replace("threshold = 35.0\n", "threshold = nan\n", 1)])
+    with pytest.raises(FrameworkError, match="must be a finite number, not nan"):
+        load_framework("wellcome", store)
+    reverted = revert_to(store, "wellcome", 1, "eva")
+    assert reverted.version == 3 and load_framework("wellcome", store).rules[0].threshold == 35

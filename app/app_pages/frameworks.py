@@ -25,7 +25,7 @@ db = store()
 st.title("Frameworks")
 ids = list(shipped_frameworks())
 framework_id = st.selectbox("Framework", ids, index=ids.index(ctx.framework.id), key="fw_view",
-                            format_func=lambda f: load_framework(f, db).title)
+                            format_func=lambda f: shipped_frameworks()[f].title)
 fw = ctx.framework if framework_id == ctx.framework.id else load_framework(framework_id, db)
 all_versions = versions(db, framework_id)
 newest = all_versions[-1]
