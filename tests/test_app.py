@@ -141,7 +141,8 @@ def evil_db(tmp_path):
     with Store(path) as store:
         rows = [activity(school_id="S1", teacher_id=f"T{i}", provider=EVIL_PROVIDER) for i in range(6)]
         ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
-        ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": EVIL_SCHOOL}]}))
+        ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": EVIL_SCHOOL}]}),
+                     accept_reference_changes=True)
     return path
 
 

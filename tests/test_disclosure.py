@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from qa import disclosure, engine, reports, views
+from qa import disclosure, engine, reports, returns, views
 from qa.access import AccessDenied, Viewer
 from qa.disclosure import SUPPRESSED, Row, exposed, protect
 from qa.exports import to_csv_bytes, to_xlsx_bytes
@@ -113,9 +113,18 @@ def datasets(draw):
 def build(schools, rows) -> tuple[Store, tempfile.TemporaryDirectory]:
     folder = tempfile.TemporaryDirectory()
     store = Store(Path(folder.name) / "t.duckdb")
-    ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": schools}))
+    register(store, schools)
     ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
     return store, folder
+
+
+def register(store: Store, schools: list[dict]) -> None:
+    """The Schools register as an evaluator loads it (accepting its changes), and each school's consent
+    recorded by an evaluator: an upload never sets consent."""
+    ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": schools}), accept_reference_changes=True)
+    for school in schools:
+        if school.get("consent_to_name") is not None:
+            returns.set_consent(store, school["school_id"], school["consent_to_name"] == "Y", "eva@example.org")
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -307,7 +316,7 @@ def small_nursery(store, load):
     rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=3, collaboration="N") for i in range(3)]
     rows += [activity(school_id="100004", teacher_id="D0", hours=2, activity_date=dt.date(2018, 10, 1))]
     load(rows)
-    load(workbook_bytes({"Schools": [
+    register(store, [
         {"school_id": "100001", "name": "Ash Secondary", "phase": "secondary", "local_authority": "Leeds",
          "consent_to_name": "Y"},
         {"school_id": "100002", "name": "Beech Primary", "phase": "primary", "local_authority": "Leeds",
@@ -315,7 +324,7 @@ def small_nursery(store, load):
         {"school_id": "100003", "name": "Cedar Nursery", "phase": "nursery", "local_authority": "York",
          "consent_to_name": "N"},
         {"school_id": "100004", "name": "Damson School", "phase": "primary", "local_authority": "York",
-         "consent_to_name": "N"}]}), name="ref.xlsx")
+         "consent_to_name": "N"}])
     return store
 
 

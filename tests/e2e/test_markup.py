@@ -20,7 +20,8 @@ def evil_server(tmp_path_factory):
     with Store(db) as store:
         rows = [activity(school_id="S1", teacher_id=f"T{i}", provider=EVIL_PROVIDER) for i in range(6)]
         ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
-        ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": EVIL_SCHOOL}]}))
+        ingest_bytes(store, "ref.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": EVIL_SCHOOL}]}),
+                     accept_reference_changes=True)
     port = free_port()
     proc = start_streamlit(db, port)
     yield f"http://127.0.0.1:{port}"
