@@ -8,10 +8,8 @@ quarantine table with the sheet, Excel row, column, value and a plain reason.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import zipfile
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,40 +18,27 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import python_calamine
 
 from qa import audit, schema, validate
+from qa.reader import (  # noqa: F401 - the reader's names are part of this module's interface
+    DEFAULT_LIMITS,
+    EXCEL_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    FileRejected,
+    Issue,
+    Limits,
+    RawSheet,
+    check_zip_limits,
+    expand_archive,
+    read_sheets,
+)
 from qa.store import Store, run
 
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
-SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | {".csv"}
 HEADER_SEARCH_ROWS = 30
 MIN_ACTIVITY_HEADERS = 4
 
 Progress = Callable[[str, int, int, str], None]
 """progress(stage, done, total, file_name); stages: 'read', 'validate', 'write', 'done'."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_uncompressed_bytes: int = 500 * 1024 * 1024  # per xlsx/ods/zip, before it is opened
-    max_compression_ratio: int = 200
-
-
-@dataclass
-class Issue:
-    message: str
-    sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
-    value: str | None = None
-
-    def where(self) -> str:
-        parts = [f"sheet '{self.sheet}'" if self.sheet else None,
-                 f"row {self.row}" if self.row else None,
-                 f"column {self.column}" if self.column else None]
-        return ", ".join(p for p in parts if p)
 
 
 @dataclass
@@ -75,75 +60,8 @@ class FileReport:
         return asdict(self)
 
 
-class FileRejected(Exception):
-    """The whole file cannot be accepted; nothing from it is written."""
-
-    def __init__(self, message: str, issues: Iterable[Issue] = ()) -> None:
-        super().__init__(message)
-        self.issues = [Issue(message), *issues]
-
-
-# --------------------------------------------------------------------------- reading
-
-@dataclass
-class RawSheet:
-    name: str
-    rows: list[list[object]]  # rows[i] is Excel row i + 1; every row has the same length
-
-
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def check_zip_limits(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse zip bombs before anything is decompressed (xlsx and ods are zips too)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise FileRejected(f"{name} is not a valid spreadsheet or zip file ({exc})") from exc
-    if total > limits.max_uncompressed_bytes or total > max(len(data), 1) * limits.max_compression_ratio:
-        raise FileRejected(
-            f"{name} would unpack to {total / 1e6:.0f} MB, more than the limit of "
-            f"{limits.max_uncompressed_bytes / 1e6:.0f} MB (or {limits.max_compression_ratio}x its size)")
-
-
-def _decode_csv(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
-
-
-def read_sheets(name: str, data: bytes, limits: Limits = Limits()) -> list[RawSheet]:
-    """All sheets of a workbook or CSV as raw cell values; formulas give their cached values."""
-    suffix = Path(name).suffix.lower()
-    if suffix == ".csv":
-        text = _decode_csv(data)
-        sample = text[:4096]
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-        width = max(map(len, rows), default=0)
-        return [RawSheet(Path(name).stem, [r + [""] * (width - len(r)) for r in rows])]  # CSV rows can be ragged
-    if suffix not in EXCEL_SUFFIXES:
-        raise FileRejected(f"{name}: files of type '{suffix or 'none'}' cannot be read; "
-                           f"use .xlsx, .xlsm, .xls, .ods or .csv")
-    if suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"}:
-        check_zip_limits(data, name, limits)
-    try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = []
-        for meta in book.sheets_metadata:
-            sheet = book.get_sheet_by_name(meta.name)
-            sheets.append(RawSheet(meta.name, sheet.to_python(skip_empty_area=False)))
-        return sheets
-    except Exception as exc:  # calamine raises several types for damaged files
-        raise FileRejected(f"{name} could not be read as a spreadsheet ({exc})") from exc
 
 
 # --------------------------------------------------------------------------- sheet detection
@@ -185,6 +103,7 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
         extra = [str(c).strip() for p, c in enumerate(row)
                  if p not in columns and c is not None and str(c).strip()]
         body = sheet.rows[i + 1:]
+        numbers = [sheet.row_number(j) for j in range(i + 1, len(sheet.rows))]
         width = len(row)
         grid = np.empty((len(body), width), dtype=object)
         if body:
@@ -193,8 +112,8 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
         cells = validate.cells_table(
             {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
             {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
-             "source_row": pa.array(np.arange(i + 2, i + 2 + len(body)), pa.int64())})  # Excel row numbers
-        return DetectedSheet(kind, sheet.name, i + 1, columns, extra, cells)
+             "source_row": pa.array(numbers, pa.int64())})  # Excel row numbers
+        return DetectedSheet(kind, sheet.name, sheet.row_number(i), columns, extra, cells)
     return None
 
 
@@ -283,8 +202,65 @@ class Prepared:
     references: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits = Limits()) -> Prepared:
-    """Read a file, find its sheets and check its columns; a bad file is marked rejected."""
+DATE_ORDERS = ("day-first", "month-first")
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})\s*$")
+
+
+def decide_date_order(texts: Iterable[str], setting: str | None = None) -> tuple[bool, str | None]:
+    """(month first?, a sentence for the report) for one file's typed dates such as 04/09/2020.
+
+    The file's own dates decide: a first part over 12 can only be a day, a second part over 12 can
+    only be a day too. When every date could be read either way the setting decides (day first, the
+    UK order, unless it says month-first). One order for the whole file, never a mix.
+    """
+    day_only: list[str] = []
+    month_only: list[str] = []
+    numeric = 0
+    for text in texts:
+        m = _NUMERIC_DATE.match(text)
+        if not m:
+            continue
+        numeric += 1
+        first, second = int(m.group(1)), int(m.group(2))
+        if first > 12 >= second:
+            day_only.append(text.strip())
+        elif second > 12 >= first:
+            month_only.append(text.strip())
+    if not numeric:
+        return setting == "month-first", None
+    if day_only and not month_only:
+        return False, f"Dates read day first: '{day_only[0]}' can only be day first"
+    if month_only and not day_only:
+        return True, f"Dates read month first (US order): '{month_only[0]}' can only be month first"
+    if day_only and month_only:
+        month_first = len(month_only) > len(day_only)
+        return month_first, (
+            f"This file mixes day-first dates ('{day_only[0]}') and month-first dates ('{month_only[0]}'); "
+            f"all were read {'month' if month_first else 'day'} first, as most are, and the rows that do not "
+            f"make sense that way were set aside")
+    if setting == "month-first":
+        return True, "Every date in this file could be read either way (like 04/09/2020); read month first " \
+                     "(US order), as the date-order setting says"
+    return False, "Every date in this file could be read either way (like 04/09/2020); read day first " \
+                  "(UK order), the default; choose month first in the date-order setting for a US file"
+
+
+def _with_date_order(cells: pa.Table, setting: str | None, report: FileReport) -> pa.Table:
+    typed = pc.and_(cells["activity_date" + validate.DAY].is_null(), cells["activity_date" + validate.NUM].is_null())
+    texts = pc.unique(cells["activity_date"].filter(typed)).to_pylist()
+    month_first, note = decide_date_order((t for t in texts if t), setting)
+    if note:
+        report.notes.append(note)
+    column = cells.schema.get_field_index(validate.MONTH_FIRST)
+    return cells.set_column(column, validate.MONTH_FIRST, pa.array(np.full(cells.num_rows, month_first)))
+
+
+def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits = DEFAULT_LIMITS,
+            date_order: str | None = None) -> Prepared:
+    """Read a file, find its sheets and check its columns; a bad file is marked rejected.
+
+    `date_order` ('day-first' or 'month-first') settles dates that the file itself leaves ambiguous.
+    """
     prepared = Prepared(FileReport(file_name=name))
     report = prepared.report
     try:
@@ -295,6 +271,7 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
         sheets = read_sheets(name, data, limits)
         detected: list[DetectedSheet] = []
         for sheet in sheets:
+            report.notes.extend(sheet.notes)
             found = detect_sheet(sheet)
             if found is None:
                 if any(any(str(c).strip() for c in row) for row in sheet.rows):
@@ -306,7 +283,8 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                                     + ", ".join(f"'{c}'" for c in found.extra))
             detected.append(found)
         if not detected:
-            headers = [str(c).strip() for s in sheets for row in s.rows[:5] for c in row if str(c).strip()]
+            headers = [str(c).strip() for s in sheets for row in s.rows[:5] for c in row
+                       if str(c).strip() and schema.match_header(c) is None]
             hint = "; ".join(f"'{h}' (did you mean {' or '.join(schema.closest_names(h))}?)"
                              for h in headers[:12] if schema.closest_names(h))
             raise FileRejected(
@@ -314,7 +292,13 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                 f"{', '.join(schema.REQUIRED_ACTIVITY_COLUMNS)})" + (f". Headers found: {hint}" if hint else ""))
 
         activity_sheets = []
+        required = set(schema.REQUIRED_ACTIVITY_COLUMNS) - ({"school_id"} if school else set())
+        complete = [f for f in detected if f.kind == "activities" and required <= set(f.columns.values())]
         for found in detected:
+            if complete and found.kind == "activities" and found not in complete:
+                report.notes.append(f"Sheet '{found.name}' skipped: it looks like a helper sheet (a summary or "
+                                    f"notes), not a log of activities")
+                continue
             if found.kind != "activities":
                 rows, issues = validate.validate_reference(found.kind, _numbered(found.cells))
                 report.errors.extend(_issue_list(issues, "message"))
@@ -325,7 +309,6 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                     [earlier, rows], ignore_index=True)
                 report.reference_rows[found.kind] = len(prepared.references[found.kind])
                 continue
-            required = set(schema.REQUIRED_ACTIVITY_COLUMNS) - ({"school_id"} if school else set())
             missing = sorted(required - set(found.columns.values()))
             if missing:
                 suggestions = "; ".join(f"'{h}' might be {' or '.join(schema.closest_names(h))}"
@@ -339,10 +322,14 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
             if found.cells.num_rows:
                 activity_sheets.append(found.cells)
         if activity_sheets:
-            prepared.activities = pa.concat_tables(activity_sheets)
+            prepared.activities = _with_date_order(pa.concat_tables(activity_sheets), date_order, report)
     except FileRejected as exc:
         report.status = "rejected"
         report.errors = exc.issues + report.errors
+    except Exception as exc:  # a reader bug must cost one file, never the batch or the server
+        report.status = "rejected"
+        report.errors = [Issue(f"{name} could not be read ({type(exc).__name__}: {exc}); save it again from the "
+                               f"spreadsheet program and upload the new copy"), *report.errors]
     return prepared
 
 
@@ -497,10 +484,10 @@ def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[
 
 def ingest_bytes(store: Store, name: str, data: bytes, *, school: str | None = None,
                  replace: bool = False, dry_run: bool = False, strict: bool = False,
-                 by: str = "cli", limits: Limits = Limits(), progress: Progress | None = None,
-                 ) -> FileReport:
+                 by: str = "cli", limits: Limits = DEFAULT_LIMITS, progress: Progress | None = None,
+                 date_order: str | None = None) -> FileReport:
     """Validate one file and, unless it is rejected or a dry run, commit it as one upload."""
-    prepared = prepare(name, data, school=school, limits=limits)
+    prepared = prepare(name, data, school=school, limits=limits, date_order=date_order)
     [validated] = validate_batch([prepared], school)
     return commit(store, prepared, validated, replace=replace, dry_run=dry_run, strict=strict, by=by,
                   progress=progress)
@@ -510,43 +497,39 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-def expand_archive(name: str, data: bytes, limits: Limits = Limits()) -> list[tuple[str, bytes]]:
-    """(name, bytes) for a file, or for each spreadsheet inside a .zip (zip-bomb checked first)."""
-    if not name.lower().endswith(".zip"):
-        return [(name, data)]
-    check_zip_limits(data, name, limits)
-    items = []
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in sorted(zf.infolist(), key=lambda i: i.filename):
-            member = Path(info.filename)
-            if info.is_dir() or member.name.startswith((".", "~$")) or "__MACOSX" in member.parts:
-                continue
-            items.append((f"{name}/{info.filename}", zf.read(info)))
+def expand_inputs(paths: Iterable[str | Path], limits: Limits = DEFAULT_LIMITS
+                  ) -> list[tuple[str, bytes | FileRejected]]:
+    """(name, bytes) for each file; .zip archives give one entry per spreadsheet inside.
+
+    A file or zip member that cannot be opened comes back as (name, FileRejected).
+    """
+    items: list[tuple[str, bytes | FileRejected]] = []
+    for path in map(Path, paths):
+        try:
+            items.extend(expand_archive(path.name, path.read_bytes(), limits))
+        except FileRejected as exc:
+            items.append((path.name, exc))
+        except OSError as exc:
+            items.append((path.name, FileRejected(f"{path.name} could not be opened ({exc.strerror or exc})")))
     return items
 
 
-def expand_inputs(paths: Iterable[str | Path], limits: Limits = Limits()) -> list[tuple[str, bytes]]:
-    """(name, bytes) for each file; .zip archives give one entry per spreadsheet inside."""
-    return [item for path in map(Path, paths) for item in expand_archive(path.name, path.read_bytes(), limits)]
+def rejected_report(name: str, exc: FileRejected) -> FileReport:
+    report = FileReport(file_name=name, status="rejected")
+    report.errors = exc.issues
+    return report
 
 
 def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progress | None = None,
-                 limits: Limits = Limits(), school: str | None = None, batch_rows: int = 200_000,
-                 **options) -> list[FileReport]:
+                 limits: Limits = DEFAULT_LIMITS, school: str | None = None, batch_rows: int = 200_000,
+                 date_order: str | None = None, **options) -> list[FileReport]:
     """Ingest many files (and zips), one upload and transaction each; a bad file never blocks the others.
 
     Files are validated together in batches of about `batch_rows` rows (one vectorised
     pass amortises the per-call cost over many small returns), then committed one by one.
     """
     reports: list[FileReport] = []
-    items: list[tuple[str, bytes]] = []
-    for path in paths:
-        try:
-            items.extend(expand_inputs([path], limits))
-        except (FileRejected, OSError) as exc:
-            rejected = FileReport(file_name=Path(path).name, status="rejected")
-            rejected.errors = exc.issues if isinstance(exc, FileRejected) else [Issue(str(exc))]
-            reports.append(rejected)
+    items = expand_inputs(paths, limits)
     done = 0
     while done < len(items):
         batch: list[Prepared] = []
@@ -555,7 +538,10 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
             name, data = items[done + len(batch)]
             if progress:
                 progress("read", done + len(batch), len(items), name)
-            batch.append(prepare(name, data, school=school, limits=limits))
+            if isinstance(data, FileRejected):
+                batch.append(Prepared(rejected_report(name, data)))
+            else:
+                batch.append(prepare(name, data, school=school, limits=limits, date_order=date_order))
             rows += len(batch[-1].activities) if batch[-1].activities is not None else 0
         for prepared, validated in zip(batch, validate_batch(batch, school), strict=True):
             reports.append(commit(store, prepared, validated, **options))

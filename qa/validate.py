@@ -58,6 +58,9 @@ def _encode_one(v: object) -> tuple[str, float | None, dt.date | None]:
         if math.isnan(number):
             return "", None, None
         return (_number_text(number) if math.isfinite(number) else str(number)), number, None
+    if isinstance(v, dt.timedelta):  # an [h]:mm duration cell: 26:00 is 26 hours, not '1 day, 2:00:00'
+        hours = v.total_seconds() / 3600
+        return _number_text(hours), hours, None
     if isinstance(v, dt.datetime):
         return str(v), None, v.date()
     if isinstance(v, dt.date):
@@ -103,6 +106,7 @@ def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: i
     text as typed, the text trimmed of (Unicode) whitespace, the number and the date.
     """
     arrays: dict[str, pa.Array] = dict(extra)
+    arrays.setdefault(MONTH_FIRST, pa.array(np.zeros(n, dtype=bool)))
     filled = pa.array(np.zeros(n, dtype=bool))
     for name in names:
         if name in columns:
@@ -152,24 +156,54 @@ def quoted(expr: str) -> str:
     return f"'''' || {expr} || ''''"
 
 
-_DATE_PATTERNS = (  # (pattern, strptime formats); None: an ISO date, cast directly
-    (r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?", None),
-    (r"\d{1,2}/\d{1,2}/\d{4}", ["%d/%m/%Y"]),
-    (r"\d{1,2}/\d{1,2}/\d{2}", ["%d/%m/%y"]),
-    (r"\d{1,2}-\d{1,2}-\d{4}", ["%d-%m-%Y"]),
-    (r"\d{1,2}\.\d{1,2}\.\d{4}", ["%d.%m.%Y"]),
-    (r"\d{1,2} [A-Za-z]{3,9} \d{4}", ["%d %B %Y", "%d %b %Y"]),
+MONTH_FIRST = "_month_first"  # per-row flag: numeric dates of this row's file are written month first
+# (pattern over the tidied text, strptime formats day first, the same month first or None when unambiguous);
+# a format of None is an ISO date, cast directly
+_DATE_PATTERNS = (
+    (r"\d{4}-\d{2}-\d{2}([ t]\d{2}:\d{2}(:\d{2})?)?", None, None),
+    (r"\d{4}/\d{1,2}/\d{1,2}", ["%Y/%m/%d"], None),
+    (r"\d{1,2}/\d{1,2}/\d{4}", ["%d/%m/%Y"], ["%m/%d/%Y"]),
+    (r"\d{1,2}/\d{1,2}/\d{2}", ["%d/%m/%y"], ["%m/%d/%y"]),
+    (r"\d{1,2}-\d{1,2}-\d{4}", ["%d-%m-%Y"], ["%m-%d-%Y"]),
+    (r"\d{1,2}\.\d{1,2}\.\d{4}", ["%d.%m.%Y"], None),
+    (r"\d{1,2} [a-z]{3,9} \d{4}", ["%d %B %Y", "%d %b %Y"], None),
+    (r"\d{1,2} [a-z]{3,9} \d{2}", ["%d %B %y", "%d %b %y"], None),
+    (r"[a-z]{3,9} \d{1,2} \d{4}", ["%B %d %Y", "%b %d %Y"], None),
 )
+_WEEKDAY = r"^(mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(day)?\.?,?\s+"
 _EXCEL_SERIALS = (20000, 80000)  # 1954-2119: plausible dates that arrived as plain numbers
 
 
+def date_text(c: str) -> str:
+    """The typed date tidied to few forms: lower case, no weekday, '3rd' as '3', '3-Oct-19' and 'Oct 3, 2019'
+    spaced, 'sept' as 'sep'."""
+    t = f"lower({trimmed(c)})"
+    t = f"regexp_replace({t}, {lit(_WEEKDAY)}, '')"
+    t = f"regexp_replace({t}, '(\\d)(st|nd|rd|th)\\b', '\\1', 'g')"
+    t = f"regexp_replace({t}, '^(\\d{{1,2}})-([a-z]{{3,9}})-(\\d{{2,4}})$', '\\1 \\2 \\3')"
+    t = f"regexp_replace({t}, '\\bsept\\b', 'sep')"
+    return f"trim(regexp_replace(replace({t}, ',', ' '), '\\s+', ' ', 'g'))"
+
+
+def _strptime(t: str, formats: list[str]) -> str:
+    return f"CAST(try_strptime({t}, [{', '.join(map(lit, formats))}]) AS DATE)"
+
+
 def date_value(c: str) -> str:
-    """The date as given, before the range check: a date cell, an Excel serial or one of the text forms."""
-    t = trimmed(c)
+    """The date as given, before the range check: a date cell, an Excel serial or one of the text forms.
+
+    Numeric text dates follow the row's MONTH_FIRST flag, decided once per file (ingest.decide_date_order).
+    """
+    t = date_text(c)
     text_forms = []
-    for pattern, formats in _DATE_PATTERNS:
-        parse = (f"CAST(try_cast(replace({t}, 'T', ' ') AS TIMESTAMP) AS DATE)" if formats is None else
-                 f"CAST(try_strptime({t}, [{', '.join(map(lit, formats))}]) AS DATE)")
+    for pattern, day_first, month_first in _DATE_PATTERNS:
+        if day_first is None:
+            parse = f"CAST(try_cast(replace({t}, 't', ' ') AS TIMESTAMP) AS DATE)"
+        elif month_first is None:
+            parse = _strptime(t, day_first)
+        else:
+            parse = (f"(CASE WHEN coalesce({ident(MONTH_FIRST)}, false) THEN {_strptime(t, month_first)} "
+                     f"ELSE {_strptime(t, day_first)} END)")
         text_forms.append(f"WHEN regexp_full_match({t}, {lit(pattern)}) THEN {parse}")
     low, high = _EXCEL_SERIALS
     return (f"(CASE WHEN {ident(c + DAY)} IS NOT NULL THEN {ident(c + DAY)} "
@@ -185,7 +219,7 @@ def date_in_range(raw: str) -> str:
 def date_error(c: str, raw: str) -> str:
     """`raw` is the column holding date_value(c)."""
     t = trimmed(c)
-    any_form = " OR ".join(f"regexp_full_match({t}, {lit(p)})" for p, _ in _DATE_PATTERNS)
+    any_form = " OR ".join(f"regexp_full_match({date_text(c)}, {lit(p)})" for p, _, _ in _DATE_PATTERNS)
     low, high = _EXCEL_SERIALS
     return f"""(CASE
         WHEN {ident(c + DAY)} IS NULL AND {ident(c + NUM)} IS NULL AND {is_blank(c)} THEN 'Date is missing'
@@ -208,6 +242,8 @@ _HOURS_FORMS = (
     (r"(\d+)\s*" + _H + r"\s*(\d+)\s*" + _M + "?", [(r"^(\d+)", 1), (r"^\d+\s*" + _H + r"\s*(\d+)", 60)]),  # 1h30
     (_NUMBER + r"\s*" + _M, [("^" + _NUMBER, 60)]),  # 90 min
     (r"(\d+):([0-5]\d)(?::00)?", [(r"^(\d+)", 1), (r"^\d+:(\d\d)", 60)]),  # 1:30
+    (r"pt(\d+)h(\d+)m(\d+(?:\.\d+)?)s",  # an OpenDocument duration cell: PT26H00M00S is 26 hours
+     [(r"^pt(\d+)", 1), (r"^pt\d+h(\d+)", 60), (r"^pt\d+h\d+m(\d+(?:\.\d+)?)", 3600)]),
 )
 
 

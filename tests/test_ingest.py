@@ -107,7 +107,9 @@ def test_unreadable_and_unsupported_files_are_rejected_with_reasons(store):
     assert ingest_bytes(store, "notes.txt", b"hello").errors[0].message.startswith(
         "notes.txt: files of type '.txt' cannot be read")
     broken = ingest_bytes(store, "broken.xlsx", b"not a zip")
-    assert "is not a valid spreadsheet or zip file" in broken.errors[0].message
+    assert broken.errors[0].message == ("broken.xlsx is damaged or is not really a .xlsx file (it could not be "
+                                       "opened as one); save it again from the spreadsheet program and upload the "
+                                       "new copy")
     empty = ingest_bytes(store, "blank.xlsx", workbook_bytes({"Sheet1": [{"a": 1}]}))
     assert empty.status == "rejected" and "no sheet has a recognised header row" in empty.errors[0].message
     assert counts(store) == before

@@ -24,9 +24,15 @@ def _expand(uploaded) -> list[tuple[str, bytes]]:
     items = []
     for f in uploaded:
         try:
-            items.extend(ingest.expand_archive(f.name, f.getvalue()))
+            expanded = ingest.expand_archive(f.name, f.getvalue())
         except ingest.FileRejected as exc:
             st.error(exc.issues[0].message)
+            continue
+        for name, data in expanded:  # a damaged or locked member is refused alone; the others go on
+            if isinstance(data, ingest.FileRejected):
+                st.error(data.issues[0].message)
+            else:
+                items.append((name, data))
     return items
 
 
