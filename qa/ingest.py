@@ -74,17 +74,37 @@ class DetectedSheet:
     columns: dict[int, str]  # cell position -> canonical name
     extra: list[str]
     cells: pa.Table  # encoded cells of the body (qa.validate.cells_table) with source_sheet, source_row
+    headers: dict[int, str] = field(default_factory=dict)  # cell position -> the file's own header text
+    notes: list[str] = field(default_factory=list)
+
+    def mapping_note(self) -> str:
+        """Which header of the file fed each field, in the file's own words."""
+        return f"Sheet '{self.name}': " + "; ".join(
+            f"'{self.headers[p]}' read as {schema.column_label(n)}" for p, n in sorted(self.columns.items()))
 
 
-def _match_row(row: list[object], index: dict[str, str]) -> dict[int, str]:
-    found: dict[int, str] = {}
+def _match_row(row: list[object], index: dict[str, str], clashes: list[str] | None = None) -> dict[int, str]:
+    """Cell position -> field for a header row. When two headers could feed one field the specific one
+    wins over a vague one ('Duration (hours)' over 'Time'), else the first; `clashes` collects a sentence."""
+    found: dict[str, tuple[int, str]] = {}
     for pos, cell in enumerate(row):
-        if cell is None or str(cell).strip() == "":
+        if cell is None or not isinstance(cell, str) or cell.strip() == "":
             continue
-        name = index.get(schema.normalise_header(cell))
-        if name and name not in found.values():
-            found[pos] = name
-    return found
+        key = schema.normalise_header(cell)
+        name = index.get(key)
+        if not name:
+            continue
+        if name in found:
+            earlier_pos, earlier_key = found[name]
+            better = earlier_key in schema.VAGUE_HEADERS and key not in schema.VAGUE_HEADERS
+            kept, dropped = (cell, row[earlier_pos]) if better else (row[earlier_pos], cell)
+            if clashes is not None:
+                clashes.append(f"Both '{str(kept).strip()}' and '{str(dropped).strip()}' could be the "
+                               f"{schema.column_label(name).lower()}; used '{str(kept).strip()}'")
+            if not better:
+                continue
+        found[name] = (pos, key)
+    return {pos: name for name, (pos, _) in found.items()}
 
 
 def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
@@ -100,6 +120,9 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
             kind, columns = "activities", activity
         if kind is None:
             continue
+        clashes: list[str] = []
+        _match_row(row, schema.ACTIVITY_HEADER_INDEX if kind == "activities"
+                   else schema.REFERENCE_HEADER_INDEX[kind], clashes)
         extra = [str(c).strip() for p, c in enumerate(row)
                  if p not in columns and c is not None and str(c).strip()]
         body = sheet.rows[i + 1:]
@@ -113,7 +136,8 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
             {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
             {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
              "source_row": pa.array(numbers, pa.int64())})  # Excel row numbers
-        return DetectedSheet(kind, sheet.name, sheet.row_number(i), columns, extra, cells)
+        headers = {p: str(row[p]).strip() for p in columns}
+        return DetectedSheet(kind, sheet.name, sheet.row_number(i), columns, extra, cells, headers, clashes)
     return None
 
 
@@ -278,6 +302,9 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                     report.notes.append(f"Sheet '{sheet.name}' skipped: no recognised header row "
                                         f"in its first {HEADER_SEARCH_ROWS} rows")
                 continue
+            report.notes.extend(found.notes)
+            if found.kind == "activities":
+                report.notes.append(found.mapping_note())
             if found.extra:
                 report.notes.append(f"Sheet '{sheet.name}': extra columns kept aside, not imported: "
                                     + ", ".join(f"'{c}'" for c in found.extra))
