@@ -258,9 +258,15 @@ def hours_value(c: str) -> str:
     return f"(CASE WHEN {ident(c + NUM)} IS NOT NULL THEN {ident(c + NUM)} {' '.join(forms)} END)"
 
 
+_DAYS = r"(a |one |1 |half |half a |½ |\d+(?:[.,]\d+)? )?(half-)?days?"
+
+
 def hours_error(c: str, raw: str) -> str:
     return f"""(CASE
         WHEN {ident(c + NUM)} IS NULL AND {is_blank(c)} THEN 'Hours are missing'
+        WHEN {ident(c + NUM)} IS NULL AND regexp_full_match(lower({trimmed(c)}), {lit(_DAYS)})
+            THEN 'Hours must be given in hours, not days; found ' || {quoted(trimmed(c))}
+                 || '. Write the hours it took, e.g. 3 for a half day or 6 for a full day'
         WHEN {raw} IS NULL
             THEN 'Hours must be a positive number (1.5, 1h30, 90 min or 1:30); found ' || {quoted(trimmed(c))}
         WHEN NOT ({raw} > 0 AND isfinite({raw})) THEN 'Hours must be a positive number; found ' || {quoted(ident(c))}
@@ -271,8 +277,19 @@ def yes_no_key(c: str) -> str:
     return f"lower(coalesce({trimmed(c)}, ''))"
 
 
-def yes_no_value(c: str) -> str:
-    return f"({yes_no_key(c)} IN ({', '.join(map(lit, sorted(schema.YES_VALUES)))}))"
+TICKS = ("✓", "✔", "☑")
+
+
+def ticks_used(c: str) -> str:
+    """Per row: does this column of this sheet mark yes with ticks? Then an 'x' in it is a cross, a no."""
+    return (f"bool_or({yes_no_key(c)} IN ({', '.join(map(lit, TICKS))})) "
+            f"OVER (PARTITION BY _file, source_sheet)")
+
+
+def yes_no_value(c: str, ticks: str | None = None) -> str:
+    plain = sorted(schema.YES_VALUES - {"x"})
+    x_means_yes = "true" if ticks is None else f"NOT coalesce({ticks}, false)"
+    return f"({yes_no_key(c)} IN ({', '.join(map(lit, plain))}) OR ({yes_no_key(c)} = 'x' AND {x_means_yes}))"
 
 
 def yes_no_error(c: str) -> str:
@@ -324,10 +341,15 @@ def kind_parts(kind: str, c: str, raw: str | None) -> tuple[str, str | None, str
         value = f"(CASE WHEN {raw} > 0 AND isfinite({raw}) THEN {raw} END)"
         long = (f"(CASE WHEN {value} > {LONG_ACTIVITY_HOURS} THEN 'More than {LONG_ACTIVITY_HOURS} hours in one "
                 f"row (' || CAST(round({value}, 2) AS VARCHAR) || '); please check it is one activity' END)")
-        return value, hours_error(c, raw), long
+        dotted = (f"(CASE WHEN {ident(c + NUM)} IS NULL AND regexp_full_match({trimmed(c)}, '\\d+[.,](15|30|45)') "
+                  f"THEN {quoted(trimmed(c))} || ' read as ' || CAST({value} AS VARCHAR) || ' hours; if it means "
+                  f"' || regexp_extract({trimmed(c)}, '^(\\d+)', 1) || ' h ' || "
+                  f"regexp_extract({trimmed(c)}, '(\\d+)$', 1) || ' min, write it as ' || "
+                  f"regexp_replace({trimmed(c)}, '[.,]', ':') END)")
+        return value, hours_error(c, raw), f"coalesce({long}, {dotted})"
     if kind == "yesno":
-        blank_warning = lit(f"{c} is blank; counted as 'no'")
-        return yes_no_value(c), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
+        blank_warning = lit(f"{schema.column_label(c)} is blank; counted as 'no'")
+        return yes_no_value(c, raw), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
     if kind in ("year", "term"):
         return raw, None, None
     if kind == "number":
@@ -350,6 +372,8 @@ def raw_parse(kind: str, c: str) -> str | None:
         return date_value(c)
     if kind == "hours":
         return hours_value(c)
+    if kind == "yesno":
+        return ticks_used(c)
     return None
 
 
@@ -508,7 +532,18 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
 
 # --------------------------------------------------------------------------- activity rows
 
-TEACHER_NAME_PATTERN = r"[A-Za-z][a-z]+(?: [A-Za-z][a-z'-]+)+"
+TEACHER_NAME_PATTERN = "|".join((  # the forms a person's name is written in a staff list
+    r"[A-Za-z][a-z]+(?: [A-Za-z][a-z'-]+)+",  # Jane Smith
+    r"(?i:mr|mrs|ms|miss|mx|dr|prof)\.? +[A-Za-z].*",  # Mrs J Smith
+    r"(?:[A-Z]\.? ?)+ ?[A-Z][a-z'-]+",  # J. Smith, J Smith, J.A. Smith
+    r"[A-Z][A-Za-z'-]+, *[A-Z][a-z'-]+.*",  # Smith, Jane
+    r"[A-Z][A-Z'-]+ [A-Z][a-z'-]+",  # SMITH Jane
+))
+NOT_ACTIVITY = (  # (pattern over a row's school, teacher and title, why the row is set aside)
+    (r"(?i)(e\.?g\.?|example)\b.*", "This looks like an example row, not an activity"),
+    (r"(?i)(sub-? ?)?totals?\b.*", "This looks like a total or subtotal row, not an activity"),
+)
+URN_PREFIX = r"(?i)(urn|dfe|laestab|school)( ?(no\.?|number|code))? *[:#]? *(\d+)"
 MISSING_LABELS = {"school_id": "School", "teacher_id": "Teacher ID", "activity_title": "Activity title"}
 DUPLICATE_KEY = ("school_id", "teacher_id", "activity_date", "activity_title", "hours")
 
@@ -519,13 +554,20 @@ def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], li
     day = "d__ok"
     pre = [per_row, [(day, f"(CASE WHEN {date_in_range('r__activity_date')} THEN r__activity_date END)")]]
     checks = []
+    for pattern, why in NOT_ACTIVITY:
+        hit = " OR ".join(f"coalesce(regexp_full_match({cleaned(c)}, {lit(pattern)}), false)"
+                          for c in ("school_id", "teacher_id", "activity_title"))
+        checks.append(Check("activity_title", None, f"(CASE WHEN {hit} THEN {lit(why)} END)"))
     for column in schema.ACTIVITY_COLUMNS:
         c = column.name
         value, error, warning = kind_parts(column.kind, c, f"r__{c}")
+        if c == "school_id":  # 'URN 107100' is the school 107100
+            value = (f"(CASE WHEN regexp_full_match({cleaned(c)}, {lit(URN_PREFIX)}) "
+                     f"THEN regexp_extract({cleaned(c)}, '(\\d+)$', 1) ELSE {cleaned(c)} END)")
         if c == "school_id" and school:
-            value = f"coalesce({cleaned(c)}, {lit(school)})"
-            error = (f"(CASE WHEN {cleaned(c)} <> {lit(school)} THEN 'School ' || {quoted(cleaned(c))} || "
+            error = (f"(CASE WHEN {value} <> {lit(school)} THEN 'School ' || {quoted(cleaned(c))} || "
                      f"{lit(f' differs from the school this file was uploaded for ({school})')} END)")
+            value = f"coalesce({value}, {lit(school)})"
         elif c in MISSING_LABELS:
             error = f"(CASE WHEN {cleaned(c)} IS NULL THEN {lit(MISSING_LABELS[c] + ' is missing')} END)"
         if c == "teacher_id":

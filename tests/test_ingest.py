@@ -80,10 +80,10 @@ def test_warnings_do_not_reject(store):
     assert report.rows_accepted == 5 and report.rows_quarantined == 0
     messages = sorted(w.message for w in report.warnings)
     assert messages == [
+        "DfE 3 collaboration is blank; counted as 'no'",
         "More than 12 hours in one row (14.0); please check it is one activity",
         "Same teacher, date, title and hours as row 5; both kept",
         "Term 'Summer' does not match the date; using Autumn",
-        "collaboration is blank; counted as 'no'",
     ]
     duplicate = next(w for w in report.warnings if w.message.startswith("Same teacher"))
     assert (duplicate.row, duplicate.column, duplicate.value) == (6, None, None)  # a whole-row warning

@@ -342,3 +342,62 @@ def test_a_specific_header_beats_a_vague_one_and_the_report_names_each_files_hea
             "'DfE 1' read as DfE 1 pupil outcomes; 'DfE 2' read as DfE 2 evidence-based; "
             "'DfE 3' read as DfE 3 collaboration; 'DfE 4' read as DfE 4 sustained") in report.notes
     assert "Sheet 'Sheet': extra columns kept aside, not imported: 'Time', 'Evidence'" in report.notes
+
+
+# --------------------------------------------------------------------------- rows and cells
+
+def test_example_total_and_subtotal_rows_are_set_aside_with_a_reason(store):
+    rows = [activity(teacher_id="e.g. T001", activity_title="e.g. Maths subject knowledge"),
+            activity(teacher_id="T1"), activity(teacher_id="T1", activity_title="Subtotal T1", hours=10),
+            activity(teacher_id="Total", activity_title=None, hours=40)]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.rows_accepted == 1
+    assert [(e.row, e.message) for e in report.errors] == [
+        (2, "This looks like an example row, not an activity"),
+        (4, "This looks like a total or subtotal row, not an activity"),
+        (5, "This looks like a total or subtotal row, not an activity"),
+        (5, "Activity title is missing")]
+    assert store.query_rows("SELECT teacher_id FROM activities") == [("T1",)]
+
+
+def test_urn_prefixed_school_codes_are_the_school(store):
+    ingest_bytes(store, "log.xlsx", workbook_bytes([activity(school_id="URN 107100"),
+                                                    activity(school_id="URN: 107100", teacher_id="T2")]))
+    assert store.query_rows("SELECT DISTINCT school_id FROM activities") == [("107100",)]
+
+
+def test_a_column_of_ticks_reads_its_crosses_as_no(store):
+    rows = [activity(teacher_id="T1", sustained="✓", collaboration="x"),
+            activity(teacher_id="T2", sustained="x", collaboration="x"),
+            activity(teacher_id="T3", sustained="", collaboration="")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.rows_accepted == 3
+    # 'sustained' marks yes with ticks, so its 'x' is a cross; 'collaboration' uses x alone, so x is yes
+    assert store.query_rows("SELECT teacher_id, sustained, collaboration FROM activities ORDER BY 1") == [
+        ("T1", True, True), ("T2", False, True), ("T3", False, False)]
+
+
+def test_hours_in_days_are_refused_and_dotted_minutes_warned(store):
+    rows = [[*CSV_ROW[:5], h, *CSV_ROW[6:]] for h in ("1.30", "half day", "1 day", "2")]
+    report = ingest_bytes(store, "hours.csv", csv_bytes([CANONICAL, *rows]).encode())
+    assert store.query_rows("SELECT hours FROM activities ORDER BY 1") == [(1.3,), (2.0,)]
+    assert [(e.row, e.message) for e in report.errors] == [
+        (3, "Hours must be given in hours, not days; found 'half day'. Write the hours it took, e.g. 3 for a half "
+            "day or 6 for a full day"),
+        (4, "Hours must be given in hours, not days; found '1 day'. Write the hours it took, e.g. 3 for a half day "
+            "or 6 for a full day")]
+    assert [(w.row, w.message) for w in report.warnings] == [
+        (2, "'1.30' read as 1.3 hours; if it means 1 h 30 min, write it as 1:30")]
+
+
+@pytest.mark.parametrize("name", ["Jane Smith", "Mrs J Smith", "J. Smith", "SMITH Jane", "Smith, Jane", "Dr Patel"])
+def test_common_forms_of_personal_names_get_a_privacy_warning(store, name):
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=name)]))
+    assert [w.message for w in report.warnings] == [
+        "Teacher ID looks like a person's name; use a pseudonymous staff code"]
+
+
+@pytest.mark.parametrize("code", ["T1", "107100-015", "JSM", "ABC12", "S1-T4"])
+def test_staff_codes_are_not_taken_for_names(store, code):
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=code)]))
+    assert report.warnings == []
