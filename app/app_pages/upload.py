@@ -18,6 +18,10 @@ st.caption("Drop in many returns or one .zip. Nothing is saved until you commit;
 files = st.file_uploader("Termly returns", type=["xlsx", "xlsm", "xls", "ods", "csv", "zip"],
                          accept_multiple_files=True, key="uploads")
 school = st.text_input("School ID for files without a school_id column (optional)", key="upload_school") or None
+date_order = st.selectbox(
+    "Dates like 04/09/2020 that a file leaves open are read", ingest.DATE_ORDERS, key="upload_date_order",
+    format_func={"day-first": "day first (UK: 4 September)", "month-first": "month first (US: 9 April)"}.get,
+    help="A file with a date like 25/09/2020 or 9/25/2020 decides for itself; the report says which order was used.")
 
 
 def _expand(uploaded) -> list[tuple[str, bytes]]:
@@ -54,7 +58,7 @@ def _run(items, *, dry_run: bool, replace: bool) -> list[ingest.FileReport]:
     for n, (name, data) in enumerate(items):
         bar.progress(n / max(len(items), 1), text=f"{'Checking' if dry_run else 'Saving'} {name}")
         reports.append(ingest.ingest_bytes(db, name, data, school=school, dry_run=dry_run, replace=replace,
-                                           by=ctx.viewer.email))
+                                           by=ctx.viewer.email, date_order=date_order))
     bar.progress(1.0, text="Done")
     return reports
 
