@@ -125,20 +125,58 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
                    else schema.REFERENCE_HEADER_INDEX[kind], clashes)
         extra = [str(c).strip() for p, c in enumerate(row)
                  if p not in columns and c is not None and str(c).strip()]
-        body = sheet.rows[i + 1:]
-        numbers = [sheet.row_number(j) for j in range(i + 1, len(sheet.rows))]
-        width = len(row)
-        grid = np.empty((len(body), width), dtype=object)
-        if body:
-            grid[:] = body
+        segments = [(i, columns)]
+        if kind == "activities":
+            segments += _repeated_headers(sheet, i, columns)
         names = [c.name for c in schema.sheet_columns(kind)]
-        cells = validate.cells_table(
-            {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
-            {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
-             "source_row": pa.array(numbers, pa.int64())})  # Excel row numbers
+        tables = []
+        for n, (start, mapping) in enumerate(segments):
+            end = segments[n + 1][0] if n + 1 < len(segments) else len(sheet.rows)
+            tables.append(_segment_cells(sheet, start + 1, end, mapping, names))
+            if n:
+                clashes.append(f"Sheet '{sheet.name}': the header row repeats at row {sheet.row_number(start)}; "
+                               f"the rows below it were read by its own column order")
+        cells = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
         headers = {p: str(row[p]).strip() for p in columns}
         return DetectedSheet(kind, sheet.name, sheet.row_number(i), columns, extra, cells, headers, clashes)
     return None
+
+
+def _segment_cells(sheet: RawSheet, start: int, end: int, columns: dict[int, str], names: list[str]) -> pa.Table:
+    """Encoded cells of rows start..end-1 of a sheet, read by one header row's columns."""
+    body = sheet.rows[start:end]
+    numbers = [sheet.row_number(j) for j in range(start, end)]
+    width = len(sheet.rows[0]) if sheet.rows else 0
+    grid = np.empty((len(body), width), dtype=object)
+    if body:
+        grid[:] = body
+    return validate.cells_table(
+        {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
+        {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
+         "source_row": pa.array(numbers, pa.int64())})  # Excel row numbers
+
+
+def _is_header_text(cell: object) -> bool:
+    return isinstance(cell, str) and schema.normalise_header(cell) in schema.ACTIVITY_HEADER_INDEX
+
+
+def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> list[tuple[int, dict[int, str]]]:
+    """Header rows repeated further down (a second table pasted below the first), each with its own columns.
+
+    Only rows whose cells under two of the first header's columns are header words are looked at closely,
+    so a long sheet costs two dictionary look-ups a row.
+    """
+    probes = sorted(columns)[:2]
+    if len(probes) < 2:
+        return []
+    found = []
+    for j in range(header + 1, len(sheet.rows)):
+        row = sheet.rows[j]
+        if _is_header_text(row[probes[0]]) and _is_header_text(row[probes[1]]):
+            mapping = _match_row(row, schema.ACTIVITY_HEADER_INDEX)
+            if len(mapping) >= MIN_ACTIVITY_HEADERS:
+                found.append((j, mapping))
+    return found
 
 
 # --------------------------------------------------------------------------- validation

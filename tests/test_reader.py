@@ -401,3 +401,23 @@ def test_common_forms_of_personal_names_get_a_privacy_warning(store, name):
 def test_staff_codes_are_not_taken_for_names(store, code):
     report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=code)]))
     assert report.warnings == []
+
+
+def test_a_repeated_header_mid_sheet_remaps_the_columns_below_it(store):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Log"
+    ws.append(CANONICAL)
+    ws.append(list(activity(teacher_id="T1", sustained="N", collaboration="Y").values()))
+    swapped = [*CANONICAL[:-2], "sustained", "collaboration"]  # the second table has its DfE columns swapped
+    ws.append(swapped)
+    second = activity(teacher_id="T2", sustained="N", collaboration="Y")
+    ws.append([second[c] for c in swapped])
+    buf = io.BytesIO()
+    book.save(buf)
+    report = ingest_bytes(store, "two-tables.xlsx", buf.getvalue())
+    assert report.rows_accepted == 2 and report.errors == []
+    assert store.query_rows("SELECT teacher_id, collaboration, sustained, source_row FROM activities ORDER BY 1") == [
+        ("T1", True, False, 2), ("T2", True, False, 4)]
+    assert ("Sheet 'Log': the header row repeats at row 3; the rows below it were read by its own column order"
+            in report.notes)
