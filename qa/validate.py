@@ -29,7 +29,7 @@ from qa import schema
 LONG_ACTIVITY_HOURS = 12
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 1, 1)
-NUM, DAY, TRIMMED = "__num", "__day", "__t"
+NUM, DAY, TRIMMED, TICKED = "__num", "__day", "__t", "__ticks"
 
 def lit(text: str) -> str:
     """A SQL string literal."""
@@ -118,6 +118,9 @@ def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: i
             text = trimmed_text = pa.nulls(n, pa.string())
             num, day = pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
         arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = text, trimmed_text, num, day
+        # one flag per column of this table, computed once here rather than per row in SQL
+        ticked = name in columns and pc.any(pc.is_in(trimmed_text, pa.array(TICKS))).as_py()
+        arrays[name + TICKED] = pa.array(np.full(n, bool(ticked)))
     table = pa.table(arrays)
     return table if keep_blank_rows or pc.all(filled).as_py() in (True, None) else table.filter(filled)
 
@@ -281,9 +284,8 @@ TICKS = ("✓", "✔", "☑")
 
 
 def ticks_used(c: str) -> str:
-    """Per row: does this column of this sheet mark yes with ticks? Then an 'x' in it is a cross, a no."""
-    return (f"bool_or({yes_no_key(c)} IN ({', '.join(map(lit, TICKS))})) "
-            f"OVER (PARTITION BY _file, source_sheet)")
+    """Per row: does this column of its table mark yes with ticks? Then an 'x' in it is a cross, a no."""
+    return ident(c + TICKED)
 
 
 def yes_no_value(c: str, ticks: str | None = None) -> str:
@@ -349,7 +351,7 @@ def kind_parts(kind: str, c: str, raw: str | None) -> tuple[str, str | None, str
         return value, hours_error(c, raw), f"coalesce({long}, {dotted})"
     if kind == "yesno":
         blank_warning = lit(f"{schema.column_label(c)} is blank; counted as 'no'")
-        return yes_no_value(c, raw), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
+        return yes_no_value(c, ticks_used(c)), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
     if kind in ("year", "term"):
         return raw, None, None
     if kind == "number":
@@ -372,8 +374,6 @@ def raw_parse(kind: str, c: str) -> str | None:
         return date_value(c)
     if kind == "hours":
         return hours_value(c)
-    if kind == "yesno":
-        return ticks_used(c)
     return None
 
 
