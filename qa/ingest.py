@@ -379,8 +379,9 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                 suggestions = "; ".join(f"'{h}' might be {' or '.join(schema.closest_names(h))}"
                                         for h in found.extra if schema.closest_names(h))
                 raise FileRejected(
-                    f"Sheet '{found.name}' is missing required column(s): {', '.join(missing)}. "
-                    f"Headers found: {', '.join(repr(str(h)) for h in found.columns.values())}"
+                    f"Sheet '{found.name}' is missing required column(s): "
+                    f"{', '.join(schema.column_label(m) for m in missing)}. "
+                    f"Headers found: {', '.join(repr(found.headers[p]) for p in sorted(found.headers))}"
                     + (f", {', '.join(repr(h) for h in found.extra)}" if found.extra else "")
                     + (f". {suggestions}" if suggestions else "")
                     + ("" if "school_id" not in missing else ". Or give the school for the whole file."))

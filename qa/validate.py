@@ -177,10 +177,10 @@ _WEEKDAY = r"^(mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(day)?\.
 _EXCEL_SERIALS = (20000, 80000)  # 1954-2119: plausible dates that arrived as plain numbers
 
 
-def date_text(c: str) -> str:
-    """The typed date tidied to few forms: lower case, no weekday, '3rd' as '3', '3-Oct-19' and 'Oct 3, 2019'
-    spaced, 'sept' as 'sep'."""
-    t = f"lower({trimmed(c)})"
+def date_text(t: str) -> str:
+    """Typed date text `t` tidied to few forms: lower case, no weekday, '3rd' as '3', '3-Oct-19' and
+    'Oct 3, 2019' spaced, 'sept' as 'sep'."""
+    t = f"lower({t})"
     t = f"regexp_replace({t}, {lit(_WEEKDAY)}, '')"
     t = f"regexp_replace({t}, '(\\d)(st|nd|rd|th)\\b', '\\1', 'g')"
     t = f"regexp_replace({t}, '^(\\d{{1,2}})-([a-z]{{3,9}})-(\\d{{2,4}})$', '\\1 \\2 \\3')"
@@ -192,27 +192,42 @@ def _strptime(t: str, formats: list[str]) -> str:
     return f"CAST(try_strptime({t}, [{', '.join(map(lit, formats))}]) AS DATE)"
 
 
+def text_date(t: str, month_first: bool) -> str:
+    """A typed date `t` in one of the text forms, numeric ones read in the given order (else NULL)."""
+    d = date_text(t)
+    forms = []
+    for pattern, day_first_formats, month_first_formats in _DATE_PATTERNS:
+        if day_first_formats is None:
+            parse = f"CAST(try_cast(replace({d}, 't', ' ') AS TIMESTAMP) AS DATE)"
+        else:
+            parse = _strptime(d, (month_first and month_first_formats) or day_first_formats)
+        forms.append(f"WHEN regexp_full_match({d}, {lit(pattern)}) THEN {parse}")
+    return f"(CASE {' '.join(forms)} END)"
+
+
+def text_date_form(t: str) -> str:
+    """Does typed text `t` look like one of the date forms (even when it is not a real date)?"""
+    d = date_text(t)
+    return "(" + " OR ".join(f"regexp_full_match({d}, {lit(p)})" for p, _, _ in _DATE_PATTERNS) + ")"
+
+
+def date_lookups(c: str) -> list[tuple[str, str, str]]:
+    """Per distinct typed text of date column `c`: read day first, read month first, looks like a date."""
+    return [(f"dd__{c}", trimmed(c), text_date("k", False)), (f"dm__{c}", trimmed(c), text_date("k", True)),
+            (f"df__{c}", trimmed(c), text_date_form("k"))]
+
+
 def date_value(c: str) -> str:
     """The date as given, before the range check: a date cell, an Excel serial or one of the text forms.
 
-    Numeric text dates follow the row's MONTH_FIRST flag, decided once per file (ingest.decide_date_order).
+    Numeric text dates follow the row's MONTH_FIRST flag, decided once per file (ingest.decide_date_order);
+    the text forms are parsed once per distinct text (date_lookups), not per row.
     """
-    t = date_text(c)
-    text_forms = []
-    for pattern, day_first, month_first in _DATE_PATTERNS:
-        if day_first is None:
-            parse = f"CAST(try_cast(replace({t}, 't', ' ') AS TIMESTAMP) AS DATE)"
-        elif month_first is None:
-            parse = _strptime(t, day_first)
-        else:
-            parse = (f"(CASE WHEN coalesce({ident(MONTH_FIRST)}, false) THEN {_strptime(t, month_first)} "
-                     f"ELSE {_strptime(t, day_first)} END)")
-        text_forms.append(f"WHEN regexp_full_match({t}, {lit(pattern)}) THEN {parse}")
     low, high = _EXCEL_SERIALS
     return (f"(CASE WHEN {ident(c + DAY)} IS NOT NULL THEN {ident(c + DAY)} "
             f"WHEN {ident(c + NUM)} IS NOT NULL THEN CASE WHEN {ident(c + NUM)} BETWEEN {low} AND {high} "
             f"THEN DATE '1899-12-30' + CAST(floor({ident(c + NUM)}) AS INTEGER) END "
-            f"{' '.join(text_forms)} END)")
+            f"WHEN coalesce({ident(MONTH_FIRST)}, false) THEN {ident('dm__' + c)} ELSE {ident('dd__' + c)} END)")
 
 
 def date_in_range(raw: str) -> str:
@@ -222,7 +237,7 @@ def date_in_range(raw: str) -> str:
 def date_error(c: str, raw: str) -> str:
     """`raw` is the column holding date_value(c)."""
     t = trimmed(c)
-    any_form = " OR ".join(f"regexp_full_match({date_text(c)}, {lit(p)})" for p, _, _ in _DATE_PATTERNS)
+    any_form = f"coalesce({ident('df__' + c)}, false)"
     low, high = _EXCEL_SERIALS
     return f"""(CASE
         WHEN {ident(c + DAY)} IS NULL AND {ident(c + NUM)} IS NULL AND {is_blank(c)} THEN 'Date is missing'
@@ -393,6 +408,7 @@ def parses(columns: Sequence[schema.Column]) -> tuple[list[tuple[str, str]], lis
     per_row = [(f"r__{c.name}", raw_parse(c.kind, c.name)) for c in columns if raw_parse(c.kind, c.name)]
     per_value = [(f"r__{c.name}", trimmed(c.name), per_value_parse(c.kind))
                  for c in columns if per_value_parse(c.kind)]
+    per_value += [lookup for c in columns if c.kind == "date" for lookup in date_lookups(c.name)]
     return per_row, per_value
 
 

@@ -94,10 +94,11 @@ def test_warnings_do_not_reject(store):
 def test_missing_required_column_rejects_the_file_and_names_what_it_found(store):
     before = counts(store)
     rows = [{k: v for k, v in activity().items() if k != "hours"} | {"Hrs spent": 2}]
-    report = ingest_bytes(store, "nohours.xlsx", workbook_bytes(rows))
+    report = ingest_bytes(store, "nohours.xlsx", workbook_bytes(rows, header_names={"school_id": "URN"}))
     assert report.status == "rejected"
     message = report.errors[0].message
-    assert message.startswith("Sheet 'Log' is missing required column(s): hours. Headers found: 'school_id'")
+    assert message.startswith("Sheet 'Log' is missing required column(s): Hours. Headers found: 'URN', "
+                              "'teacher_id'")  # the file's own header text
     assert "'Hrs spent'" in message
     assert counts(store) == before
 
