@@ -570,10 +570,14 @@ def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], li
     day = "d__ok"
     pre = [per_row, [(day, f"(CASE WHEN {date_in_range('r__activity_date')} THEN r__activity_date END)")]]
     checks = []
-    for pattern, why in NOT_ACTIVITY:
-        hit = " OR ".join(f"coalesce(regexp_full_match({cleaned(c)}, {lit(pattern)}), false)"
-                          for c in ("school_id", "teacher_id", "activity_title"))
-        checks.append(Check("activity_title", None, f"(CASE WHEN {hit} THEN {lit(why)} END)"))
+    for i, (pattern, why) in enumerate(NOT_ACTIVITY):  # matched once per distinct text, not per row
+        hits = []
+        for c in ("school_id", "teacher_id", "activity_title"):
+            lookups.append((f"na{i}__{c}", trimmed(c), f"coalesce(regexp_full_match(k, {lit(pattern)}), false)"))
+            hits.append(f"coalesce({ident(f'na{i}__{c}')}, false)")
+        checks.append(Check("activity_title", None, f"(CASE WHEN {' OR '.join(hits)} THEN {lit(why)} END)"))
+    lookups.append(("nm__teacher_id", trimmed("teacher_id"),
+                    f"coalesce(regexp_full_match(k, {lit(TEACHER_NAME_PATTERN)}), false)"))
     for column in schema.ACTIVITY_COLUMNS:
         c = column.name
         value, error, warning = kind_parts(column.kind, c, f"r__{c}")
@@ -587,7 +591,7 @@ def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], li
         elif c in MISSING_LABELS:
             error = f"(CASE WHEN {cleaned(c)} IS NULL THEN {lit(MISSING_LABELS[c] + ' is missing')} END)"
         if c == "teacher_id":
-            warning = (f"(CASE WHEN regexp_full_match({cleaned(c)}, {lit(TEACHER_NAME_PATTERN)}) THEN "
+            warning = ("(CASE WHEN coalesce(nm__teacher_id, false) THEN "
                        "'Teacher ID looks like a person''s name; use a pseudonymous staff code' END)")
         if c in ("academic_year", "term"):  # derived from the date; a disagreeing label is only reported
             label, derived = ("Academic year", year_of(day)) if c == "academic_year" else ("Term", term_of(day))
