@@ -124,9 +124,12 @@ def _print_report(report: ingest_mod.FileReport, verbose_limit: int = 20) -> Non
 @click.option("--by", default="cli", show_default=True, help="Who is uploading (recorded in history).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary per file.")
 @click.option("--max-mb", type=float, default=50, show_default=True, help="Largest file accepted.")
+@click.option("--date-order", type=click.Choice(ingest_mod.DATE_ORDERS), default="day-first", show_default=True,
+              help="How to read dates like 04/09/2020 when a file's own dates leave it open "
+                   "(a date like 25/09/2020 or 9/25/2020 in the file always decides).")
 def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bool, replace: bool,
            whole_school: bool, accept_reference_changes: bool, strict: bool, by: str, as_json: bool,
-           max_mb: float) -> None:
+           max_mb: float, date_order: str) -> None:
     """Load termly returns (.xlsx .xlsm .xls .ods .csv, or .zip of them); one upload per file.
 
     Every file gets an outcome: accepted, needs Replace, duplicate or refused. Files of one
@@ -145,7 +148,8 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
 
         reports = ingest_mod.ingest_files(store, files, school=school, dry_run=dry_run, replace=replace,
                                           whole_term=whole_school, accept_reference_changes=accept_reference_changes,
-                                          strict=strict, by=by, limits=limits, progress=progress)
+                                          strict=strict, by=by, limits=limits, progress=progress,
+                                          date_order=date_order)
     store.close()
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in reports], indent=2, default=str))

@@ -8,10 +8,8 @@ quarantine table with the sheet, Excel row, column, value and a plain reason.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import zipfile
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,40 +17,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import python_calamine
+import pyarrow.compute as pc
 
 from qa import schema, validate
+from qa.reader import (  # noqa: F401 - the reader's names are part of this module's interface
+    DEFAULT_LIMITS,
+    EXCEL_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    FileRejected,
+    Issue,
+    Limits,
+    RawSheet,
+    check_zip_limits,
+    expand_archive,
+    read_sheets,
+)
 from qa.store import Store
 
-EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
-SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | {".csv"}
 HEADER_SEARCH_ROWS = 30
 MIN_ACTIVITY_HEADERS = 4
 
 Progress = Callable[[str, int, int, str], None]
 """progress(stage, done, total, file_name); stages: 'read', 'validate', 'write', 'done'."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_uncompressed_bytes: int = 500 * 1024 * 1024  # per xlsx/ods/zip, before it is opened
-    max_compression_ratio: int = 200
-
-
-@dataclass
-class Issue:
-    message: str
-    sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
-    value: str | None = None
-
-    def where(self) -> str:
-        parts = [f"sheet '{self.sheet}'" if self.sheet else None,
-                 f"row {self.row}" if self.row else None,
-                 f"column {self.column}" if self.column else None]
-        return ", ".join(p for p in parts if p)
 
 
 @dataclass
@@ -76,75 +62,8 @@ class FileReport:
         return asdict(self)
 
 
-class FileRejected(Exception):
-    """The whole file cannot be accepted; nothing from it is written."""
-
-    def __init__(self, message: str, issues: Iterable[Issue] = ()) -> None:
-        super().__init__(message)
-        self.issues = [Issue(message), *issues]
-
-
-# --------------------------------------------------------------------------- reading
-
-@dataclass
-class RawSheet:
-    name: str
-    rows: list[list[object]]  # rows[i] is Excel row i + 1; every row has the same length
-
-
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def check_zip_limits(data: bytes, name: str, limits: Limits) -> None:
-    """Refuse zip bombs before anything is decompressed (xlsx and ods are zips too)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(i.file_size for i in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise FileRejected(f"{name} is not a valid spreadsheet or zip file ({exc})") from exc
-    if total > limits.max_uncompressed_bytes or total > max(len(data), 1) * limits.max_compression_ratio:
-        raise FileRejected(
-            f"{name} would unpack to {total / 1e6:.0f} MB, more than the limit of "
-            f"{limits.max_uncompressed_bytes / 1e6:.0f} MB (or {limits.max_compression_ratio}x its size)")
-
-
-def _decode_csv(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
-
-
-def read_sheets(name: str, data: bytes, limits: Limits = Limits()) -> list[RawSheet]:
-    """All sheets of a workbook or CSV as raw cell values; formulas give their cached values."""
-    suffix = Path(name).suffix.lower()
-    if suffix == ".csv":
-        text = _decode_csv(data)
-        sample = text[:4096]
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-        width = max(map(len, rows), default=0)
-        return [RawSheet(Path(name).stem, [r + [""] * (width - len(r)) for r in rows])]  # CSV rows can be ragged
-    if suffix not in EXCEL_SUFFIXES:
-        raise FileRejected(f"{name}: files of type '{suffix or 'none'}' cannot be read; "
-                           f"use .xlsx, .xlsm, .xls, .ods or .csv")
-    if suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"}:
-        check_zip_limits(data, name, limits)
-    try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = []
-        for meta in book.sheets_metadata:
-            sheet = book.get_sheet_by_name(meta.name)
-            sheets.append(RawSheet(meta.name, sheet.to_python(skip_empty_area=False)))
-        return sheets
-    except Exception as exc:  # calamine raises several types for damaged files
-        raise FileRejected(f"{name} could not be read as a spreadsheet ({exc})") from exc
 
 
 # --------------------------------------------------------------------------- sheet detection
@@ -157,17 +76,37 @@ class DetectedSheet:
     columns: dict[int, str]  # cell position -> canonical name
     extra: list[str]
     cells: pa.Table  # encoded cells of the body (qa.validate.cells_table) with source_sheet, source_row
+    headers: dict[int, str] = field(default_factory=dict)  # cell position -> the file's own header text
+    notes: list[str] = field(default_factory=list)
+
+    def mapping_note(self) -> str:
+        """Which header of the file fed each field, in the file's own words."""
+        return f"Sheet '{self.name}': " + "; ".join(
+            f"'{self.headers[p]}' read as {schema.column_label(n)}" for p, n in sorted(self.columns.items()))
 
 
-def _match_row(row: list[object], index: dict[str, str]) -> dict[int, str]:
-    found: dict[int, str] = {}
+def _match_row(row: list[object], index: dict[str, str], clashes: list[str] | None = None) -> dict[int, str]:
+    """Cell position -> field for a header row. When two headers could feed one field the specific one
+    wins over a vague one ('Duration (hours)' over 'Time'), else the first; `clashes` collects a sentence."""
+    found: dict[str, tuple[int, str]] = {}
     for pos, cell in enumerate(row):
-        if cell is None or str(cell).strip() == "":
+        if cell is None or not isinstance(cell, str) or cell.strip() == "":
             continue
-        name = index.get(schema.normalise_header(cell))
-        if name and name not in found.values():
-            found[pos] = name
-    return found
+        key = schema.normalise_header(cell)
+        name = index.get(key)
+        if not name:
+            continue
+        if name in found:
+            earlier_pos, earlier_key = found[name]
+            better = earlier_key in schema.VAGUE_HEADERS and key not in schema.VAGUE_HEADERS
+            kept, dropped = (cell, row[earlier_pos]) if better else (row[earlier_pos], cell)
+            if clashes is not None:
+                clashes.append(f"Both '{str(kept).strip()}' and '{str(dropped).strip()}' could be the "
+                               f"{schema.column_label(name).lower()}; used '{str(kept).strip()}'")
+            if not better:
+                continue
+        found[name] = (pos, key)
+    return {pos: name for name, (pos, _) in found.items()}
 
 
 def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
@@ -183,20 +122,63 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
             kind, columns = "activities", activity
         if kind is None:
             continue
+        clashes: list[str] = []
+        _match_row(row, schema.ACTIVITY_HEADER_INDEX if kind == "activities"
+                   else schema.REFERENCE_HEADER_INDEX[kind], clashes)
         extra = [str(c).strip() for p, c in enumerate(row)
                  if p not in columns and c is not None and str(c).strip()]
-        body = sheet.rows[i + 1:]
-        width = len(row)
-        grid = np.empty((len(body), width), dtype=object)
-        if body:
-            grid[:] = body
+        segments = [(i, columns)]
+        if kind == "activities":
+            segments += _repeated_headers(sheet, i, columns)
         names = [c.name for c in schema.sheet_columns(kind)]
-        cells = validate.cells_table(
-            {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
-            {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
-             "source_row": pa.array(np.arange(i + 2, i + 2 + len(body)), pa.int64())})  # Excel row numbers
-        return DetectedSheet(kind, sheet.name, i + 1, columns, extra, cells)
+        tables = []
+        for n, (start, mapping) in enumerate(segments):
+            end = segments[n + 1][0] if n + 1 < len(segments) else len(sheet.rows)
+            tables.append(_segment_cells(sheet, start + 1, end, mapping, names))
+            if n:
+                clashes.append(f"Sheet '{sheet.name}': the header row repeats at row {sheet.row_number(start)}; "
+                               f"the rows below it were read by its own column order")
+        cells = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        headers = {p: str(row[p]).strip() for p in columns}
+        return DetectedSheet(kind, sheet.name, sheet.row_number(i), columns, extra, cells, headers, clashes)
     return None
+
+
+def _segment_cells(sheet: RawSheet, start: int, end: int, columns: dict[int, str], names: list[str]) -> pa.Table:
+    """Encoded cells of rows start..end-1 of a sheet, read by one header row's columns."""
+    body = sheet.rows[start:end]
+    numbers = [sheet.row_number(j) for j in range(start, end)]
+    width = len(sheet.rows[0]) if sheet.rows else 0
+    grid = np.empty((len(body), width), dtype=object)
+    if body:
+        grid[:] = body
+    return validate.cells_table(
+        {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
+        {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
+         "source_row": pa.array(numbers, pa.int64())})  # Excel row numbers
+
+
+def _is_header_text(cell: object) -> bool:
+    return isinstance(cell, str) and schema.normalise_header(cell) in schema.ACTIVITY_HEADER_INDEX
+
+
+def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> list[tuple[int, dict[int, str]]]:
+    """Header rows repeated further down (a second table pasted below the first), each with its own columns.
+
+    Only rows whose cells under two of the first header's columns are header words are looked at closely,
+    so a long sheet costs two dictionary look-ups a row.
+    """
+    probes = sorted(columns)[:2]
+    if len(probes) < 2:
+        return []
+    found = []
+    for j in range(header + 1, len(sheet.rows)):
+        row = sheet.rows[j]
+        if _is_header_text(row[probes[0]]) and _is_header_text(row[probes[1]]):
+            mapping = _match_row(row, schema.ACTIVITY_HEADER_INDEX)
+            if len(mapping) >= MIN_ACTIVITY_HEADERS:
+                found.append((j, mapping))
+    return found
 
 
 # --------------------------------------------------------------------------- validation
@@ -220,8 +202,65 @@ class Prepared:
     references: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits = Limits()) -> Prepared:
-    """Read a file, find its sheets and check its columns; a bad file is marked rejected."""
+DATE_ORDERS = ("day-first", "month-first")
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})\s*$")
+
+
+def decide_date_order(texts: Iterable[str], setting: str | None = None) -> tuple[bool, str | None]:
+    """(month first?, a sentence for the report) for one file's typed dates such as 04/09/2020.
+
+    The file's own dates decide: a first part over 12 can only be a day, a second part over 12 can
+    only be a day too. When every date could be read either way the setting decides (day first, the
+    UK order, unless it says month-first). One order for the whole file, never a mix.
+    """
+    day_only: list[str] = []
+    month_only: list[str] = []
+    numeric = 0
+    for text in texts:
+        m = _NUMERIC_DATE.match(text)
+        if not m:
+            continue
+        numeric += 1
+        first, second = int(m.group(1)), int(m.group(2))
+        if first > 12 >= second:
+            day_only.append(text.strip())
+        elif second > 12 >= first:
+            month_only.append(text.strip())
+    if not numeric:
+        return setting == "month-first", None
+    if day_only and not month_only:
+        return False, f"Dates read day first: '{day_only[0]}' can only be day first"
+    if month_only and not day_only:
+        return True, f"Dates read month first (US order): '{month_only[0]}' can only be month first"
+    if day_only and month_only:
+        month_first = len(month_only) > len(day_only)
+        return month_first, (
+            f"This file mixes day-first dates ('{day_only[0]}') and month-first dates ('{month_only[0]}'); "
+            f"all were read {'month' if month_first else 'day'} first, as most are, and the rows that do not "
+            f"make sense that way were set aside")
+    if setting == "month-first":
+        return True, "Every date in this file could be read either way (like 04/09/2020); read month first " \
+                     "(US order), as the date-order setting says"
+    return False, "Every date in this file could be read either way (like 04/09/2020); read day first " \
+                  "(UK order), the default; choose month first in the date-order setting for a US file"
+
+
+def _with_date_order(cells: pa.Table, setting: str | None, report: FileReport) -> pa.Table:
+    typed = pc.and_(cells["activity_date" + validate.DAY].is_null(), cells["activity_date" + validate.NUM].is_null())
+    texts = pc.unique(cells["activity_date"].filter(typed)).to_pylist()
+    month_first, note = decide_date_order((t for t in texts if t), setting)
+    if note:
+        report.notes.append(note)
+    column = cells.schema.get_field_index(validate.MONTH_FIRST)
+    return cells.set_column(column, validate.MONTH_FIRST, pa.array(np.full(cells.num_rows, month_first)))
+
+
+def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits = DEFAULT_LIMITS,
+            date_order: str | None = None) -> Prepared:
+    """Read a file, find its sheets and check its columns; a bad file is marked rejected.
+
+    `date_order` ('day-first' or 'month-first') settles dates that the file itself leaves ambiguous.
+    """
     prepared = Prepared(FileReport(file_name=name))
     report = prepared.report
     try:
@@ -232,18 +271,23 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
         sheets = read_sheets(name, data, limits)
         detected: list[DetectedSheet] = []
         for sheet in sheets:
+            report.notes.extend(sheet.notes)
             found = detect_sheet(sheet)
             if found is None:
                 if any(any(str(c).strip() for c in row) for row in sheet.rows):
                     report.notes.append(f"Sheet '{sheet.name}' skipped: no recognised header row "
                                         f"in its first {HEADER_SEARCH_ROWS} rows")
                 continue
+            report.notes.extend(found.notes)
+            if found.kind == "activities":
+                report.notes.append(found.mapping_note())
             if found.extra:
                 report.notes.append(f"Sheet '{sheet.name}': extra columns kept aside, not imported: "
                                     + ", ".join(f"'{c}'" for c in found.extra))
             detected.append(found)
         if not detected:
-            headers = [str(c).strip() for s in sheets for row in s.rows[:5] for c in row if str(c).strip()]
+            headers = [str(c).strip() for s in sheets for row in s.rows[:5] for c in row
+                       if str(c).strip() and schema.match_header(c) is None]
             hint = "; ".join(f"'{h}' (did you mean {' or '.join(schema.closest_names(h))}?)"
                              for h in headers[:12] if schema.closest_names(h))
             raise FileRejected(
@@ -251,7 +295,13 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                 f"{', '.join(schema.REQUIRED_ACTIVITY_COLUMNS)})" + (f". Headers found: {hint}" if hint else ""))
 
         activity_sheets = []
+        required = set(schema.REQUIRED_ACTIVITY_COLUMNS) - ({"school_id"} if school else set())
+        complete = [f for f in detected if f.kind == "activities" and required <= set(f.columns.values())]
         for found in detected:
+            if complete and found.kind == "activities" and found not in complete:
+                report.notes.append(f"Sheet '{found.name}' skipped: it looks like a helper sheet (a summary or "
+                                    f"notes), not a log of activities")
+                continue
             if found.kind != "activities":
                 rows, issues = validate.validate_reference(found.kind, _numbered(found.cells))
                 report.errors.extend(_issue_list(issues, "message"))
@@ -262,24 +312,28 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                     [earlier, rows], ignore_index=True)
                 report.reference_rows[found.kind] = len(prepared.references[found.kind])
                 continue
-            required = set(schema.REQUIRED_ACTIVITY_COLUMNS) - ({"school_id"} if school else set())
             missing = sorted(required - set(found.columns.values()))
             if missing:
                 suggestions = "; ".join(f"'{h}' might be {' or '.join(schema.closest_names(h))}"
                                         for h in found.extra if schema.closest_names(h))
                 raise FileRejected(
-                    f"Sheet '{found.name}' is missing required column(s): {', '.join(missing)}. "
-                    f"Headers found: {', '.join(repr(str(h)) for h in found.columns.values())}"
+                    f"Sheet '{found.name}' is missing required column(s): "
+                    f"{', '.join(schema.column_label(m) for m in missing)}. "
+                    f"Headers found: {', '.join(repr(found.headers[p]) for p in sorted(found.headers))}"
                     + (f", {', '.join(repr(h) for h in found.extra)}" if found.extra else "")
                     + (f". {suggestions}" if suggestions else "")
                     + ("" if "school_id" not in missing else ". Or give the school for the whole file."))
             if found.cells.num_rows:
                 activity_sheets.append(found.cells)
         if activity_sheets:
-            prepared.activities = pa.concat_tables(activity_sheets)
+            prepared.activities = _with_date_order(pa.concat_tables(activity_sheets), date_order, report)
     except FileRejected as exc:
         report.status = "rejected"
         report.errors = exc.issues + report.errors
+    except Exception as exc:  # a reader bug must cost one file, never the batch or the server
+        report.status = "rejected"
+        report.errors = [Issue(f"{name} could not be read ({type(exc).__name__}: {exc}); save it again from the "
+                               f"spreadsheet program and upload the new copy"), *report.errors]
     return prepared
 
 
@@ -317,40 +371,43 @@ def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[
 
 def ingest_bytes(store: Store, name: str, data: bytes, *, school: str | None = None,
                  replace: bool = False, dry_run: bool = False, strict: bool = False,
-                 by: str = "cli", limits: Limits = Limits(), progress: Progress | None = None,
-                 **options) -> FileReport:
+                 by: str = "cli", limits: Limits = DEFAULT_LIMITS, progress: Progress | None = None,
+                 date_order: str | None = None, **options) -> FileReport:
     """Validate one file and, unless it is rejected or a dry run, commit it as one upload."""
     from qa.returns import commit
 
-    prepared = prepare(name, data, school=school, limits=limits)
+    prepared = prepare(name, data, school=school, limits=limits, date_order=date_order)
     [validated] = validate_batch([prepared], school)
     return commit(store, prepared, validated, replace=replace, dry_run=dry_run, strict=strict, by=by,
                   progress=progress, **options)
 
 
-def expand_archive(name: str, data: bytes, limits: Limits = Limits()) -> list[tuple[str, bytes]]:
-    """(name, bytes) for a file, or for each spreadsheet inside a .zip (zip-bomb checked first)."""
-    if not name.lower().endswith(".zip"):
-        return [(name, data)]
-    check_zip_limits(data, name, limits)
-    items = []
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in sorted(zf.infolist(), key=lambda i: i.filename):
-            member = Path(info.filename)
-            if info.is_dir() or member.name.startswith((".", "~$")) or "__MACOSX" in member.parts:
-                continue
-            items.append((f"{name}/{info.filename}", zf.read(info)))
+def expand_inputs(paths: Iterable[str | Path], limits: Limits = DEFAULT_LIMITS
+                  ) -> list[tuple[str, bytes | FileRejected]]:
+    """(name, bytes) for each file; .zip archives give one entry per spreadsheet inside.
+
+    A file or zip member that cannot be opened comes back as (name, FileRejected).
+    """
+    items: list[tuple[str, bytes | FileRejected]] = []
+    for path in map(Path, paths):
+        try:
+            items.extend(expand_archive(path.name, path.read_bytes(), limits))
+        except FileRejected as exc:
+            items.append((path.name, exc))
+        except OSError as exc:
+            items.append((path.name, FileRejected(f"{path.name} could not be opened ({exc.strerror or exc})")))
     return items
 
 
-def expand_inputs(paths: Iterable[str | Path], limits: Limits = Limits()) -> list[tuple[str, bytes]]:
-    """(name, bytes) for each file; .zip archives give one entry per spreadsheet inside."""
-    return [item for path in map(Path, paths) for item in expand_archive(path.name, path.read_bytes(), limits)]
+def rejected_report(name: str, exc: FileRejected) -> FileReport:
+    report = FileReport(file_name=name, status="rejected")
+    report.errors = exc.issues
+    return report
 
 
 def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progress | None = None,
-                 limits: Limits = Limits(), school: str | None = None, batch_rows: int = 200_000,
-                 **options) -> list[FileReport]:
+                 limits: Limits = DEFAULT_LIMITS, school: str | None = None, batch_rows: int = 200_000,
+                 date_order: str | None = None, **options) -> list[FileReport]:
     """Ingest many files (and zips), one upload and transaction each; a bad file never blocks the others.
 
     Files are validated together in batches of about `batch_rows` rows (one vectorised
@@ -360,14 +417,7 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
 
     claims = BatchClaims()  # a file overlapping one of an earlier round of this call is caught too
     reports: list[FileReport] = []
-    items: list[tuple[str, bytes]] = []
-    for path in paths:
-        try:
-            items.extend(expand_inputs([path], limits))
-        except (FileRejected, OSError) as exc:
-            rejected = FileReport(file_name=Path(path).name, status="rejected")
-            rejected.errors = exc.issues if isinstance(exc, FileRejected) else [Issue(str(exc))]
-            reports.append(rejected)
+    items = expand_inputs(paths, limits)
     done = 0
     while done < len(items):
         batch: list[Prepared] = []
@@ -376,7 +426,10 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
             name, data = items[done + len(batch)]
             if progress:
                 progress("read", done + len(batch), len(items), name)
-            batch.append(prepare(name, data, school=school, limits=limits))
+            if isinstance(data, FileRejected):
+                batch.append(Prepared(rejected_report(name, data)))
+            else:
+                batch.append(prepare(name, data, school=school, limits=limits, date_order=date_order))
             rows += len(batch[-1].activities) if batch[-1].activities is not None else 0
         reports.extend(commit_batch(store, batch, validate_batch(batch, school), claims=claims, **options))
         done += len(batch)

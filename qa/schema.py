@@ -8,6 +8,7 @@ rules that parse cells (dates, hours, yes/no) are SQL in qa/validate.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -91,7 +92,7 @@ ACTIVITY_COLUMNS: tuple[Column, ...] = (
     Column("pupil_outcomes", "yesno", True, "DfE 1: focus on improving and evaluating pupil outcomes?",
            ("pupil outcomes", "focus on pupil outcomes", "dfe 1", "dfe1", "impact on pupils")),
     Column("evidence_based", "yesno", True, "DfE 2: underpinned by robust evidence and expertise?",
-           ("evidence based", "evidence", "evidence and expertise", "robust evidence", "dfe 2", "dfe2",
+           ("evidence based", "evidence and expertise", "robust evidence", "dfe 2", "dfe2",
             "underpinned by evidence")),
     Column("collaboration", "yesno", True, "DfE 3: collaboration and expert challenge?",
            ("collaboration", "collaborative", "expert challenge", "collaboration and expert challenge",
@@ -161,6 +162,26 @@ REFERENCE_SIGNATURES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Headers that name a field only loosely: a more specific header for the same field wins over them
+# ("Time" may be a start time; "Duration (hours)" beside it is the length).
+VAGUE_HEADERS = frozenset({"time", "length", "date", "type", "format", "title", "activity", "description",
+                           "teacher", "school", "year", "term", "subject", "collaborative", "organisation"})
+
+COLUMN_LABELS = {
+    "school_id": "School", "teacher_id": "Teacher ID", "activity_date": "Date", "academic_year": "Academic year",
+    "term": "Term", "activity_title": "Activity title", "activity_type": "Activity type", "hours": "Hours",
+    "provider": "Provider", "programme": "Programme", "subject_specific": "Subject specific", "subject": "Subject",
+    "aligned_to_needs": "Aligned to needs", "pupil_outcomes": "DfE 1 pupil outcomes",
+    "evidence_based": "DfE 2 evidence-based", "collaboration": "DfE 3 collaboration", "sustained": "DfE 4 sustained",
+}
+
+
+def column_label(name: str) -> str:
+    """A field's name as a person reads it."""
+    return COLUMN_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+@functools.lru_cache(maxsize=4096)
 def normalise_header(text: object) -> str:
     """Header key ignoring case, spacing, punctuation and a trailing '(hrs)'-style note."""
     s = str(text).strip().lower()

@@ -29,7 +29,7 @@ from qa import schema
 LONG_ACTIVITY_HOURS = 12
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 1, 1)
-NUM, DAY, TRIMMED = "__num", "__day", "__t"
+NUM, DAY, TRIMMED, TICKED = "__num", "__day", "__t", "__ticks"
 
 def lit(text: str) -> str:
     """A SQL string literal."""
@@ -58,6 +58,9 @@ def _encode_one(v: object) -> tuple[str, float | None, dt.date | None]:
         if math.isnan(number):
             return "", None, None
         return (_number_text(number) if math.isfinite(number) else str(number)), number, None
+    if isinstance(v, dt.timedelta):  # an [h]:mm duration cell: 26:00 is 26 hours, not '1 day, 2:00:00'
+        hours = v.total_seconds() / 3600
+        return _number_text(hours), hours, None
     if isinstance(v, dt.datetime):
         return str(v), None, v.date()
     if isinstance(v, dt.date):
@@ -103,6 +106,7 @@ def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: i
     text as typed, the text trimmed of (Unicode) whitespace, the number and the date.
     """
     arrays: dict[str, pa.Array] = dict(extra)
+    arrays.setdefault(MONTH_FIRST, pa.array(np.zeros(n, dtype=bool)))
     filled = pa.array(np.zeros(n, dtype=bool))
     for name in names:
         if name in columns:
@@ -114,6 +118,9 @@ def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: i
             text = trimmed_text = pa.nulls(n, pa.string())
             num, day = pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
         arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = text, trimmed_text, num, day
+        # one flag per column of this table, computed once here rather than per row in SQL
+        ticked = name in columns and pc.any(pc.is_in(trimmed_text, pa.array(TICKS))).as_py()
+        arrays[name + TICKED] = pa.array(np.full(n, bool(ticked)))
     table = pa.table(arrays)
     return table if keep_blank_rows or pc.all(filled).as_py() in (True, None) else table.filter(filled)
 
@@ -152,30 +159,75 @@ def quoted(expr: str) -> str:
     return f"'''' || {expr} || ''''"
 
 
-_DATE_PATTERNS = (  # (pattern, strptime formats); None: an ISO date, cast directly
-    (r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?", None),
-    (r"\d{1,2}/\d{1,2}/\d{4}", ["%d/%m/%Y"]),
-    (r"\d{1,2}/\d{1,2}/\d{2}", ["%d/%m/%y"]),
-    (r"\d{1,2}-\d{1,2}-\d{4}", ["%d-%m-%Y"]),
-    (r"\d{1,2}\.\d{1,2}\.\d{4}", ["%d.%m.%Y"]),
-    (r"\d{1,2} [A-Za-z]{3,9} \d{4}", ["%d %B %Y", "%d %b %Y"]),
+MONTH_FIRST = "_month_first"  # per-row flag: numeric dates of this row's file are written month first
+# (pattern over the tidied text, strptime formats day first, the same month first or None when unambiguous);
+# a format of None is an ISO date, cast directly
+_DATE_PATTERNS = (
+    (r"\d{4}-\d{2}-\d{2}([ t]\d{2}:\d{2}(:\d{2})?)?", None, None),
+    (r"\d{4}/\d{1,2}/\d{1,2}", ["%Y/%m/%d"], None),
+    (r"\d{1,2}/\d{1,2}/\d{4}", ["%d/%m/%Y"], ["%m/%d/%Y"]),
+    (r"\d{1,2}/\d{1,2}/\d{2}", ["%d/%m/%y"], ["%m/%d/%y"]),
+    (r"\d{1,2}-\d{1,2}-\d{4}", ["%d-%m-%Y"], ["%m-%d-%Y"]),
+    (r"\d{1,2}\.\d{1,2}\.\d{4}", ["%d.%m.%Y"], None),
+    (r"\d{1,2} [a-z]{3,9} \d{4}", ["%d %B %Y", "%d %b %Y"], None),
+    (r"\d{1,2} [a-z]{3,9} \d{2}", ["%d %B %y", "%d %b %y"], None),
+    (r"[a-z]{3,9} \d{1,2} \d{4}", ["%B %d %Y", "%b %d %Y"], None),
 )
+_WEEKDAY = r"^(mon|tue|tues|wed|wednes|thu|thur|thurs|fri|sat|satur|sun)(day)?\.?,?\s+"
 _EXCEL_SERIALS = (20000, 80000)  # 1954-2119: plausible dates that arrived as plain numbers
 
 
+def date_text(t: str) -> str:
+    """Typed date text `t` tidied to few forms: lower case, no weekday, '3rd' as '3', '3-Oct-19' and
+    'Oct 3, 2019' spaced, 'sept' as 'sep'."""
+    t = f"lower({t})"
+    t = f"regexp_replace({t}, {lit(_WEEKDAY)}, '')"
+    t = f"regexp_replace({t}, '(\\d)(st|nd|rd|th)\\b', '\\1', 'g')"
+    t = f"regexp_replace({t}, '^(\\d{{1,2}})-([a-z]{{3,9}})-(\\d{{2,4}})$', '\\1 \\2 \\3')"
+    t = f"regexp_replace({t}, '\\bsept\\b', 'sep')"
+    return f"trim(regexp_replace(replace({t}, ',', ' '), '\\s+', ' ', 'g'))"
+
+
+def _strptime(t: str, formats: list[str]) -> str:
+    return f"CAST(try_strptime({t}, [{', '.join(map(lit, formats))}]) AS DATE)"
+
+
+def text_date(t: str, month_first: bool) -> str:
+    """A typed date `t` in one of the text forms, numeric ones read in the given order (else NULL)."""
+    d = date_text(t)
+    forms = []
+    for pattern, day_first_formats, month_first_formats in _DATE_PATTERNS:
+        if day_first_formats is None:
+            parse = f"CAST(try_cast(replace({d}, 't', ' ') AS TIMESTAMP) AS DATE)"
+        else:
+            parse = _strptime(d, (month_first and month_first_formats) or day_first_formats)
+        forms.append(f"WHEN regexp_full_match({d}, {lit(pattern)}) THEN {parse}")
+    return f"(CASE {' '.join(forms)} END)"
+
+
+def text_date_form(t: str) -> str:
+    """Does typed text `t` look like one of the date forms (even when it is not a real date)?"""
+    d = date_text(t)
+    return "(" + " OR ".join(f"regexp_full_match({d}, {lit(p)})" for p, _, _ in _DATE_PATTERNS) + ")"
+
+
+def date_lookups(c: str) -> list[tuple[str, str, str]]:
+    """Per distinct typed text of date column `c`: read day first, read month first, looks like a date."""
+    return [(f"dd__{c}", trimmed(c), text_date("k", False)), (f"dm__{c}", trimmed(c), text_date("k", True)),
+            (f"df__{c}", trimmed(c), text_date_form("k"))]
+
+
 def date_value(c: str) -> str:
-    """The date as given, before the range check: a date cell, an Excel serial or one of the text forms."""
-    t = trimmed(c)
-    text_forms = []
-    for pattern, formats in _DATE_PATTERNS:
-        parse = (f"CAST(try_cast(replace({t}, 'T', ' ') AS TIMESTAMP) AS DATE)" if formats is None else
-                 f"CAST(try_strptime({t}, [{', '.join(map(lit, formats))}]) AS DATE)")
-        text_forms.append(f"WHEN regexp_full_match({t}, {lit(pattern)}) THEN {parse}")
+    """The date as given, before the range check: a date cell, an Excel serial or one of the text forms.
+
+    Numeric text dates follow the row's MONTH_FIRST flag, decided once per file (ingest.decide_date_order);
+    the text forms are parsed once per distinct text (date_lookups), not per row.
+    """
     low, high = _EXCEL_SERIALS
     return (f"(CASE WHEN {ident(c + DAY)} IS NOT NULL THEN {ident(c + DAY)} "
             f"WHEN {ident(c + NUM)} IS NOT NULL THEN CASE WHEN {ident(c + NUM)} BETWEEN {low} AND {high} "
             f"THEN DATE '1899-12-30' + CAST(floor({ident(c + NUM)}) AS INTEGER) END "
-            f"{' '.join(text_forms)} END)")
+            f"WHEN coalesce({ident(MONTH_FIRST)}, false) THEN {ident('dm__' + c)} ELSE {ident('dd__' + c)} END)")
 
 
 def date_in_range(raw: str) -> str:
@@ -185,7 +237,7 @@ def date_in_range(raw: str) -> str:
 def date_error(c: str, raw: str) -> str:
     """`raw` is the column holding date_value(c)."""
     t = trimmed(c)
-    any_form = " OR ".join(f"regexp_full_match({t}, {lit(p)})" for p, _ in _DATE_PATTERNS)
+    any_form = f"coalesce({ident('df__' + c)}, false)"
     low, high = _EXCEL_SERIALS
     return f"""(CASE
         WHEN {ident(c + DAY)} IS NULL AND {ident(c + NUM)} IS NULL AND {is_blank(c)} THEN 'Date is missing'
@@ -208,6 +260,8 @@ _HOURS_FORMS = (
     (r"(\d+)\s*" + _H + r"\s*(\d+)\s*" + _M + "?", [(r"^(\d+)", 1), (r"^\d+\s*" + _H + r"\s*(\d+)", 60)]),  # 1h30
     (_NUMBER + r"\s*" + _M, [("^" + _NUMBER, 60)]),  # 90 min
     (r"(\d+):([0-5]\d)(?::00)?", [(r"^(\d+)", 1), (r"^\d+:(\d\d)", 60)]),  # 1:30
+    (r"pt(\d+)h(\d+)m(\d+(?:\.\d+)?)s",  # an OpenDocument duration cell: PT26H00M00S is 26 hours
+     [(r"^pt(\d+)", 1), (r"^pt\d+h(\d+)", 60), (r"^pt\d+h\d+m(\d+(?:\.\d+)?)", 3600)]),
 )
 
 
@@ -222,9 +276,15 @@ def hours_value(c: str) -> str:
     return f"(CASE WHEN {ident(c + NUM)} IS NOT NULL THEN {ident(c + NUM)} {' '.join(forms)} END)"
 
 
+_DAYS = r"(a |one |1 |half |half a |½ |\d+(?:[.,]\d+)? )?(half-)?days?"
+
+
 def hours_error(c: str, raw: str) -> str:
     return f"""(CASE
         WHEN {ident(c + NUM)} IS NULL AND {is_blank(c)} THEN 'Hours are missing'
+        WHEN {ident(c + NUM)} IS NULL AND regexp_full_match(lower({trimmed(c)}), {lit(_DAYS)})
+            THEN 'Hours must be given in hours, not days; found ' || {quoted(trimmed(c))}
+                 || '. Write the hours it took, e.g. 3 for a half day or 6 for a full day'
         WHEN {raw} IS NULL
             THEN 'Hours must be a positive number (1.5, 1h30, 90 min or 1:30); found ' || {quoted(trimmed(c))}
         WHEN NOT ({raw} > 0 AND isfinite({raw})) THEN 'Hours must be a positive number; found ' || {quoted(ident(c))}
@@ -235,8 +295,18 @@ def yes_no_key(c: str) -> str:
     return f"lower(coalesce({trimmed(c)}, ''))"
 
 
-def yes_no_value(c: str) -> str:
-    return f"({yes_no_key(c)} IN ({', '.join(map(lit, sorted(schema.YES_VALUES)))}))"
+TICKS = ("✓", "✔", "☑")
+
+
+def ticks_used(c: str) -> str:
+    """Per row: does this column of its table mark yes with ticks? Then an 'x' in it is a cross, a no."""
+    return ident(c + TICKED)
+
+
+def yes_no_value(c: str, ticks: str | None = None) -> str:
+    plain = sorted(schema.YES_VALUES - {"x"})
+    x_means_yes = "true" if ticks is None else f"NOT coalesce({ticks}, false)"
+    return f"({yes_no_key(c)} IN ({', '.join(map(lit, plain))}) OR ({yes_no_key(c)} = 'x' AND {x_means_yes}))"
 
 
 def yes_no_error(c: str) -> str:
@@ -288,10 +358,15 @@ def kind_parts(kind: str, c: str, raw: str | None) -> tuple[str, str | None, str
         value = f"(CASE WHEN {raw} > 0 AND isfinite({raw}) THEN {raw} END)"
         long = (f"(CASE WHEN {value} > {LONG_ACTIVITY_HOURS} THEN 'More than {LONG_ACTIVITY_HOURS} hours in one "
                 f"row (' || CAST(round({value}, 2) AS VARCHAR) || '); please check it is one activity' END)")
-        return value, hours_error(c, raw), long
+        dotted = (f"(CASE WHEN {ident(c + NUM)} IS NULL AND regexp_full_match({trimmed(c)}, '\\d+[.,](15|30|45)') "
+                  f"THEN {quoted(trimmed(c))} || ' read as ' || CAST({value} AS VARCHAR) || ' hours; if it means "
+                  f"' || regexp_extract({trimmed(c)}, '^(\\d+)', 1) || ' h ' || "
+                  f"regexp_extract({trimmed(c)}, '(\\d+)$', 1) || ' min, write it as ' || "
+                  f"regexp_replace({trimmed(c)}, '[.,]', ':') END)")
+        return value, hours_error(c, raw), f"coalesce({long}, {dotted})"
     if kind == "yesno":
-        blank_warning = lit(f"{c} is blank; counted as 'no'")
-        return yes_no_value(c), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
+        blank_warning = lit(f"{schema.column_label(c)} is blank; counted as 'no'")
+        return yes_no_value(c, ticks_used(c)), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
     if kind in ("year", "term"):
         return raw, None, None
     if kind == "number":
@@ -333,6 +408,7 @@ def parses(columns: Sequence[schema.Column]) -> tuple[list[tuple[str, str]], lis
     per_row = [(f"r__{c.name}", raw_parse(c.kind, c.name)) for c in columns if raw_parse(c.kind, c.name)]
     per_value = [(f"r__{c.name}", trimmed(c.name), per_value_parse(c.kind))
                  for c in columns if per_value_parse(c.kind)]
+    per_value += [lookup for c in columns if c.kind == "date" for lookup in date_lookups(c.name)]
     return per_row, per_value
 
 
@@ -472,7 +548,18 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
 
 # --------------------------------------------------------------------------- activity rows
 
-TEACHER_NAME_PATTERN = r"[A-Za-z][a-z]+(?: [A-Za-z][a-z'-]+)+"
+TEACHER_NAME_PATTERN = "|".join((  # the forms a person's name is written in a staff list
+    r"[A-Za-z][a-z]+(?: [A-Za-z][a-z'-]+)+",  # Jane Smith
+    r"(?i:mr|mrs|ms|miss|mx|dr|prof)\.? +[A-Za-z].*",  # Mrs J Smith
+    r"(?:[A-Z]\.? ?)+ ?[A-Z][a-z'-]+",  # J. Smith, J Smith, J.A. Smith
+    r"[A-Z][A-Za-z'-]+, *[A-Z][a-z'-]+.*",  # Smith, Jane
+    r"[A-Z][A-Z'-]+ [A-Z][a-z'-]+",  # SMITH Jane
+))
+NOT_ACTIVITY = (  # (pattern over a row's school, teacher and title, why the row is set aside)
+    (r"(?i)(e\.?g\.?|example)\b.*", "This looks like an example row, not an activity"),
+    (r"(?i)(sub-? ?)?totals?\b.*", "This looks like a total or subtotal row, not an activity"),
+)
+URN_PREFIX = r"(?i)(urn|dfe|laestab|school)( ?(no\.?|number|code))? *[:#]? *(\d+)"
 MISSING_LABELS = {"school_id": "School", "teacher_id": "Teacher ID", "activity_title": "Activity title"}
 DUPLICATE_KEY = ("school_id", "teacher_id", "activity_date", "activity_title", "hours")
 
@@ -483,17 +570,28 @@ def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], li
     day = "d__ok"
     pre = [per_row, [(day, f"(CASE WHEN {date_in_range('r__activity_date')} THEN r__activity_date END)")]]
     checks = []
+    for i, (pattern, why) in enumerate(NOT_ACTIVITY):  # matched once per distinct text, not per row
+        hits = []
+        for c in ("school_id", "teacher_id", "activity_title"):
+            lookups.append((f"na{i}__{c}", trimmed(c), f"coalesce(regexp_full_match(k, {lit(pattern)}), false)"))
+            hits.append(f"coalesce({ident(f'na{i}__{c}')}, false)")
+        checks.append(Check("activity_title", None, f"(CASE WHEN {' OR '.join(hits)} THEN {lit(why)} END)"))
+    lookups.append(("nm__teacher_id", trimmed("teacher_id"),
+                    f"coalesce(regexp_full_match(k, {lit(TEACHER_NAME_PATTERN)}), false)"))
     for column in schema.ACTIVITY_COLUMNS:
         c = column.name
         value, error, warning = kind_parts(column.kind, c, f"r__{c}")
+        if c == "school_id":  # 'URN 107100' is the school 107100
+            value = (f"(CASE WHEN regexp_full_match({cleaned(c)}, {lit(URN_PREFIX)}) "
+                     f"THEN regexp_extract({cleaned(c)}, '(\\d+)$', 1) ELSE {cleaned(c)} END)")
         if c == "school_id" and school:
-            value = f"coalesce({cleaned(c)}, {lit(school)})"
-            error = (f"(CASE WHEN {cleaned(c)} <> {lit(school)} THEN 'School ' || {quoted(cleaned(c))} || "
+            error = (f"(CASE WHEN {value} <> {lit(school)} THEN 'School ' || {quoted(cleaned(c))} || "
                      f"{lit(f' differs from the school this file was uploaded for ({school})')} END)")
+            value = f"coalesce({value}, {lit(school)})"
         elif c in MISSING_LABELS:
             error = f"(CASE WHEN {cleaned(c)} IS NULL THEN {lit(MISSING_LABELS[c] + ' is missing')} END)"
         if c == "teacher_id":
-            warning = (f"(CASE WHEN regexp_full_match({cleaned(c)}, {lit(TEACHER_NAME_PATTERN)}) THEN "
+            warning = ("(CASE WHEN coalesce(nm__teacher_id, false) THEN "
                        "'Teacher ID looks like a person''s name; use a pseudonymous staff code' END)")
         if c in ("academic_year", "term"):  # derived from the date; a disagreeing label is only reported
             label, derived = ("Academic year", year_of(day)) if c == "academic_year" else ("Term", term_of(day))

@@ -80,10 +80,10 @@ def test_warnings_do_not_reject(store):
     assert report.rows_accepted == 5 and report.rows_quarantined == 0
     messages = sorted(w.message for w in report.warnings)
     assert messages == [
+        "DfE 3 collaboration is blank; counted as 'no'",
         "More than 12 hours in one row (14.0); please check it is one activity",
         "Same teacher, date, title and hours as row 5; both kept",
         "Term 'Summer' does not match the date; using Autumn",
-        "collaboration is blank; counted as 'no'",
     ]
     duplicate = next(w for w in report.warnings if w.message.startswith("Same teacher"))
     assert (duplicate.row, duplicate.column, duplicate.value) == (6, None, None)  # a whole-row warning
@@ -94,10 +94,11 @@ def test_warnings_do_not_reject(store):
 def test_missing_required_column_rejects_the_file_and_names_what_it_found(store):
     before = counts(store)
     rows = [{k: v for k, v in activity().items() if k != "hours"} | {"Hrs spent": 2}]
-    report = ingest_bytes(store, "nohours.xlsx", workbook_bytes(rows))
+    report = ingest_bytes(store, "nohours.xlsx", workbook_bytes(rows, header_names={"school_id": "URN"}))
     assert report.status == "rejected"
     message = report.errors[0].message
-    assert message.startswith("Sheet 'Log' is missing required column(s): hours. Headers found: 'school_id'")
+    assert message.startswith("Sheet 'Log' is missing required column(s): Hours. Headers found: 'URN', "
+                              "'teacher_id'")  # the file's own header text
     assert "'Hrs spent'" in message
     assert counts(store) == before
 
@@ -107,7 +108,9 @@ def test_unreadable_and_unsupported_files_are_rejected_with_reasons(store):
     assert ingest_bytes(store, "notes.txt", b"hello").errors[0].message.startswith(
         "notes.txt: files of type '.txt' cannot be read")
     broken = ingest_bytes(store, "broken.xlsx", b"not a zip")
-    assert "is not a valid spreadsheet or zip file" in broken.errors[0].message
+    assert broken.errors[0].message == ("broken.xlsx is damaged or is not really a .xlsx file (it could not be "
+                                       "opened as one); save it again from the spreadsheet program and upload the "
+                                       "new copy")
     empty = ingest_bytes(store, "blank.xlsx", workbook_bytes({"Sheet1": [{"a": 1}]}))
     assert empty.status == "rejected" and "no sheet has a recognised header row" in empty.errors[0].message
     assert counts(store) == before
@@ -133,7 +136,7 @@ def test_same_file_twice_changes_nothing(store):
     before = counts(store)
     again = ingest_bytes(store, "a-copy.xlsx", data)
     assert again.status == "duplicate"
-    assert again.notes == [f"Already uploaded as upload #{first.upload_id}; nothing changed"]
+    assert again.notes[-1:] == [f"Already uploaded as upload #{first.upload_id}; nothing changed"]
     assert counts(store) == before
 
 

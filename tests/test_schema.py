@@ -33,7 +33,7 @@ def test_no_forms(cell):
 def test_blank_flag_is_no_but_reported_as_blank():
     parsed = validate.parse_cells("yesno", [None, "", "  ", "\u00a0"])
     assert not parsed["value"].any() and parsed["error"].isna().all()
-    assert list(parsed["warning"]) == ["cell is blank; counted as 'no'"] * 4
+    assert list(parsed["warning"]) == ["Cell is blank; counted as 'no'"] * 4
 
 
 def test_unknown_flag_is_an_error_a_person_can_read():

@@ -24,15 +24,20 @@ uploader_key = f"uploads-{st.session_state.get('upload_round', 0)}"
 files = st.file_uploader("Termly returns", type=["xlsx", "xlsm", "xls", "ods", "csv", "zip"],
                          accept_multiple_files=True, key=uploader_key)
 school = st.text_input("School ID for files without a school_id column (optional)", key="upload_school") or None
+date_order = st.selectbox(
+    "Dates like 04/09/2020 that a file leaves open are read", ingest.DATE_ORDERS, key="upload_date_order",
+    format_func={"day-first": "day first (UK: 4 September)", "month-first": "month first (US: 9 April)"}.get,
+    help="A file with a date like 25/09/2020 or 9/25/2020 decides for itself; the report says which order was used.")
 
 
-def _expand(uploaded) -> list[tuple[str, bytes]]:
-    items = []
+def _expand(uploaded) -> list[tuple[str, bytes | ingest.FileRejected]]:
+    """Each file, or each member of a .zip; one that cannot be opened is kept with the reason why."""
+    items: list[tuple[str, bytes | ingest.FileRejected]] = []
     for f in uploaded:
         try:
             items.extend(ingest.expand_archive(f.name, f.getvalue()))
         except ingest.FileRejected as exc:
-            st.error(exc.issues[0].message)
+            items.append((f.name, exc))
     return items
 
 
@@ -56,7 +61,9 @@ def _batch(items, *, dry_run: bool, replace: bool = False, whole_term: bool = Fa
     prepared = []
     for n, (name, data) in enumerate(items):
         bar.progress(n / max(len(items), 1) / 2, text=f"Reading {name}")
-        prepared.append(ingest.prepare(name, data, school=school))
+        # a file or zip member that could not be opened stays in the batch as refused, with the reason
+        prepared.append(ingest.Prepared(ingest.rejected_report(name, data)) if isinstance(data, ingest.FileRejected)
+                        else ingest.prepare(name, data, school=school, date_order=date_order))
     bar.progress(0.5, text="Validating…")
     validated = ingest.validate_batch(prepared, school)
     reports = returns.commit_batch(

@@ -1,0 +1,423 @@
+"""The importer on real-world files: hostile files refused in plain words, other software's files read exactly."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pyarrow.compute as pc
+import pytest
+
+from qa import ingest
+from qa.ingest import decide_date_order, ingest_bytes, ingest_files, prepare, validate_batch
+from tests.conftest import CANONICAL, ROOT, activity, workbook_bytes
+
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures is not beside the checkout")
+COMPARED = ["school_id", "teacher_id", "activity_date", "academic_year", "term", "activity_title", "activity_type",
+            "hours", "provider", "programme", "subject_specific", "subject", "aligned_to_needs", "pupil_outcomes",
+            "evidence_based", "collaboration", "sustained"]
+
+
+def stored(path: Path, sheet: str | None = None, **options) -> tuple[list[tuple], ingest.FileReport]:
+    """The rows a file would store (sorted), optionally only one sheet's, and its report."""
+    prepared = prepare(path.name, path.read_bytes(), **options)
+    [validated] = validate_batch([prepared])
+    if validated is None:
+        return [], prepared.report
+    table = validated.accepted
+    if sheet is not None:
+        table = table.filter(pc.equal(table["source_sheet"], sheet))
+    rows = [tuple(round(v, 6) if isinstance(v, float) else v for v in r)
+            for r in zip(*(table[c].to_pylist() for c in COMPARED), strict=True)]
+    return sorted(rows, key=repr), prepared.report
+
+
+def csv_bytes(lines: list[list[str]], sep: str = ",") -> str:
+    return "\n".join(sep.join(line) for line in lines) + "\n"
+
+
+CSV_ROW = ["S1", "T1", "01/10/2019", "Course", "course", "2", "", "", "Y", "Y", "Y", "Y", "Y", "Y"]
+
+
+# --------------------------------------------------------------------------- fixtures from other software
+
+@needs_fixtures
+@pytest.mark.parametrize("path", sorted((FIXTURES / "lo").glob("*.lo.*")) if FIXTURES.is_dir() else [],
+                         ids=lambda p: p.name)
+def test_libreoffice_round_trips_store_exactly_the_original(path):
+    original = path.with_name(path.name.split(".lo.")[0] + ".orig.xlsx")
+    expected, _ = stored(original)
+    got, report = stored(path)
+    assert report.status != "rejected"
+    assert got == expected
+
+
+@needs_fixtures
+@pytest.mark.parametrize("path", sorted((FIXTURES / "lo").glob("csv_*/*.csv")) if FIXTURES.is_dir() else [],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_locale_csv_exports_store_exactly_the_original_sheet(path):
+    stem, sheet = path.stem.rsplit("-", 1)
+    expected, _ = stored(FIXTURES / "lo" / f"{stem}.orig.xlsx", sheet)
+    got, report = stored(path)
+    assert got == expected
+    if path.parent.name == "csv_enUS" and expected:
+        assert any(n.startswith("Dates read month first (US order)") for n in report.notes)
+
+
+@needs_fixtures
+@pytest.mark.parametrize("path", sorted((FIXTURES / "csvvariants").glob("*.csv")) if FIXTURES.is_dir() else [],
+                         ids=lambda p: p.name)
+def test_csv_variants_store_exactly_the_baseline(path):
+    expected, _ = stored(FIXTURES / "csvvariants" / "baseline_unicode.xlsx")
+    got, report = stored(path)
+    assert len(expected) == 98
+    assert got == expected
+    if "_us_" in path.name and "long" not in path.name:
+        assert any(n.startswith("Dates read month first (US order): '9/14/") for n in report.notes)
+
+
+@needs_fixtures
+def test_cell_types_read_as_the_person_typed_them():
+    # hours as numbers, time cells, [h]:mm durations (26:00 is 26 hours) and formulas with cached values
+    for name in ("celltypes_lo_cached.xlsx", "celltypes_lo_cached.ods", "celltypes_lo_cached.xls"):
+        prepared = prepare(name, (FIXTURES / "celltypes" / name).read_bytes())
+        [validated] = validate_batch([prepared])
+        hours = dict(zip(validated.accepted["activity_title"].to_pylist(), validated.accepted["hours"].to_pylist(),
+                         strict=True))
+        assert hours["duration [h]:mm 26:00"] == 26.0, name
+        assert hours["time cell 1:30 (h:mm)"] == 1.5, name
+        assert hours["formula =SUM(3,0.5)"] == 3.5, name
+
+
+@needs_fixtures
+def test_every_public_test_file_is_read_or_refused_with_a_sentence_never_a_crash():
+    files = sorted(p for p in (FIXTURES / "public").rglob("*") if p.is_file() and p.name != "COMMIT.txt")
+    assert len(files) > 300
+    for path in files:
+        prepared = prepare(path.name, path.read_bytes())
+        validate_batch([prepared])
+        report = prepared.report
+        if report.status == "rejected":
+            assert report.errors[0].message.startswith(path.name), path.name
+            assert "Traceback" not in report.errors[0].message
+
+
+@needs_fixtures
+def test_password_protected_workbooks_say_to_remove_the_password():
+    for name in ("tests~data~password.xlsx", "tests~data~password.xls", "tests~data~password.ods"):
+        path = FIXTURES / "public" / "dimastbk__python-calamine" / name
+        report = prepare(path.name, path.read_bytes()).report
+        assert report.status == "rejected"
+        assert report.errors[0].message == (
+            f"{name} is protected by a password; remove the password (in Excel: File > Info > Protect Workbook) "
+            f"and upload it again")
+
+
+# --------------------------------------------------------------------------- bounded reading and isolation
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
+def test_sparse_workbook_with_a_cell_in_xfd1048576_reads_in_bounded_memory(tmp_path):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Log"
+    ws.append(CANONICAL)
+    ws.append(list(activity(hours=2.5).values()))
+    ws["XFD1048576"] = "stray"
+    path = tmp_path / "sparse.xlsx"
+    book.save(path)
+    assert path.stat().st_size < 10_000
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from qa.ingest import prepare, validate_batch
+        p = Path({str(path)!r})
+        prepared = prepare(p.name, p.read_bytes())
+        [validated] = validate_batch([prepared])
+        # VmHWM: this process's own peak (ru_maxrss would carry over the forking parent's)
+        peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+        print(prepared.report.status, validated.accepted.num_rows, validated.accepted["hours"].to_pylist(),
+              peak_kb // 1024)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    status, rows, hours, peak_mb = out.stdout.split(maxsplit=3)
+    assert (status, rows, hours) == ("pending", "1", "[2.5]")
+    assert int(peak_mb.split()[-1]) < 300, out.stdout
+
+
+def _zip_with_bad_crc(member: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("broken.csv", member)
+    data = bytearray(buf.getvalue())
+    at = data.index(member)
+    data[at] ^= 0x01  # flip one bit of the stored member: its CRC no longer matches
+    return bytes(data)
+
+
+def test_good_crashing_and_good_files_in_one_batch_store_both_good_files(store, tmp_path, monkeypatch):
+    (tmp_path / "a.xlsx").write_bytes(workbook_bytes([activity(school_id="S1")]))
+    (tmp_path / "crash.xlsx").write_bytes(workbook_bytes([activity(school_id="S2")]))
+    (tmp_path / "broken.zip").write_bytes(_zip_with_bad_crc(csv_bytes([CANONICAL, CSV_ROW]).encode()))
+    (tmp_path / "b.xlsx").write_bytes(workbook_bytes([activity(school_id="S3")]))
+    real = ingest.read_sheets
+
+    def read_or_crash(name, data, limits):
+        if name == "crash.xlsx":
+            raise MemoryError("memory allocation of 549755813888 bytes failed")
+        return real(name, data, limits)
+
+    monkeypatch.setattr(ingest, "read_sheets", read_or_crash)
+    reports = ingest_files(store, [tmp_path / n for n in ("a.xlsx", "crash.xlsx", "broken.zip", "b.xlsx")])
+    assert [(r.file_name, r.status) for r in reports] == [
+        ("a.xlsx", "accepted"), ("crash.xlsx", "rejected"), ("broken.zip/broken.csv", "rejected"),
+        ("b.xlsx", "accepted")]
+    assert reports[1].errors[0].message == (
+        "crash.xlsx could not be read (MemoryError: memory allocation of 549755813888 bytes failed); save it again "
+        "from the spreadsheet program and upload the new copy")
+    assert reports[2].errors[0].message.startswith("broken.zip/broken.csv is damaged inside the zip (Bad CRC-32")
+    assert store.query_rows("SELECT school_id FROM active_activities ORDER BY 1") == [("S1",), ("S3",)]
+
+
+def test_encrypted_zip_member_is_refused_alone():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("ok.csv", csv_bytes([CANONICAL, CSV_ROW]))
+        zf.writestr("locked.csv", b"secret")
+    data = bytearray(buf.getvalue())
+    # mark the second member encrypted in its local and central headers (general purpose flag bit 0)
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = -1
+        for _ in range(2):
+            at = data.index(sig, at + 1)
+        flag = at + (6 if sig == b"PK\x03\x04" else 8)
+        data[flag] |= 0x01
+    items = ingest.expand_archive("batch.zip", bytes(data))
+    assert [n for n, _ in items] == ["batch.zip/locked.csv", "batch.zip/ok.csv"]
+    assert items[0][1].issues[0].message == ("batch.zip/locked.csv is protected by a password inside the zip; "
+                                             "zip it again without a password and upload it again")
+    assert isinstance(items[1][1], bytes)
+
+
+# --------------------------------------------------------------------------- CSV forms
+
+@pytest.mark.parametrize("encode", [
+    lambda text: text.encode("utf-16"),  # Excel's "Unicode Text" saved as .csv (tab separated)
+    lambda text: text.replace("\n", "\r").encode("mac_roman"),  # Excel for Mac, CR line ends
+    lambda text: ("sep=\t\n" + text).encode("utf-8"),  # Excel's delimiter hint line
+], ids=["utf16", "cr-only", "sep-line"])
+def test_csv_forms_excel_writes_are_read(store, encode):
+    text = csv_bytes([CANONICAL, [*CSV_ROW[:3], "Café visit", *CSV_ROW[4:]]], sep="\t")
+    report = ingest_bytes(store, "return.csv", encode(text))
+    assert report.status == "accepted" and report.rows_accepted == 1
+    assert store.query_rows("SELECT activity_title, activity_date, hours FROM activities") == [
+        ("Café visit", __import__("datetime").date(2019, 10, 1), 2.0)]
+
+
+def test_csv_cell_longer_than_the_csv_module_default_is_read(store):
+    title = "x" * 200_000
+    report = ingest_bytes(store, "long.csv", csv_bytes([CANONICAL, [*CSV_ROW[:3], title, *CSV_ROW[4:]]]).encode())
+    assert report.status == "accepted"
+    assert store.query_rows("SELECT length(activity_title) FROM activities") == [(200_000,)]
+
+
+# --------------------------------------------------------------------------- dates
+
+def test_date_order_is_decided_by_the_file_and_otherwise_by_the_setting(store):
+    us = [CANONICAL, [*CSV_ROW[:2], "9/4/2020", *CSV_ROW[3:]], [*CSV_ROW[:2], "9/14/2020", *CSV_ROW[3:]]]
+    report = ingest_bytes(store, "us.csv", csv_bytes(us).encode())
+    assert report.notes[-1:] == ["Dates read month first (US order): '9/14/2020' can only be month first"]
+    assert store.query_rows("SELECT activity_date::VARCHAR FROM activities ORDER BY 1") == [
+        ("2020-09-04",), ("2020-09-14",)]
+    ambiguous = [CANONICAL, [*CSV_ROW[:2], "04/09/2020", *CSV_ROW[3:]]]
+    uk = prepare("a.csv", csv_bytes(ambiguous).encode())
+    assert uk.report.notes[-1] == ("Every date in this file could be read either way (like 04/09/2020); read day "
+                                   "first (UK order), the default; choose month first in the date-order setting "
+                                   "for a US file")
+    [validated] = validate_batch([uk])
+    assert validated.accepted["activity_date"].to_pylist()[0].isoformat() == "2020-09-04"
+    us_setting = prepare("a.csv", csv_bytes(ambiguous).encode(), date_order="month-first")
+    [validated] = validate_batch([us_setting])
+    assert validated.accepted["activity_date"].to_pylist()[0].isoformat() == "2020-04-09"
+
+
+def test_a_file_mixing_orders_is_read_one_way_and_the_odd_rows_set_aside(store):
+    lines = [CANONICAL] + [[*CSV_ROW[:2], d, *CSV_ROW[3:]] for d in ("25/09/2020", "26/09/2020", "9/24/2020")]
+    report = ingest_bytes(store, "mixed.csv", csv_bytes(lines).encode())
+    assert report.notes[-1] == ("This file mixes day-first dates ('25/09/2020') and month-first dates ('9/24/2020'); "
+                               "all were read day first, as most are, and the rows that do not make sense that way "
+                               "were set aside")
+    assert report.rows_accepted == 2
+    assert [(e.row, e.message) for e in report.errors] == [(4, "'9/24/2020' is not a real date")]
+
+
+def test_decide_date_order_needs_evidence():
+    assert decide_date_order(["2019-10-01", "Oct 3 2019"]) == (False, None)
+    assert decide_date_order(["13/01/2020"])[0] is False
+    assert decide_date_order(["01/13/2020"])[0] is True
+
+
+def test_typed_date_forms_people_use():
+    from qa.validate import parse_cells
+
+    forms = ["3rd Oct 2019", "2019/10/03", "Thursday 3 October 2019", "3-Oct-19", "Oct 3 2019", "Oct 3, 2019",
+             "3 Sept 2019"]
+    parsed = parse_cells("date", forms)
+    assert [v.isoformat() for v in parsed["value"]] == ["2019-10-03"] * 6 + ["2019-09-03"]
+
+
+# --------------------------------------------------------------------------- hidden content and helper sheets
+
+def test_hidden_rows_and_hidden_sheets_are_skipped_and_listed(store):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Autumn"
+    ws.append(CANONICAL)
+    for n in range(5):
+        ws.append(list(activity(teacher_id=f"T{n}").values()))
+    for row in (3, 4, 5):
+        ws.row_dimensions[row].hidden = True
+    old = book.create_sheet("Last term")
+    old.append(CANONICAL)
+    old.append(list(activity(teacher_id="OLD").values()))
+    old.sheet_state = "hidden"
+    buf = io.BytesIO()
+    book.save(buf)
+    report = ingest_bytes(store, "hidden.xlsx", buf.getvalue())
+    assert report.rows_accepted == 2
+    assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [("T0", 2), ("T4", 6)]
+    assert report.notes[0] == "3 hidden rows on 'Autumn' (hidden by hand or by a filter) were not imported"
+    assert "Hidden sheet 'Last term' was not imported" in report.notes
+
+
+def test_a_summary_sheet_beside_the_log_is_skipped_with_a_note(store):
+    data = workbook_bytes({"Log": [activity()],
+                           "Summary": [{"teacher_id": "T1", "hours": 5, "activity_date": "Autumn", "title": "x"}]})
+    report = ingest_bytes(store, "with-summary.xlsx", data)
+    assert report.status == "accepted" and report.rows_accepted == 1
+    assert "Sheet 'Summary' skipped: it looks like a helper sheet (a summary or notes), not a log of activities" \
+        in report.notes
+
+
+def test_merged_cells_apply_to_every_row_they_span(store):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(CANONICAL)
+    for n in range(3):
+        ws.append(list(activity(teacher_id="T9" if n == 0 else None, provider="STEM" if n == 0 else None,
+                                sustained="Y" if n == 0 else None, activity_title=f"Session {n}").values()))
+    for col in ("B", "G", "N"):
+        ws.merge_cells(f"{col}2:{col}4")
+    buf = io.BytesIO()
+    book.save(buf)
+    report = ingest_bytes(store, "merged.xlsx", buf.getvalue())
+    assert report.rows_accepted == 3 and report.errors == []
+    assert store.query_rows("SELECT teacher_id, provider, sustained FROM activities") == [("T9", "STEM", True)] * 3
+
+
+# --------------------------------------------------------------------------- headers
+
+def test_a_specific_header_beats_a_vague_one_and_the_report_names_each_files_header(store):
+    headers = ["School", "Staff ID", "Date", "Time", "Activity", "Type", "Duration (hours)", "Evidence",
+               "Subject specific", "Aligned to needs", "DfE 1", "DfE 2", "DfE 3", "DfE 4"]
+    row = ["S1", "T1", __import__("datetime").date(2019, 10, 1), "09:00", "Course", "course", 2.5, "Y",
+           "Y", "Y", "Y", "N", "Y", "Y"]
+    book = openpyxl.Workbook()
+    book.active.append(headers)
+    book.active.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    report = ingest_bytes(store, "log.xlsx", buf.getvalue())
+    assert store.query_rows("SELECT hours, evidence_based FROM activities") == [(2.5, False)]
+    assert "Both 'Duration (hours)' and 'Time' could be the hours; used 'Duration (hours)'" in report.notes
+    assert ("Sheet 'Sheet': 'School' read as School; 'Staff ID' read as Teacher ID; 'Date' read as Date; "
+            "'Activity' read as Activity title; 'Type' read as Activity type; 'Duration (hours)' read as Hours; "
+            "'Subject specific' read as Subject specific; 'Aligned to needs' read as Aligned to needs; "
+            "'DfE 1' read as DfE 1 pupil outcomes; 'DfE 2' read as DfE 2 evidence-based; "
+            "'DfE 3' read as DfE 3 collaboration; 'DfE 4' read as DfE 4 sustained") in report.notes
+    assert "Sheet 'Sheet': extra columns kept aside, not imported: 'Time', 'Evidence'" in report.notes
+
+
+# --------------------------------------------------------------------------- rows and cells
+
+def test_example_total_and_subtotal_rows_are_set_aside_with_a_reason(store):
+    rows = [activity(teacher_id="e.g. T001", activity_title="e.g. Maths subject knowledge"),
+            activity(teacher_id="T1"), activity(teacher_id="T1", activity_title="Subtotal T1", hours=10),
+            activity(teacher_id="Total", activity_title=None, hours=40)]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.rows_accepted == 1
+    assert [(e.row, e.message) for e in report.errors] == [
+        (2, "This looks like an example row, not an activity"),
+        (4, "This looks like a total or subtotal row, not an activity"),
+        (5, "This looks like a total or subtotal row, not an activity"),
+        (5, "Activity title is missing")]
+    assert store.query_rows("SELECT teacher_id FROM activities") == [("T1",)]
+
+
+def test_urn_prefixed_school_codes_are_the_school(store):
+    ingest_bytes(store, "log.xlsx", workbook_bytes([activity(school_id="URN 107100"),
+                                                    activity(school_id="URN: 107100", teacher_id="T2")]))
+    assert store.query_rows("SELECT DISTINCT school_id FROM activities") == [("107100",)]
+
+
+def test_a_column_of_ticks_reads_its_crosses_as_no(store):
+    rows = [activity(teacher_id="T1", sustained="✓", collaboration="x"),
+            activity(teacher_id="T2", sustained="x", collaboration="x"),
+            activity(teacher_id="T3", sustained="", collaboration="")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.rows_accepted == 3
+    # 'sustained' marks yes with ticks, so its 'x' is a cross; 'collaboration' uses x alone, so x is yes
+    assert store.query_rows("SELECT teacher_id, sustained, collaboration FROM activities ORDER BY 1") == [
+        ("T1", True, True), ("T2", False, True), ("T3", False, False)]
+
+
+def test_hours_in_days_are_refused_and_dotted_minutes_warned(store):
+    rows = [[*CSV_ROW[:5], h, *CSV_ROW[6:]] for h in ("1.30", "half day", "1 day", "2")]
+    report = ingest_bytes(store, "hours.csv", csv_bytes([CANONICAL, *rows]).encode())
+    assert store.query_rows("SELECT hours FROM activities ORDER BY 1") == [(1.3,), (2.0,)]
+    assert [(e.row, e.message) for e in report.errors] == [
+        (3, "Hours must be given in hours, not days; found 'half day'. Write the hours it took, e.g. 3 for a half "
+            "day or 6 for a full day"),
+        (4, "Hours must be given in hours, not days; found '1 day'. Write the hours it took, e.g. 3 for a half day "
+            "or 6 for a full day")]
+    assert [(w.row, w.message) for w in report.warnings] == [
+        (2, "'1.30' read as 1.3 hours; if it means 1 h 30 min, write it as 1:30")]
+
+
+@pytest.mark.parametrize("name", ["Jane Smith", "Mrs J Smith", "J. Smith", "SMITH Jane", "Smith, Jane", "Dr Patel"])
+def test_common_forms_of_personal_names_get_a_privacy_warning(store, name):
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=name)]))
+    assert [w.message for w in report.warnings] == [
+        "Teacher ID looks like a person's name; use a pseudonymous staff code"]
+
+
+@pytest.mark.parametrize("code", ["T1", "107100-015", "JSM", "ABC12", "S1-T4"])
+def test_staff_codes_are_not_taken_for_names(store, code):
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=code)]))
+    assert report.warnings == []
+
+
+def test_a_repeated_header_mid_sheet_remaps_the_columns_below_it(store):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Log"
+    ws.append(CANONICAL)
+    ws.append(list(activity(teacher_id="T1", sustained="N", collaboration="Y").values()))
+    swapped = [*CANONICAL[:-2], "sustained", "collaboration"]  # the second table has its DfE columns swapped
+    ws.append(swapped)
+    second = activity(teacher_id="T2", sustained="N", collaboration="Y")
+    ws.append([second[c] for c in swapped])
+    buf = io.BytesIO()
+    book.save(buf)
+    report = ingest_bytes(store, "two-tables.xlsx", buf.getvalue())
+    assert report.rows_accepted == 2 and report.errors == []
+    assert store.query_rows("SELECT teacher_id, collaboration, sustained, source_row FROM activities ORDER BY 1") == [
+        ("T1", True, False, 2), ("T2", True, False, 4)]
+    assert ("Sheet 'Log': the header row repeats at row 3; the rows below it were read by its own column order"
+            in report.notes)

@@ -1,0 +1,44 @@
+"""The Upload page's part of the importer: the date-order choice and refusals of single files in a zip."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import streamlit as st
+
+from qa.store import Store
+from tests.conftest import CANONICAL
+from tests.test_app import PAGES, app, texts
+
+ROW = ["S1", "T1", "04/09/2020", "Course", "course", "2", "", "", "Y", "Y", "Y", "Y", "Y", "Y"]
+
+
+def test_upload_page_date_order_choice_and_locked_zip_member(tmp_path, monkeypatch):
+    st.cache_resource.clear()
+    db = tmp_path / "up.duckdb"
+    Store(db).close()
+    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("ok.csv", csv_text)
+        zf.writestr("locked.csv", b"secret")
+    data = bytearray(buf.getvalue())
+    second_local = data.index(b"PK\x03\x04", 1)
+    data[second_local + 6] |= 0x01  # the second member claims to be encrypted
+    data[data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 1) + 8] |= 0x01
+    at = app(db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    at.selectbox(key="upload_date_order").select("month-first").run()
+    at.file_uploader(key="uploads").upload("batch.zip", bytes(data), "application/zip").run()
+    assert ("batch.zip/locked.csv is protected by a password inside the zip; zip it again without a password "
+            "and upload it again") in texts(at)
+    at.button(key="check").click().run()
+    assert not at.exception
+    report = at.dataframe[0].value
+    assert list(report["file"]) == ["batch.zip/ok.csv"]
+    assert "read month first (US order), as the date-order setting says" in report.loc[0, "note"]
+    at.button(key="commit").click().run()
+    with Store(db) as store:
+        assert store.query_rows("SELECT activity_date::VARCHAR FROM activities") == [("2020-04-09",)]
+    st.cache_resource.clear()
