@@ -9,7 +9,7 @@ import streamlit as st
 
 from qa.store import Store
 from tests.conftest import CANONICAL
-from tests.test_app import PAGES, app, texts
+from tests.test_app import PAGES, app
 
 ROW = ["S1", "T1", "04/09/2020", "Course", "course", "2", "", "", "Y", "Y", "Y", "Y", "Y", "Y"]
 
@@ -30,14 +30,17 @@ def test_upload_page_date_order_choice_and_locked_zip_member(tmp_path, monkeypat
     at = app(db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/upload.py").run()
     at.selectbox(key="upload_date_order").select("month-first").run()
-    at.file_uploader(key="uploads").upload("batch.zip", bytes(data), "application/zip").run()
-    assert ("batch.zip/locked.csv is protected by a password inside the zip; zip it again without a password "
-            "and upload it again") in texts(at)
+    at.file_uploader(key="uploads-0").upload("batch.zip", bytes(data), "application/zip").run()
     at.button(key="check").click().run()
     assert not at.exception
-    report = at.dataframe[0].value
-    assert list(report["file"]) == ["batch.zip/ok.csv"]
-    assert "read month first (US order), as the date-order setting says" in report.loc[0, "note"]
+    report = at.dataframe[0].value.set_index("File")
+    assert list(report.index) == ["batch.zip/locked.csv", "batch.zip/ok.csv"]
+    assert report.loc["batch.zip/locked.csv", "Outcome"] == "refused"
+    assert report.loc["batch.zip/ok.csv", "Outcome"] == "accepted"
+    assert "read month first (US order), as the date-order setting says" in report.loc["batch.zip/ok.csv", "Note"]
+    problems = at.dataframe[1].value
+    assert ("batch.zip/locked.csv is protected by a password inside the zip; zip it again without a password "
+            "and upload it again") in problems["Description"].tolist()
     at.button(key="commit").click().run()
     with Store(db) as store:
         assert store.query_rows("SELECT activity_date::VARCHAR FROM activities") == [("2020-04-09",)]
