@@ -54,6 +54,7 @@ lint: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/assess.py
+	$(BIN)/python bench/pages.py
 
 sample: $(BIN)/.installed
 	$(BIN)/python scripts/generate_sample_data.py

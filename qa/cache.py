@@ -10,6 +10,7 @@ the same question at once wait for one computation instead of doing it twice.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -25,6 +26,8 @@ DEFAULT_BUDGET_MB = 1024
 def _size_of(value: object) -> int:
     if isinstance(value, pd.DataFrame):
         return int(value.memory_usage(index=True, deep=True).sum())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(_size_of(getattr(value, f.name)) for f in dataclasses.fields(value))
     if isinstance(value, list | tuple):
         return 64 * (len(value) + 1)
     return 64
@@ -34,6 +37,9 @@ def _private(value: T) -> T:
     """A copy the caller may change freely (pandas copy-on-write makes a shallow copy enough)."""
     if isinstance(value, pd.DataFrame):
         return value.copy(deep=False)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: _private(getattr(value, f.name))  # type: ignore[return-value]
+                                              for f in dataclasses.fields(value) if f.init})
     if isinstance(value, list):
         return list(value)  # type: ignore[return-value]
     return value

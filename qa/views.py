@@ -197,6 +197,13 @@ def funder_overview(store: Store, viewer: Viewer, framework: Framework, year: st
     """
     require(viewer, "evaluator", "funder")
     as_of = as_of or dt.date.today()
+    # the same release for every viewer allowed it, so it is worked out once per data version
+    return store.cached(("funder overview", framework.model_dump_json(), year, as_of, through_term),
+                        lambda: _funder_overview(store, framework, year, as_of, through_term))
+
+
+def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.date,
+                     through_term: str | None) -> FunderOverview:
     all_years = engine.school_results(store, framework, engine.Filters(as_of=as_of, through_term=through_term))
     schools = store.query_df("SELECT school_id, name, phase, local_authority, consent_to_name FROM schools")
     merged = all_years.merge(schools, on="school_id", how="left")

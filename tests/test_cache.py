@@ -162,3 +162,17 @@ CachedResultsAreNeverStale.TestCase.settings = settings(
     max_examples=10, stateful_step_count=6, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 test_cached_results_are_never_stale = CachedResultsAreNeverStale.TestCase
+
+
+def test_a_cached_release_hands_out_frames_the_caller_may_change():
+    from qa.views import FunderOverview
+
+    def compute():
+        frame = pd.DataFrame({"teachers": [7]})
+        return FunderOverview(frame, frame, frame, frame, frame, frame, "2019/20")
+
+    cache = ResultCache()
+    first = cache.get(1, "overview", compute)
+    first.by_year["teachers"] = 0
+    again = cache.get(1, "overview", lambda: pytest.fail("computed twice"))
+    assert again.by_year["teachers"].tolist() == [7] and again.year == "2019/20"

@@ -183,8 +183,8 @@ def _consent() -> None:
         if schools.empty:
             st.caption("No schools yet.")
             return
-        pick = st.selectbox("School", schools["school_id"].tolist(), key="consent_school",
-                            format_func=lambda s: f"{s} {schools.set_index('school_id').loc[s, 'name']}")
+        names = dict(zip(schools["school_id"], schools["name"], strict=True))
+        pick = st.selectbox("School", list(names), key="consent_school", format_func=lambda s: f"{s} {names[s]}")
         answer = st.radio("May be named?", ["yes", "no"], horizontal=True, key="consent_answer")
         if st.button("Record consent", key="consent_save"):
             returns.set_consent(db, pick, answer == "yes", ctx.viewer.email)
