@@ -210,14 +210,23 @@ def _stamp(store: Store, framework: Framework, generated_by: str) -> Stamp:
 def next_steps(framework: Framework, teachers: pd.DataFrame, aspects: pd.DataFrame, missing: list[str]) -> list[str]:
     """What to work on next, from the rules teachers fall short of and the least-covered aspect."""
     steps = []
+    # A teacher's explanation names each rule they are short on by now: against the pro-rata target while
+    # the year (or the period asked for) is in progress, against the whole threshold at the year's end.
+    in_progress = "status" in teachers and bool(teachers["status"].isin(["on_track", "at_risk"]).any())
+    reasons = teachers["explanation"].fillna("") if "explanation" in teachers else None
     for rule in framework.rules_at("teacher-year"):
         column = engine.rule_column(rule)
-        if column in teachers and len(teachers):
+        if reasons is not None and len(teachers):
+            short = int(reasons.str.contains(rule.title + ": ", regex=False).sum())
+        elif column in teachers and len(teachers):
             short = int((~teachers[column].astype(bool)).sum())
-            if short:
-                steps.append(f"{short} of {len(teachers)} teachers are short on '{rule.title}' "
-                             f"({labels.criterion(rule.metric, rule.comparator, rule.threshold).lower()}, "
-                             f"{rule.period}).")
+        else:
+            continue
+        if short:
+            when = "behind the pace for" if in_progress else "short on"
+            steps.append(f"{short} of {len(teachers)} teachers are {when} '{rule.title}' "
+                         f"({labels.criterion(rule.metric, rule.comparator, rule.threshold).lower()}, "
+                         f"{rule.period}).")
     if len(aspects):
         shares = {a: float((aspects[a]).mean()) for a in schema.DFE_ASPECTS}
         weakest = min(shares, key=shares.get)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ def app(db, monkeypatch, role="evaluator", **params) -> AppTest:
 def texts(at) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
     parts += [w.value for w in at.warning] + [i.value for i in at.info] + [s.value for s in at.success]
-    return "\n".join(str(p) for p in parts)
+    shown = "\n".join(str(p) for p in parts)
+    # and as a reader sees it: user text is escaped for Markdown (see widgets.literal)
+    return shown + "\n" + re.sub(r"\\(.)", r"\1", shown).replace("\u2060", "")
 
 
 def metrics(at) -> dict[str, str]:
@@ -173,6 +176,24 @@ def test_upload_check_then_commit_changes_the_school_figures(small_db, monkeypat
     assert "Saved 1 upload(s): 3 activities, 1 rows kept aside in quarantine." in texts(at)
     school = app(small_db, monkeypatch, "evaluator", school="S3")
     assert metrics(school)["Teachers"] == "3" and metrics(school)["Meet the criteria"] == "3 (100%)"
+
+
+def test_upload_outcomes_show_file_names_as_typed_not_as_links(small_db, monkeypatch):
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    first = workbook_bytes([activity(school_id="S3", teacher_id="W1", hours=4)])
+    at.file_uploader(key="uploads-0").upload("w1.xlsx", first, "application/octet-stream").run()
+    at.button(key="check").click().run()
+    at.button(key="commit").click().run()
+    evil = "[Sign in again](https://evil.example).xlsx"
+    fix = workbook_bytes([activity(school_id="S3", teacher_id="W1", hours=5)])
+    at.file_uploader(key="uploads-1").upload(evil, fix, "application/octet-stream").run()
+    at.button(key="check").click().run()
+    at.checkbox(key="confirm_replace").check().run()
+    at.button(key="commit").click().run()
+    assert not at.exception
+    shown = next(i.value for i in at.info if "replaces" in i.value)
+    assert shown.startswith(r"\[Sign in again\]\(https\:") and "](https://" not in shown
 
 
 def _active(db) -> list[tuple]:

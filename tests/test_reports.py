@@ -121,3 +121,21 @@ def test_notebook_runs_top_to_bottom(demo_db, tmp_path, monkeypatch):
     outputs = "\n".join(o.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
                         for o in cell.outputs)
     assert "saved as version" in outputs and "meet the pilot framework" in outputs
+
+
+def test_next_steps_mid_year_count_teachers_behind_the_pace_not_short_of_the_whole_year():
+    import pandas as pd
+
+    from qa.framework import load_framework
+    from qa.reports import next_steps
+
+    wellcome = load_framework("wellcome")
+    hours = next(r for r in wellcome.rules_at("teacher-year") if r.metric == "counted_hours")
+    # to the end of Spring: 24 h is on track (23.3 expected), 10 h is behind; neither has 35 h yet
+    teachers = pd.DataFrame({"teacher_id": ["T1", "T2"], "status": ["on_track", "at_risk"],
+                             "meets_hours": [False, False], "meets_subject": [True, True],
+                             "explanation": [None, f"{hours.title}: 10.0 h so far; 23.33 h expected by the end of "
+                                                   "Spring."]})
+    steps = next_steps(wellcome, teachers, pd.DataFrame(), [])
+    assert steps == [f"1 of 2 teachers are behind the pace for '{hours.title}' (counted hours at least 35.0 h, "
+                     f"{hours.period})."]
