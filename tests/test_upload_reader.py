@@ -45,3 +45,27 @@ def test_upload_page_date_order_choice_and_locked_zip_member(tmp_path, monkeypat
     with Store(db) as store:
         assert store.query_rows("SELECT activity_date::VARCHAR FROM activities") == [("2020-04-09",)]
     st.cache_resource.clear()
+
+
+def test_changing_the_date_order_after_check_checks_again_before_commit(tmp_path, monkeypatch):
+    """The report shown is always the one Commit will do: a setting changed after Check files re-checks."""
+    st.cache_resource.clear()
+    db = tmp_path / "up.duckdb"
+    Store(db).close()
+    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
+    at = app(db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    at.file_uploader(key="uploads-0").upload("us.csv", csv_text.encode(), "text/csv").run()
+    at.button(key="check").click().run()
+    assert at.dataframe[0].value.loc[0, "School terms"] == "S1 Autumn 2020/21"  # 4 September
+    at.selectbox(key="upload_date_order").select("month-first").run()
+    assert not at.exception
+    assert [b.key for b in at.button if b.key == "commit"] == []  # the day-first report cannot be committed
+    assert ("The files or settings changed since they were checked: check them again before committing."
+            in [i.value for i in at.info])
+    at.button(key="check").click().run()
+    assert at.dataframe[0].value.loc[0, "School terms"] == "S1 Summer 2019/20"  # 9 April: what Commit will save
+    at.button(key="commit").click().run()
+    with Store(db) as store:
+        assert store.query_rows("SELECT activity_date::VARCHAR, term FROM activities") == [("2020-04-09", "Summer")]
+    st.cache_resource.clear()
