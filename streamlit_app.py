@@ -146,6 +146,8 @@ wanted_framework = wanted("framework", DEFAULT_FRAMEWORK)
 framework_id = st.sidebar.selectbox("Framework", frameworks, key="framework",
                                     index=frameworks.index(wanted_framework) if wanted_framework in frameworks else 0,
                                     format_func=lambda f: shipped_frameworks()[f].title)
+if framework_id != wanted_framework:  # a version in the URL belongs to the framework it was picked for
+    st.query_params.pop("version", None)
 st.query_params["framework"] = st.session_state["_wanted_framework"] = framework_id
 choices = versions(db, framework_id)
 wanted_version = st.query_params.get("version", "")
