@@ -107,7 +107,11 @@ def pick_demo_viewer() -> Viewer:
         school_id = st.sidebar.selectbox("Champion of", ids, format_func=lambda s: f"{names[s]} ({s})",
                                          index=ids.index(requested_school) if requested_school in ids else 0,
                                          key="demo_school")
+        if school_id != requested_school:
+            st.query_params.pop("school", None)  # the school the last view showed is not this champion's
         st.query_params["champion_school"] = st.session_state["_wanted_champion_school"] = school_id
+    if role != requested:
+        st.query_params.pop("school", None)  # a role picked here starts at its own school, not the last one shown
     st.query_params["role"] = st.session_state["_wanted_role"] = role
     return Viewer(role, email=f"demo-{role}", school_id=school_id)
 

@@ -319,3 +319,15 @@ def test_providers_page_for_champion_and_funder(tmp_path, monkeypatch):
     seen = funder.dataframe[0].value.set_index(label("provider"))
     assert seen.loc["Small Co", "Teachers"] == "c" and seen.loc["Small Co", "Hours"] == "c"
     assert seen.loc["Big Co", "Teachers"] == "6"  # a column holding "c" is shown as text
+
+
+def test_demo_role_switched_in_the_sidebar_opens_the_champions_own_school(small_db, monkeypatch):
+    """The school an evaluator last looked at is not a request from the champion picked next: no refusal."""
+    at = app(small_db, monkeypatch, "evaluator", school="S2")
+    at.selectbox(key="demo_role").set_value("champion").run()
+    assert not at.exception and not at.error
+    assert at.caption[0].value.startswith("Abbey Lane (S1)")
+    at.selectbox(key="demo_school").set_value("S2").run()
+    assert not at.error and at.caption[0].value.startswith("Birch (S2)")
+    with Store(small_db) as store:
+        assert store.query_rows("SELECT count(*) FROM audit_log WHERE action = 'access refused'") == [(0,)]
