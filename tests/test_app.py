@@ -331,3 +331,14 @@ def test_demo_role_switched_in_the_sidebar_opens_the_champions_own_school(small_
     assert not at.error and at.caption[0].value.startswith("Birch (S2)")
     with Store(small_db) as store:
         assert store.query_rows("SELECT count(*) FROM audit_log WHERE action = 'access refused'") == [(0,)]
+
+
+def test_programme_shares_on_the_providers_page_read_as_percentages(demo_db, monkeypatch):
+    """'Hours flagged sustained by teachers' is a share: 99.1%, never a bare 0.99 a reader takes for hours."""
+    at = app(demo_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/providers.py").run()
+    programmes = at.dataframe[-1]
+    assert programmes.value.loc[0, "Hours flagged sustained by teachers"] == pytest.approx(0.9912, abs=1e-4)
+    config = json.loads(programmes.proto.columns)
+    for column in ("Hours flagged sustained by teachers", "Teachers spanning 2+ terms (from dates)"):
+        assert config[column]["type_config"]["format"] == "percent"
