@@ -342,3 +342,26 @@ def test_programme_shares_on_the_providers_page_read_as_percentages(demo_db, mon
     config = json.loads(programmes.proto.columns)
     for column in ("Hours flagged sustained by teachers", "Teachers spanning 2+ terms (from dates)"):
         assert config[column]["type_config"]["format"] == "percent"
+
+
+def test_programme_overview_for_a_year_with_nothing_up_to_the_term_chosen_says_so(tmp_path, monkeypatch):
+    """2020/21 has only Spring returns: to the end of Autumn there is nothing to show, and no traceback."""
+    from qa import reports
+    from qa.access import Viewer
+    from qa.errors import CpdqaError
+    from qa.framework import load_framework
+    from qa.ingest import ingest_bytes
+
+    db = tmp_path / "spring.duckdb"
+    with Store(db) as store:
+        rows = [activity(school_id=f"S{i}", teacher_id=f"T{j}", hours=5, activity_date=day)
+                for day in (dt.date(2019, 10, 1), dt.date(2021, 2, 1)) for i in range(3) for j in range(6)]
+        assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
+        with pytest.raises(CpdqaError, match=r"^No activities recorded in 2020/21, to the end of Autumn\.$"):
+            reports.funder_report_pdf(store, Viewer("funder"), load_framework("wellcome"), "2020/21", "f",
+                                      dt.date(2021, 9, 1), "Autumn")
+    at = app(db, monkeypatch, "funder", year="2020/21", term="Autumn")
+    assert not at.exception
+    assert "No activities recorded in 2020/21, to the end of Autumn. Choose a later term or another year." \
+        in texts(at)
+    assert not at.metric
