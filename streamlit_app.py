@@ -158,7 +158,9 @@ wanted_version = st.query_params.get("version", "")
 version = choices[-1]
 if len(choices) > 1:
     version = st.sidebar.selectbox(
-        "Framework version", list(reversed(choices)), key=f"framework_version-{framework_id}",
+        # keyed by the newest version, so a version saved since follows a reader who was judging by the newest
+        # (the URL carries a version only when an older one was picked on purpose, and that pick is kept)
+        "Framework version", list(reversed(choices)), key=f"framework_version-{framework_id}-{choices[-1]}",
         index=list(reversed(choices)).index(int(wanted_version)) if wanted_version.isdigit()
         and int(wanted_version) in choices else 0,
         format_func=lambda v: f"version {v}" + (" (newest)" if v == choices[-1] else ""),

@@ -263,7 +263,7 @@ def test_framework_saved_three_times_then_reverted_on_the_page(small_db, monkeyp
         assert not at.exception and f"Saved wellcome version {n}." in texts(at)
     at = app(small_db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/frameworks.py").run()
-    assert at.selectbox(key="framework_version-wellcome").value == 4  # the newest is judged by
+    assert at.selectbox(key="framework_version-wellcome-4").value == 4  # the newest is judged by
     at.selectbox(key="cmp-a-wellcome").set_value(1).run()
     assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track)" in texts(at)
     at.selectbox(key="revert-wellcome").set_value(2).run()
@@ -365,3 +365,32 @@ def test_programme_overview_for_a_year_with_nothing_up_to_the_term_chosen_says_s
     assert "No activities recorded in 2020/21, to the end of Autumn. Choose a later term or another year." \
         in texts(at)
     assert not at.metric
+
+
+def _sidebar_version(at) -> int:
+    return next(s.value for s in at.selectbox if str(s.key).startswith("framework_version-wellcome"))
+
+
+def test_a_version_saved_on_the_page_is_judged_by_next_and_a_second_edit_builds_on_it(small_db, monkeypatch):
+    """Judging by the newest version follows a save: the next edit starts from it and keeps the first change."""
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/frameworks.py").run()
+    at.number_input(key="thr-wellcome-meets_hours").set_value(30.0).run()
+    at.button(key="save_fw").click().run()
+    at.run()
+    assert _sidebar_version(at) == 2
+    at.number_input(key="thr-wellcome-meets_subject").set_value(0.4).run()
+    at.button(key="save_fw").click().run()
+    at.run()
+    assert _sidebar_version(at) == 3 and "version" not in at.query_params
+    assert "Starting from version 3." in texts(at)
+    with Store(small_db) as store:
+        body = store.scalar("SELECT body FROM framework_versions WHERE version = 3")
+    assert "threshold = 30.0" in body and "threshold = 0.4" in body  # the first edit is not lost
+    # a version picked on purpose stays picked when another is saved
+    at.selectbox(key=next(s.key for s in at.selectbox if str(s.key).startswith("framework_version-"))) \
+        .set_value(1).run()
+    at.number_input(key="thr-wellcome-meets_hours").set_value(25.0).run()
+    at.button(key="save_fw").click().run()
+    at.run()
+    assert _sidebar_version(at) == 1 and at.query_params["version"] == "1"

@@ -87,9 +87,9 @@ def test_an_old_version_linked_for_one_framework_is_not_applied_to_the_next_one_
             save_version(store, with_overrides(load_framework(fid, store), {rule: value}), "eva")
     at = app(db, monkeypatch, "evaluator", framework="wellcome", version="1")
     assert not at.exception
-    assert at.selectbox(key="framework_version-wellcome").value == 1  # the link is honoured
+    assert at.selectbox(key="framework_version-wellcome-2").value == 1  # the link is honoured
     at.selectbox(key="framework").set_value("dfe-2016").run()
     assert not at.exception
-    assert at.selectbox(key="framework_version-dfe-2016").value == 3  # the newest, as for any framework picked
+    assert at.selectbox(key="framework_version-dfe-2016-3").value == 3  # the newest, as for any framework picked
     assert "version" not in at.query_params
     st.cache_resource.clear()
