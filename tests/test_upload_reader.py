@@ -9,7 +9,7 @@ import streamlit as st
 
 from qa.store import Store
 from tests.conftest import CANONICAL
-from tests.test_app import PAGES, app
+from tests.test_app import PAGES, app, texts
 
 ROW = ["S1", "T1", "04/09/2020", "Course", "course", "2", "", "", "Y", "Y", "Y", "Y", "Y", "Y"]
 
@@ -68,4 +68,29 @@ def test_changing_the_date_order_after_check_checks_again_before_commit(tmp_path
     at.button(key="commit").click().run()
     with Store(db) as store:
         assert store.query_rows("SELECT activity_date::VARCHAR, term FROM activities") == [("2020-04-09", "Summer")]
+    st.cache_resource.clear()
+
+
+def test_a_file_name_chosen_by_a_school_is_shown_as_typed_in_upload_messages(tmp_path, monkeypatch):
+    """A zip member named like Markdown (an image that would call a tracking server) is text, not markup."""
+    st.cache_resource.clear()
+    db = tmp_path / "up.duckdb"
+    Store(db).close()
+    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("![x](https://evil.example/p.png).csv", csv_text)
+    at = app(db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    at.file_uploader(key="uploads-0").upload("batch.zip", buf.getvalue(), "application/zip").run()
+    at.button(key="check").click().run()
+    at.button(key="commit").click().run()
+    assert not at.exception
+    at.button(key="undo").click().run()
+    confirm = next(w.value for w in at.warning if w.value.startswith("Undo upload #1"))
+    assert "\\!\\[x\\]\\(https\\:" in confirm  # escaped: shows as typed, loads nothing
+    at.button(key="undo_yes").click().run()
+    assert not at.exception
+    assert "Upload #1 undone: 1 activity row(s) stop counting. Schools affected: S1." in texts(at)
+    assert not [m for m in (*at.success, *at.warning, *at.info, *at.error, *at.markdown) if "![" in m.value]
     st.cache_resource.clear()

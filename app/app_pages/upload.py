@@ -83,11 +83,12 @@ def _committed_messages(results: list[ingest.FileReport]) -> list[tuple[str, str
                             f"{sum(r.rows_quarantined for r in saved)} rows kept aside in quarantine.")]
     for r in results:
         if r.committed and r.replaced_uploads:
-            messages.append(("info", f"{r.file_name} (upload #{r.upload_id}) replaces "
+            messages.append(("info", f"{widgets.literal(r.file_name)} (upload #{r.upload_id}) replaces "
                                      + ", ".join(f"#{u}" for u in r.replaced_uploads) + "."))
         elif not r.committed:
             reason = r.errors[0].message if r.errors else "; ".join(r.notes)
-            messages.append(("warning", f"{r.file_name}: {returns.outcome_word(r)}, not saved. {reason}"))
+            messages.append(("warning", f"{widgets.literal(r.file_name)}: {returns.outcome_word(r)}, not saved. "
+                                        f"{widgets.literal(reason)}"))
     return messages
 
 
@@ -171,17 +172,19 @@ def _undo(history: pd.DataFrame) -> None:
         preview = returns.undo_upload(db, pending, ctx.viewer.email, dry_run=True)
     except returns.UndoError as exc:
         st.session_state.pop("undo_confirm", None)
-        st.error(str(exc))
+        st.error(widgets.literal(exc))
         return
-    st.warning(f"Undo upload #{pending} ({preview.file_name})? As if it had never been uploaded: {preview.sentence()}")
+    st.warning(f"Undo upload #{pending} ({widgets.literal(preview.file_name)})? As if it had never been uploaded: "
+               f"{widgets.literal(preview.sentence())}")
     yes, no = st.columns(2)
     if yes.button(f"Yes, undo upload #{pending}", key="undo_yes", type="primary"):
         st.session_state.pop("undo_confirm", None)
         try:
             done = returns.undo_upload(db, pending, ctx.viewer.email)
-            st.session_state["upload_flash"] = [("success", f"Upload #{pending} undone: {done.sentence()}")]
+            st.session_state["upload_flash"] = [
+                ("success", f"Upload #{pending} undone: {widgets.literal(done.sentence())}")]
         except returns.UndoError as exc:
-            st.session_state["upload_flash"] = [("error", str(exc))]
+            st.session_state["upload_flash"] = [("error", widgets.literal(exc))]
         st.rerun()
     if no.button("Cancel", key="undo_no"):
         st.session_state.pop("undo_confirm", None)
@@ -202,7 +205,8 @@ def _consent() -> None:
         if st.button("Record consent", key="consent_save"):
             returns.set_consent(db, pick, answer == "yes", ctx.viewer.email)
             st.session_state["upload_flash"] = [
-                ("success", f"School {pick}: " + ("may be named." if answer == "yes" else "not named."))]
+                ("success", f"School {widgets.literal(pick)}: "
+                 + ("may be named." if answer == "yes" else "not named."))]
             st.rerun()
 
 
