@@ -107,7 +107,11 @@ def pick_demo_viewer() -> Viewer:
         school_id = st.sidebar.selectbox("Champion of", ids, format_func=lambda s: f"{names[s]} ({s})",
                                          index=ids.index(requested_school) if requested_school in ids else 0,
                                          key="demo_school")
+        if school_id != requested_school:
+            st.query_params.pop("school", None)  # the school the last view showed is not this champion's
         st.query_params["champion_school"] = st.session_state["_wanted_champion_school"] = school_id
+    if role != requested:
+        st.query_params.pop("school", None)  # a role picked here starts at its own school, not the last one shown
     st.query_params["role"] = st.session_state["_wanted_role"] = role
     return Viewer(role, email=f"demo-{role}", school_id=school_id)
 
@@ -146,13 +150,17 @@ wanted_framework = wanted("framework", DEFAULT_FRAMEWORK)
 framework_id = st.sidebar.selectbox("Framework", frameworks, key="framework",
                                     index=frameworks.index(wanted_framework) if wanted_framework in frameworks else 0,
                                     format_func=lambda f: shipped_frameworks()[f].title)
+if framework_id != wanted_framework:  # a version in the URL belongs to the framework it was picked for
+    st.query_params.pop("version", None)
 st.query_params["framework"] = st.session_state["_wanted_framework"] = framework_id
 choices = versions(db, framework_id)
 wanted_version = st.query_params.get("version", "")
 version = choices[-1]
 if len(choices) > 1:
     version = st.sidebar.selectbox(
-        "Framework version", list(reversed(choices)), key=f"framework_version-{framework_id}",
+        # keyed by the newest version, so a version saved since follows a reader who was judging by the newest
+        # (the URL carries a version only when an older one was picked on purpose, and that pick is kept)
+        "Framework version", list(reversed(choices)), key=f"framework_version-{framework_id}-{choices[-1]}",
         index=list(reversed(choices)).index(int(wanted_version)) if wanted_version.isdigit()
         and int(wanted_version) in choices else 0,
         format_func=lambda v: f"version {v}" + (" (newest)" if v == choices[-1] else ""),

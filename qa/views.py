@@ -16,7 +16,9 @@ import pandas as pd
 
 from qa import disclosure, engine, schema
 from qa.access import Viewer, require, school_scope
+from qa.errors import CpdqaError
 from qa.framework import Framework
+from qa.labels import period
 from qa.paging import PagedQuery
 from qa.store import Store, run
 
@@ -145,6 +147,10 @@ def missing_returns(store: Store, viewer: Viewer, as_of: dt.date | None = None,
     return frame.sort_values(["school_id", "academic_year", "order"]).drop(columns="order").reset_index(drop=True)
 
 
+class NothingRecorded(CpdqaError):
+    """The year asked about has no activities up to the term chosen: nothing to summarise."""
+
+
 @dataclass
 class FunderOverview:
     by_year: pd.DataFrame
@@ -221,6 +227,8 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
         return grouped.drop(columns="activities_all_aspects")
 
     by_year = roll_up(merged, ["academic_year"])
+    if not (by_year["academic_year"] == year).any():
+        raise NothingRecorded(f"No activities recorded in {period(year, through_term)}.")
     this_year = merged[merged["academic_year"] == year].reset_index(drop=True)
     by_phase = roll_up(this_year, ["phase"])
     by_la = roll_up(this_year, ["local_authority"])

@@ -284,7 +284,7 @@ def test_framework_saved_three_times_then_reverted_on_the_page(small_db, monkeyp
         assert not at.exception and f"Saved wellcome version {n}." in texts(at)
     at = app(small_db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/frameworks.py").run()
-    assert at.selectbox(key="framework_version-wellcome").value == 4  # the newest is judged by
+    assert at.selectbox(key="framework_version-wellcome-4").value == 4  # the newest is judged by
     at.selectbox(key="cmp-a-wellcome").set_value(1).run()
     assert "1 of 3 teachers' results would change (+1 meeting the criteria or on track)" in texts(at)
     at.selectbox(key="revert-wellcome").set_value(2).run()
@@ -340,3 +340,78 @@ def test_providers_page_for_champion_and_funder(tmp_path, monkeypatch):
     seen = funder.dataframe[0].value.set_index(label("provider"))
     assert seen.loc["Small Co", "Teachers"] == "c" and seen.loc["Small Co", "Hours"] == "c"
     assert seen.loc["Big Co", "Teachers"] == "6"  # a column holding "c" is shown as text
+
+
+def test_demo_role_switched_in_the_sidebar_opens_the_champions_own_school(small_db, monkeypatch):
+    """The school an evaluator last looked at is not a request from the champion picked next: no refusal."""
+    at = app(small_db, monkeypatch, "evaluator", school="S2")
+    at.selectbox(key="demo_role").set_value("champion").run()
+    assert not at.exception and not at.error
+    assert at.caption[0].value.startswith("Abbey Lane (S1)")
+    at.selectbox(key="demo_school").set_value("S2").run()
+    assert not at.error and at.caption[0].value.startswith("Birch (S2)")
+    with Store(small_db) as store:
+        assert store.query_rows("SELECT count(*) FROM audit_log WHERE action = 'access refused'") == [(0,)]
+
+
+def test_programme_shares_on_the_providers_page_read_as_percentages(demo_db, monkeypatch):
+    """'Hours flagged sustained by teachers' is a share: 99.1%, never a bare 0.99 a reader takes for hours."""
+    at = app(demo_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/providers.py").run()
+    programmes = at.dataframe[-1]
+    assert programmes.value.loc[0, "Hours flagged sustained by teachers"] == pytest.approx(0.9912, abs=1e-4)
+    config = json.loads(programmes.proto.columns)
+    for column in ("Hours flagged sustained by teachers", "Teachers spanning 2+ terms (from dates)"):
+        assert config[column]["type_config"]["format"] == "percent"
+
+
+def test_programme_overview_for_a_year_with_nothing_up_to_the_term_chosen_says_so(tmp_path, monkeypatch):
+    """2020/21 has only Spring returns: to the end of Autumn there is nothing to show, and no traceback."""
+    from qa import reports
+    from qa.access import Viewer
+    from qa.errors import CpdqaError
+    from qa.framework import load_framework
+    from qa.ingest import ingest_bytes
+
+    db = tmp_path / "spring.duckdb"
+    with Store(db) as store:
+        rows = [activity(school_id=f"S{i}", teacher_id=f"T{j}", hours=5, activity_date=day)
+                for day in (dt.date(2019, 10, 1), dt.date(2021, 2, 1)) for i in range(3) for j in range(6)]
+        assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
+        with pytest.raises(CpdqaError, match=r"^No activities recorded in 2020/21, to the end of Autumn\.$"):
+            reports.funder_report_pdf(store, Viewer("funder"), load_framework("wellcome"), "2020/21", "f",
+                                      dt.date(2021, 9, 1), "Autumn")
+    at = app(db, monkeypatch, "funder", year="2020/21", term="Autumn")
+    assert not at.exception
+    assert "No activities recorded in 2020/21, to the end of Autumn. Choose a later term or another year." \
+        in texts(at)
+    assert not at.metric
+
+
+def _sidebar_version(at) -> int:
+    return next(s.value for s in at.selectbox if str(s.key).startswith("framework_version-wellcome"))
+
+
+def test_a_version_saved_on_the_page_is_judged_by_next_and_a_second_edit_builds_on_it(small_db, monkeypatch):
+    """Judging by the newest version follows a save: the next edit starts from it and keeps the first change."""
+    at = app(small_db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/frameworks.py").run()
+    at.number_input(key="thr-wellcome-meets_hours").set_value(30.0).run()
+    at.button(key="save_fw").click().run()
+    at.run()
+    assert _sidebar_version(at) == 2
+    at.number_input(key="thr-wellcome-meets_subject").set_value(0.4).run()
+    at.button(key="save_fw").click().run()
+    at.run()
+    assert _sidebar_version(at) == 3 and "version" not in at.query_params
+    assert "Starting from version 3." in texts(at)
+    with Store(small_db) as store:
+        body = store.scalar("SELECT body FROM framework_versions WHERE version = 3")
+    assert "threshold = 30.0" in body and "threshold = 0.4" in body  # the first edit is not lost
+    # a version picked on purpose stays picked when another is saved
+    at.selectbox(key=next(s.key for s in at.selectbox if str(s.key).startswith("framework_version-"))) \
+        .set_value(1).run()
+    at.number_input(key="thr-wellcome-meets_hours").set_value(25.0).run()
+    at.button(key="save_fw").click().run()
+    at.run()
+    assert _sidebar_version(at) == 1 and at.query_params["version"] == "1"

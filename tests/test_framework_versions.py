@@ -70,3 +70,26 @@ def test_a_nan_version_saved_before_the_check_can_still_be_reverted(store):
         load_framework("wellcome", store)
     reverted = revert_to(store, "wellcome", 1, "eva")
     assert reverted.version == 3 and load_framework("wellcome", store).rules[0].threshold == 35
+
+
+def test_an_old_version_linked_for_one_framework_is_not_applied_to_the_next_one_picked(tmp_path, monkeypatch):
+    """A link to version 1 of one framework must not silently judge by version 1 of another picked after it."""
+    import streamlit as st
+
+    from qa.store import Store
+    from tests.test_app import app
+
+    st.cache_resource.clear()
+    db = tmp_path / "v.duckdb"
+    with Store(db) as store:
+        for fid, rule, value in (("wellcome", "meets_hours", 30.0), ("dfe-2016", "quality_share", 0.5),
+                                 ("dfe-2016", "quality_share", 0.4)):
+            save_version(store, with_overrides(load_framework(fid, store), {rule: value}), "eva")
+    at = app(db, monkeypatch, "evaluator", framework="wellcome", version="1")
+    assert not at.exception
+    assert at.selectbox(key="framework_version-wellcome-2").value == 1  # the link is honoured
+    at.selectbox(key="framework").set_value("dfe-2016").run()
+    assert not at.exception
+    assert at.selectbox(key="framework_version-dfe-2016-3").value == 3  # the newest, as for any framework picked
+    assert "version" not in at.query_params
+    st.cache_resource.clear()

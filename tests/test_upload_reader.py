@@ -9,7 +9,7 @@ import streamlit as st
 
 from qa.store import Store
 from tests.conftest import CANONICAL
-from tests.test_app import PAGES, app
+from tests.test_app import PAGES, app, texts
 
 ROW = ["S1", "T1", "04/09/2020", "Course", "course", "2", "", "", "Y", "Y", "Y", "Y", "Y", "Y"]
 
@@ -44,4 +44,53 @@ def test_upload_page_date_order_choice_and_locked_zip_member(tmp_path, monkeypat
     at.button(key="commit").click().run()
     with Store(db) as store:
         assert store.query_rows("SELECT activity_date::VARCHAR FROM activities") == [("2020-04-09",)]
+    st.cache_resource.clear()
+
+
+def test_changing_the_date_order_after_check_checks_again_before_commit(tmp_path, monkeypatch):
+    """The report shown is always the one Commit will do: a setting changed after Check files re-checks."""
+    st.cache_resource.clear()
+    db = tmp_path / "up.duckdb"
+    Store(db).close()
+    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
+    at = app(db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    at.file_uploader(key="uploads-0").upload("us.csv", csv_text.encode(), "text/csv").run()
+    at.button(key="check").click().run()
+    assert at.dataframe[0].value.loc[0, "School terms"] == "S1 Autumn 2020/21"  # 4 September
+    at.selectbox(key="upload_date_order").select("month-first").run()
+    assert not at.exception
+    assert [b.key for b in at.button if b.key == "commit"] == []  # the day-first report cannot be committed
+    assert ("The files or settings changed since they were checked: check them again before committing."
+            in [i.value for i in at.info])
+    at.button(key="check").click().run()
+    assert at.dataframe[0].value.loc[0, "School terms"] == "S1 Summer 2019/20"  # 9 April: what Commit will save
+    at.button(key="commit").click().run()
+    with Store(db) as store:
+        assert store.query_rows("SELECT activity_date::VARCHAR, term FROM activities") == [("2020-04-09", "Summer")]
+    st.cache_resource.clear()
+
+
+def test_a_file_name_chosen_by_a_school_is_shown_as_typed_in_upload_messages(tmp_path, monkeypatch):
+    """A zip member named like Markdown (an image that would call a tracking server) is text, not markup."""
+    st.cache_resource.clear()
+    db = tmp_path / "up.duckdb"
+    Store(db).close()
+    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("![x](https://evil.example/p.png).csv", csv_text)
+    at = app(db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    at.file_uploader(key="uploads-0").upload("batch.zip", buf.getvalue(), "application/zip").run()
+    at.button(key="check").click().run()
+    at.button(key="commit").click().run()
+    assert not at.exception
+    at.button(key="undo").click().run()
+    confirm = next(w.value for w in at.warning if w.value.startswith("Undo upload #1"))
+    assert "\\!\\[x\\]\\(https\\:" in confirm  # escaped: shows as typed, loads nothing
+    at.button(key="undo_yes").click().run()
+    assert not at.exception
+    assert "Upload #1 undone: 1 activity row(s) stop counting. Schools affected: S1." in texts(at)
+    assert not [m for m in (*at.success, *at.warning, *at.info, *at.error, *at.markdown) if "![" in m.value]
     st.cache_resource.clear()

@@ -13,8 +13,12 @@ ctx = context()
 db = store()
 widgets.require_data("Programme overview", bool(ctx.year))
 
-with widgets.refusals_shown():
-    overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
+try:
+    with widgets.refusals_shown():
+        overview = views.funder_overview(db, ctx.viewer, ctx.framework, ctx.year, ctx.as_of, ctx.through_term)
+except views.NothingRecorded as exc:
+    widgets.empty_state(f"{exc} Choose a later term or another year.")
+    st.stop()
 period = labels.period(ctx.year, ctx.through_term)
 widgets.caption("{} · {} v{} · " + (f"every year to the end of {ctx.through_term} · " if ctx.through_term else "")
                 + "{} · schools that did not agree to be named appear as 'School N'",

@@ -78,9 +78,7 @@ with right:
 st.subheader("Programmes and professional recognition")
 if champion:
     st.caption("Your school's teachers on each programme, and who has reached its recognition (by staff code).")
-prog_shown = page.programmes.rename(columns={
-    "share_hours_self_reported_sustained": "hours flagged sustained by teachers",
-    "share_teachers_sustained_by_dates": "teachers spanning 2+ terms (from dates)",
-    "recognised_staff": "recognised (staff codes)"})
+# the shares keep their names: the label registry heads them and the table shows them as percentages
+prog_shown = page.programmes.rename(columns={"recognised_staff": "recognised (staff codes)"})
 widgets.table(prog_shown)
 widgets.downloads(prog_shown, f"programmes-{period}", "programmes")

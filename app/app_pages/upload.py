@@ -1,5 +1,7 @@
 """Upload termly returns: check a batch, read each file's outcome, commit; undo with a confirmation."""
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -90,13 +92,24 @@ def _committed_messages(results: list[ingest.FileReport]) -> list[tuple[str, str
     return messages
 
 
+def _batch_identity(items: list[tuple[str, bytes | ingest.FileRejected]]) -> tuple:
+    """What a check depends on: each file's name and content, the school given and the date order.
+
+    A report checked before any of these changed is not what Commit would do, so it is not shown.
+    """
+    files = tuple((n, hashlib.sha256(d).hexdigest() if isinstance(d, bytes) else str(d)) for n, d in items)
+    return files, school, date_order
+
+
 def _check_and_commit(items: list[tuple[str, bytes]]) -> None:
-    names = [n for n, _ in items]
+    identity = _batch_identity(items)
     if st.button("Check files", type="primary", key="check"):
         st.session_state["checked"] = {(False, False, False): _batch(items, dry_run=True)}
-        st.session_state["checked_names"] = names
+        st.session_state["checked_names"] = identity
     plans = st.session_state.get("checked")
-    if not plans or st.session_state.get("checked_names") != names:
+    if not plans or st.session_state.get("checked_names") != identity:
+        if plans:
+            st.info("The files or settings changed since they were checked: check them again before committing.")
         return
     base = plans[(False, False, False)]  # the outcomes without Replace or accepted reference changes
     needs_replace = [r for r in base if r.status == "needs_replace"]
