@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
 import streamlit as st
 
 from qa.store import Store
@@ -12,16 +13,23 @@ from tests.conftest import CANONICAL
 from tests.test_app import PAGES, app, texts
 
 ROW = ["S1", "T1", "04/09/2020", "Course", "course", "2", "", "", "Y", "Y", "Y", "Y", "Y", "Y"]
+CSV_TEXT = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
 
 
-def test_upload_page_date_order_choice_and_locked_zip_member(tmp_path, monkeypatch):
+@pytest.fixture
+def db(tmp_path):
+    """An empty database; the app's cached store is dropped before and after."""
     st.cache_resource.clear()
-    db = tmp_path / "up.duckdb"
-    Store(db).close()
-    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
+    path = tmp_path / "up.duckdb"
+    Store(path).close()
+    yield path
+    st.cache_resource.clear()
+
+
+def test_upload_page_date_order_choice_and_locked_zip_member(db, monkeypatch):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("ok.csv", csv_text)
+        zf.writestr("ok.csv", CSV_TEXT)
         zf.writestr("locked.csv", b"secret")
     data = bytearray(buf.getvalue())
     second_local = data.index(b"PK\x03\x04", 1)
@@ -44,18 +52,13 @@ def test_upload_page_date_order_choice_and_locked_zip_member(tmp_path, monkeypat
     at.button(key="commit").click().run()
     with Store(db) as store:
         assert store.query_rows("SELECT activity_date::VARCHAR FROM activities") == [("2020-04-09",)]
-    st.cache_resource.clear()
 
 
-def test_changing_the_date_order_after_check_checks_again_before_commit(tmp_path, monkeypatch):
+def test_changing_the_date_order_after_check_checks_again_before_commit(db, monkeypatch):
     """The report shown is always the one Commit will do: a setting changed after Check files re-checks."""
-    st.cache_resource.clear()
-    db = tmp_path / "up.duckdb"
-    Store(db).close()
-    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
     at = app(db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/upload.py").run()
-    at.file_uploader(key="uploads-0").upload("us.csv", csv_text.encode(), "text/csv").run()
+    at.file_uploader(key="uploads-0").upload("us.csv", CSV_TEXT.encode(), "text/csv").run()
     at.button(key="check").click().run()
     assert at.dataframe[0].value.loc[0, "School terms"] == "S1 Autumn 2020/21"  # 4 September
     at.selectbox(key="upload_date_order").select("month-first").run()
@@ -68,18 +71,13 @@ def test_changing_the_date_order_after_check_checks_again_before_commit(tmp_path
     at.button(key="commit").click().run()
     with Store(db) as store:
         assert store.query_rows("SELECT activity_date::VARCHAR, term FROM activities") == [("2020-04-09", "Summer")]
-    st.cache_resource.clear()
 
 
-def test_a_file_name_chosen_by_a_school_is_shown_as_typed_in_upload_messages(tmp_path, monkeypatch):
+def test_a_file_name_chosen_by_a_school_is_shown_as_typed_in_upload_messages(db, monkeypatch):
     """A zip member named like Markdown (an image that would call a tracking server) is text, not markup."""
-    st.cache_resource.clear()
-    db = tmp_path / "up.duckdb"
-    Store(db).close()
-    csv_text = "\n".join(",".join(r) for r in (CANONICAL, ROW)) + "\n"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("![x](https://evil.example/p.png).csv", csv_text)
+        zf.writestr("![x](https://evil.example/p.png).csv", CSV_TEXT)
     at = app(db, monkeypatch, "evaluator")
     at.switch_page(f"{PAGES}/upload.py").run()
     at.file_uploader(key="uploads-0").upload("batch.zip", buf.getvalue(), "application/zip").run()
@@ -93,4 +91,3 @@ def test_a_file_name_chosen_by_a_school_is_shown_as_typed_in_upload_messages(tmp
     assert not at.exception
     assert "Upload #1 undone: 1 activity row(s) stop counting. Schools affected: S1." in texts(at)
     assert not [m for m in (*at.success, *at.warning, *at.info, *at.error, *at.markdown) if "![" in m.value]
-    st.cache_resource.clear()
