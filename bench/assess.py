@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +66,17 @@ def build(path: Path, teachers: int, per_year: int) -> float:
     return time.perf_counter() - started
 
 
+def national_database(prefix: str, builder: Callable[[Path, int, int], float], teachers: int,
+                      per_year: int) -> Path:
+    """build/PREFIX-TxP.duckdb, built by `builder` the first time (it returns the seconds it took)."""
+    path = ROOT / "build" / f"{prefix}-{teachers}x{per_year}.duckdb"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        seconds = builder(path, teachers, per_year)
+        print(f"built {path.name}: {teachers * per_year * len(YEARS):,} activities in {seconds:.1f} s")
+    return path
+
+
 def case(db: str, level: str) -> None:
     import datetime as dt
 
@@ -92,11 +104,7 @@ def main() -> None:
     parser.add_argument("--teachers", type=int, default=100_000)
     parser.add_argument("--per-year", type=int, default=20)
     args = parser.parse_args()
-    path = ROOT / "build" / f"bench-national-{args.teachers}x{args.per_year}.duckdb"
-    path.parent.mkdir(exist_ok=True)
-    if not path.exists():
-        seconds = build(path, args.teachers, args.per_year)
-        print(f"built {path.name}: {args.teachers * args.per_year * len(YEARS):,} activities in {seconds:.1f} s")
+    path = national_database("bench-national", build, args.teachers, args.per_year)
     print(f"{'level':10} {'rows':>9} {'all years':>10} {'one year':>9} {'peak MB':>8}")
     for level in ("teacher", "school", "provider", "programme"):
         r = run_case(Path(__file__), "--case", str(path), level)

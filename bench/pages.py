@@ -248,11 +248,9 @@ def main() -> None:
         for row in _page_times(*args.case_pages):
             print(json.dumps(row))
         return
-    path = ROOT / "build" / f"bench-pages-{args.teachers}x{args.per_year}.duckdb"
-    path.parent.mkdir(exist_ok=True)
-    if not path.exists():
-        seconds = build(path, args.teachers, args.per_year)
-        print(f"built {path.name}: {args.teachers * args.per_year * 4:,} activities in {seconds:.1f} s")
+    from assess import national_database
+
+    path = national_database("bench-pages", build, args.teachers, args.per_year)
     print(f"{'role':10} {'page':13} {'first':>7} {'session':>8} {'rerun':>7}   (seconds, AppTest)")
     for row in [] if args.skip_pages else pages(path):
         if "error" in row:
