@@ -15,6 +15,15 @@ additive *system* it belongs to, which atoms (e.g. school-years) its figures are
   removal hides it (the next-smallest cell of the same breakdown, or failing that the total), and
   audit again. Rows are suppressed whole, so every figure of a row shares the same protection, and
   primary and secondary suppressions carry the same marker so neither can be told from the other.
+- **Pseudonyms stay unlinked.** A school that did not consent to be named is shown under a label
+  ("School 17") with no phase or local authority. A phase or local-authority row whose unnamed
+  schools number 1 or 2 would tie that label back to the group: with one, the group minus its named
+  schools *is* the labelled school's row; with two, only one pair of labelled rows sums to it. Such a
+  row is suppressed as a primary cell (``Row.links_pseudonym``), and the audit then keeps it from
+  being worked out like any other suppressed row. From three unnamed schools up the remainder is a
+  sum the attacker must split among the combinations of labelled rows; that makes linking a search
+  with many near answers rather than a subtraction, but it is not a proof (a tiny programme with
+  distinctive figures may still have one answer), and the README says so.
 
 This is how official statistics are protected. The ONS statistical disclosure control guidance for
 the Government Statistical Service (ONS, "Statistical disclosure control", archived at
@@ -38,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 SMALL_CELL = 5
+FEW_UNNAMED = 3  # a group holding 1..FEW_UNNAMED-1 unnamed schools would link their labels to it
 SUPPRESSED = "c"
 SUPPRESSION_NOTE = ("c: suppressed, because the figure comes from fewer than 5 teachers or would let one "
                     "that does be worked out from the totals")
@@ -50,6 +60,12 @@ class Row:
     teachers: int
     atoms: dict[str, frozenset] = field(default_factory=dict, hash=False, compare=False)
     total: bool = False  # a headline total: suppressed only when no breakdown row can protect instead
+    links_pseudonym: bool = False  # suppressed whatever its size: it would tie a school's label to the group
+
+
+def links_pseudonym(unnamed_schools: int) -> bool:
+    """Would a group row holding this many unnamed (pseudonymous) schools tie their labels to the group?"""
+    return 0 < unnamed_schools < FEW_UNNAMED
 
 
 def is_suppressed(value: object) -> bool:
@@ -100,9 +116,10 @@ def exposed(rows: Iterable[Row], suppressed: set[Hashable]) -> list[tuple[Hashab
 
 
 def protect(rows: Iterable[Row], small: int = SMALL_CELL) -> set[Hashable]:
-    """The keys to suppress: rows from 1..small-1 teachers, plus enough others that none is derivable."""
+    """The keys to suppress: rows from 1..small-1 teachers or linking a pseudonym, plus enough others that
+    none is derivable."""
     rows = list(rows)
-    suppressed = {r.key for r in rows if 0 < r.teachers < small}
+    suppressed = {r.key for r in rows if 0 < r.teachers < small or r.links_pseudonym}
     if not suppressed:
         return suppressed
     while True:

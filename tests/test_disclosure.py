@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 import tempfile
 from pathlib import Path
@@ -210,6 +211,43 @@ def attack_overview(truth: pd.DataFrame, public: pd.DataFrame, shown: dict[str, 
     return found
 
 
+def link_attack(public: pd.DataFrame, this_year: set[str], overview: views.FunderOverview,
+                labels: dict[str, str]) -> dict:
+    """Labels an attacker ties to a phase or local authority: the group's shown teachers and teachers
+    meeting, minus its named schools' shown rows, matched against every combination of shown labelled
+    rows of the size the group's school count leaves (up to 2 unnamed schools: the rule's promise).
+    A unique combination that is the true set of unnamed members is a link."""
+    public = public[public["school_id"].isin(this_year)]
+    named = public["consent_to_name"].fillna(False).astype(bool) & public["name"].fillna("").str.strip().ne("")
+    by_school = overview.schools
+    shown = {label: (int(n), round(float(n) * float(share)))
+             for label, n, share in zip(by_school["school"], by_school["teachers"], by_school["share_meeting"],
+                                        strict=True) if n != SUPPRESSED and share != SUPPRESSED}
+    labelled = {label: v for label, v in shown.items() if re.fullmatch(r"School \d+", label)}
+    links = {}
+    for kind, column, frame in (("phase", "phase", overview.by_phase),
+                                ("la", "local_authority", overview.by_local_authority)):
+        for _, row in frame.iterrows():
+            if row["teachers"] == SUPPRESSED:
+                continue
+            members = public[public[column].fillna("unknown") == row[column]]
+            known = members[named.loc[members.index]]
+            if not set(known["name"]) <= set(shown):
+                continue  # a named member's row is hidden: no exact remainder to match
+            left = (int(row["teachers"]) - sum(shown[n][0] for n in known["name"]),
+                    round(float(row["teachers"]) * float(row["share_meeting"]))
+                    - sum(shown[n][1] for n in known["name"]))
+            size = int(row["schools"]) - len(known)
+            if not 0 < size <= 2:
+                continue
+            answers = [combo for combo in itertools.combinations(sorted(labelled), size)
+                       if tuple(map(sum, zip(*(labelled[c] for c in combo), strict=True))) == left]
+            truth = tuple(sorted(labels[s] for s in members.loc[~named.loc[members.index], "school_id"]))
+            if answers == [truth]:
+                links[(kind, row[column])] = truth
+    return links
+
+
 def _read_back(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What a funder's CSV and XLSX downloads of a table say, read back as a spreadsheet would."""
     csv = pd.read_csv(io.BytesIO(to_csv_bytes(frame)), encoding="utf-8-sig", dtype=str, keep_default_na=False)
@@ -232,6 +270,9 @@ def test_no_small_cell_is_recovered_from_any_funder_overview_output(data):
         frames = {"by_year": overview.by_year, "by_phase": overview.by_phase, "by_la": overview.by_local_authority,
                   "schools": overview.schools, "quadrant": overview.quadrant}
         assert attack_overview(truth, public, frames | {"labels": labels}) == {}
+        consented = store.query_df("SELECT school_id, name, phase, local_authority, consent_to_name FROM schools")
+        this_year = set(truth.loc[truth["academic_year"] == YEAR, "school_id"])
+        assert link_attack(consented, this_year, overview, labels) == {}
         for copy in (0, 1):  # the same attack on the CSV and on the XLSX downloads
             files = {name: _read_back(frame)[copy] for name, frame in frames.items()}
             assert attack_overview(truth, public, files | {"labels": labels}) == {}
@@ -430,3 +471,60 @@ def test_xlsx_download_of_a_suppressed_table_keeps_the_marker_as_text(small_nurs
     values = [[c.value for c in row] for row in book["phase"].iter_rows(min_row=2)]
     nursery = next(v for v in values if v[0] == "nursery")
     assert nursery[1:] == [SUPPRESSED] * 7
+
+
+# ------------------------------------------------------------------ re-identifying a pseudonym
+
+@pytest.fixture
+def lone_special(store, load):
+    """One unnamed special school (9 teachers), alone in its phase; three unnamed primaries in York."""
+    sizes = {"300001": 12, "300002": 7, "300003": 9, "300004": 8, "300005": 6, "300006": 10}
+    rows = [activity(school_id=s, teacher_id=f"T{i}", hours=5, collaboration="Y" if i % 2 else "N")
+            for s, n in sizes.items() for i in range(n)]
+    load(rows)
+    register(store, [
+        {"school_id": "300001", "name": "Ash Secondary", "phase": "secondary", "local_authority": "Leeds",
+         "consent_to_name": "Y"},
+        {"school_id": "300002", "name": "Beech Primary", "phase": "primary", "local_authority": "Leeds",
+         "consent_to_name": "Y"},
+        {"school_id": "300003", "name": "Cedar Special", "phase": "special", "local_authority": "York",
+         "consent_to_name": "N"},
+        {"school_id": "300004", "name": "Elm Primary", "phase": "primary", "local_authority": "York",
+         "consent_to_name": "N"},
+        {"school_id": "300005", "name": "Fir Primary", "phase": "primary", "local_authority": "York",
+         "consent_to_name": "N"},
+        {"school_id": "300006", "name": "Gorse Primary", "phase": "primary", "local_authority": "Leeds",
+         "consent_to_name": "N"}])
+    return store
+
+
+def _links(store: Store, overview: views.FunderOverview) -> dict:
+    public = store.query_df("SELECT school_id, name, phase, local_authority, consent_to_name FROM schools")
+    return link_attack(public, set(public["school_id"]), overview,
+                       views.school_labels(store, public["school_id"].tolist()))
+
+
+def test_a_lone_unnamed_school_is_not_tied_to_its_phase_or_local_authority(lone_special, monkeypatch):
+    overview = views.funder_overview(lone_special, FUNDER, WELLCOME, YEAR, AS_OF)
+    phases = overview.by_phase.set_index("phase")
+    las = overview.by_local_authority.set_index("local_authority")
+    # special holds one unnamed school, Leeds one (Gorse): either row would name it by subtraction
+    assert phases.loc["special", "teachers"] == SUPPRESSED and phases.loc["special", "schools"] == SUPPRESSED
+    assert las.loc["Leeds", "teachers"] == SUPPRESSED
+    assert _links(lone_special, overview) == {}
+    # without the rule the attack works: the special phase's 9 teachers are Cedar's label
+    monkeypatch.setattr(disclosure, "FEW_UNNAMED", 1)
+    leaky = views._funder_overview(lone_special, WELLCOME, YEAR, AS_OF, None)
+    cedar = views.school_labels(lone_special, ["300003"])["300003"]
+    assert _links(lone_special, leaky)[("phase", "special")] == (cedar,)
+
+
+def test_a_group_needs_one_or_two_unnamed_schools_to_be_held_back():
+    assert [disclosure.links_pseudonym(n) for n in range(5)] == [False, True, True, False, False]
+    rows = [Row(("phase", "a"), 30, {"s": frozenset({1, 2, 3})}, links_pseudonym=True),
+            Row(("phase", "b"), 40, {"s": frozenset({4, 5})}),
+            Row(("phase", "c"), 50, {"s": frozenset({6})})]
+    # big enough, yet held back; the next-smallest phase goes with it (no total here to difference)
+    assert protect(rows) == {("phase", "a")}
+    total = Row(("year",), 120, {"s": frozenset(range(1, 7))}, total=True)
+    assert protect([*rows, total]) == {("phase", "a"), ("phase", "b")}
