@@ -191,13 +191,14 @@ def test_termly_round_is_the_evaluators_first_page_with_the_hand_computed_grid(r
                                                      "Rows kept aside": "1", "Schools to chase": "2"}
     grid = at.dataframe[0].value.set_index("Code")
     today = f"{TODAY:%d %b %Y}"
-    assert grid["Autumn: return"].tolist() == [f"#1 on {today}", f"#4 on {today}", f"#6 on {today}"]
+    assert grid.index.tolist() == ["S2", "S1", "S3"]  # a missing return first, then rows kept aside
+    assert grid["Autumn: return"].tolist() == [f"#4 on {today}", f"#1 on {today}", f"#6 on {today}"]
     assert grid.loc["S2", "Summer: return"] == "MISSING"
     assert grid.loc["S3", "School"] == "S3"
-    assert grid["Autumn: kept aside"].tolist() == [1, 0, 0]
-    assert grid["Spring: warnings"].tolist() == [1, 0, 0]
+    assert grid["Autumn: kept aside"].tolist() == [0, 1, 0]
+    assert grid["Spring: warnings"].tolist() == [0, 1, 0]
     assert grid[["Autumn: at risk", "Spring: at risk", "Summer: at risk"]].values.tolist() == [
-        [1, 1, 1], [0, 0, 1], [0, 0, 0]]
+        [0, 0, 1], [1, 1, 1], [0, 0, 0]]
     assert grid.loc["S2", "Dashboard"].startswith("school?") and "school=S2" in grid.loc["S2", "Dashboard"]
     chase = pd.read_csv(io.BytesIO(files[f"chase-up-{YEAR.replace('/', '-')}.csv"]), encoding="utf-8-sig")
     assert chase.columns.tolist() == ["School code", "School", "Term", "What to ask for"]
@@ -216,7 +217,7 @@ def test_termly_round_is_the_evaluators_first_page_with_the_hand_computed_grid(r
 def test_only_schools_to_chase_and_a_year_with_no_returns(round_db, monkeypatch):
     at = _app(round_db, monkeypatch)
     at.toggle(key="termly_only_chase").set_value(True).run()
-    assert at.dataframe[0].value["Code"].tolist() == ["S1", "S2"]
+    assert at.dataframe[0].value["Code"].tolist() == ["S2", "S1"]
     empty = _app(tmp_empty(round_db), monkeypatch)
     assert empty.title[0].value == "Termly round" and not empty.exception
     assert "No CPD returns yet" in empty.info[0].value

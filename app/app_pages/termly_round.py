@@ -51,22 +51,28 @@ def wide(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"School": schools["name"], "Code": schools.index,
                         "Dashboard": [f"school?{urlencode({**base, 'school': s})}" for s in schools.index]},
                        index=schools.index)
-    for term in rnd.terms:
-        part = frame[frame["term"] == term].set_index("school_id")
+    parts = {term: frame[frame["term"] == term].set_index("school_id") for term in rnd.terms}
+    for term, part in parts.items():  # the returns side by side, then each figure term by term
         out[f"{term}: return"] = pd.Series([cell_text(r) for r in part.itertuples()], index=part.index)
-        out[f"{term}: kept aside"] = part["kept_aside"]
-        out[f"{term}: warnings"] = part["warnings"]
-        out[f"{term}: at risk"] = part["at_risk"]
+    for column, figure in (("kept_aside", "kept aside"), ("warnings", "warnings"), ("at_risk", "at risk")):
+        for term, part in parts.items():
+            out[f"{term}: {figure}"] = part[column]
     unknown = frame[frame["term"].isna()].set_index("school_id")["kept_aside"]
     if len(unknown):
         out["Kept aside, term not known"] = unknown.reindex(out.index).fillna(0).astype("int64")
-    return out.reset_index(drop=True)
+    # missing returns first, then rows to correct: what a round chases; then by school code
+    by_school = frame.groupby("school_id")
+    out["_missing"] = by_school["state"].apply(lambda s: int((s == termly.MISSING).sum()))
+    out["_kept"] = by_school["kept_aside"].sum()
+    out = out.sort_values(["_missing", "_kept", "Code"], ascending=[False, False, True])
+    return out.drop(columns=["_missing", "_kept"]).reset_index(drop=True)
 
 
 st.subheader("Schools by term")
 st.caption("Each term: the return received (upload numbers and date) or MISSING, rows kept aside that still "
            "need correcting, warnings on rows that count, and teachers short of the criteria by the end of "
-           "the term. Open a school's dashboard from its link, or pick it below.")
+           "the term. Schools with missing returns come first, then those with rows to correct. Open a school's "
+           "dashboard from its link, or pick it below.")
 needing = st.toggle("Only schools with something to chase", key="termly_only_chase")
 view = wide(grid[grid["school_id"].isin(rnd.chase_up["school_id"])] if needing else grid)
 if view.empty:
