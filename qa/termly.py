@@ -82,7 +82,9 @@ def _placed_kept_aside_sql() -> str:
 class TermlyRound:
     year: str
     terms: list[str]  # the terms shown: the year's, up to the term chosen
-    grid: pd.DataFrame  # one row per school and term (see _grid)
+    # one row per school and term; state received | missing | not started, and a row with no term (state "")
+    # for a school's rows kept aside whose term could not be told
+    grid: pd.DataFrame
     chase_up: pd.DataFrame  # school_id, name, term, to_do: one line per thing to chase
 
 
@@ -147,8 +149,8 @@ def _termly_round(store: Store, viewer: Viewer, framework: Framework, year: str,
     started = grid["term"].map(lambda t: isinstance(t, str) and schema.term_index(t) <= begun)
     grid["uploads"] = grid["uploads"].map(_upload_ids)
     # missing: begun with no return (views.missing_returns); a school seen only in rows kept aside, likewise
-    grid["state"] = [RECEIVED if ups else MISSING if m is True or s else NOT_STARTED
-                     for ups, m, s in zip(grid["uploads"], grid["missing"], started, strict=True)]
+    grid["state"] = ["" if not isinstance(t, str) else RECEIVED if ups else MISSING if m is True or s else NOT_STARTED
+                     for t, ups, m, s in zip(grid["term"], grid["uploads"], grid["missing"], started, strict=True)]
     for col in ("warnings", "kept_aside"):
         grid[col] = grid[col].fillna(0).astype("int64")
     grid["at_risk"] = grid["at_risk"].fillna(0).astype("Int64").where(started)

@@ -269,3 +269,18 @@ def test_other_roles_never_get_the_termly_page(round_db, monkeypatch):
         assert at.title[0].value in ("School dashboard", "Programme overview")
         with pytest.raises(ValueError, match="Could not find"):  # its URL shows whose page it is (tests/e2e)
             at.switch_page(f"{PAGES}/termly_round.py").run()
+
+
+def test_a_row_kept_aside_whose_term_cannot_be_told_still_counts_against_its_school(tmp_path):
+    with Store(tmp_path / "unknown.duckdb") as store:
+        # one file for Autumn and Spring; the bad row has no readable date and no term: its term is unknown
+        bad = activity(school_id="S1", teacher_id="T1", activity_date="sometime", hours=3)
+        rows = [activity(school_id="S1", teacher_id="T1", activity_date=d, hours=12) for d in (AUTUMN, SPRING)]
+        assert ingest_bytes(store, "year.xlsx", workbook_bytes([*rows, bad])).status == "accepted"
+        framework = load_framework("wellcome")
+        grid = termly.termly_round(store, EVALUATOR, framework, YEAR, TODAY).grid
+        assert grid[["term", "state", "kept_aside"]].fillna("").values.tolist() == [
+            ["Autumn", "received", 0], ["Spring", "received", 0], ["Summer", "missing", 0], ["", "", 1]]
+        chase = termly.termly_round(store, EVALUATOR, framework, YEAR, TODAY).chase_up["to_do"].tolist()
+        assert chase[-1] == ("1 row was kept aside in 2019/20, term not known (upload #1, year.xlsx): please correct "
+                             "and send it again.")
