@@ -178,11 +178,8 @@ def uploads_text(ids: tuple[int, ...]) -> str:
 
 def _chase_up(store: Store, grid: pd.DataFrame, year: str) -> pd.DataFrame:
     """What to ask each school for, in plain English: missing returns, rows to correct, warnings to check."""
-    ids = sorted({u for ups in grid["kept_uploads"] for u in ups})
-    files = {}
-    if ids:
-        where, params = _in_clause("u", tuple(str(i) for i in ids), "CAST(upload_id AS VARCHAR)")
-        files = dict(store.query_rows(f"SELECT upload_id, file_name FROM uploads WHERE {where}", params))
+    files = dict(store.query_rows("SELECT upload_id, file_name FROM uploads WHERE upload_id IN "
+                                  "(SELECT DISTINCT upload_id FROM quarantine)")) if grid["kept_aside"].any() else {}
     lines = []
     for r in grid.itertuples():
         when = f"{r.term} {year}" if isinstance(r.term, str) else f"{year}, term not known"
@@ -223,22 +220,28 @@ def at_risk_teachers(store: Store, viewer: Viewer, framework: Framework, year: s
 
 # ------------------------------------------------------------------------------------ filtered lists
 
+def _school_year(alias: str, school_id: str | None, year: str | None) -> tuple[list[str], dict]:
+    """Conditions (and their parameters) on `alias`.school_id and `alias`.academic_year, for those given."""
+    where, params = [], {}
+    if school_id:
+        where.append(f"{alias}.school_id = $school")
+        params["school"] = school_id
+    if year:
+        where.append(f"{alias}.academic_year = $year")
+        params["year"] = year
+    return where, params
+
+
 def kept_aside(store: Store, viewer: Viewer, school_id: str | None = None, year: str | None = None) -> PagedQuery:
     """Rows kept aside by active uploads, each whole as the school wrote it (every cell of the row), with
     why; only those placed in `school_id` and `year` when given. Evaluators only."""
     require(viewer, "evaluator")
-    where, params = ["TRUE"], {}
-    if school_id:
-        where.append("p.school_id = $school")
-        params["school"] = school_id
-    if year:
-        where.append("p.academic_year = $year")
-        params["year"] = year
+    where, params = _school_year("p", school_id, year)
     cells = ", ".join(f"json_extract_string(p.raw_row, '$.{c}') AS {c}" for c in RAW_COLUMNS)
     return PagedQuery(store, f"""
         WITH {_placed_kept_aside_sql()}
         SELECT p.upload_id, u.file_name, p.sheet, p.row_number, p.reason, p.column_name, {cells}
-        FROM placed p JOIN uploads u ON u.upload_id = p.upload_id WHERE {' AND '.join(where)}""",
+        FROM placed p JOIN uploads u ON u.upload_id = p.upload_id WHERE {' AND '.join(['TRUE', *where])}""",
                       "upload_id, sheet, row_number", params, decorate=_cell_names)
 
 
@@ -267,15 +270,11 @@ def warnings(store: Store, viewer: Viewer, school_id: str | None = None, year: s
         clause, names = _in_clause("k", kinds, "coalesce(w.column_name, '')")
         where.append(clause)
         params |= names
-    if school_id or year:
-        row = ["a.upload_id = w.upload_id", "a.source_sheet = w.sheet", "a.source_row = w.row_number"]
-        if school_id:
-            row.append("a.school_id = $school")
-            params["school"] = school_id
-        if year:
-            row.append("a.academic_year = $year")
-            params["year"] = year
+    row, placed = _school_year("a", school_id, year)
+    if row:
+        row += ["a.upload_id = w.upload_id", "a.source_sheet = w.sheet", "a.source_row = w.row_number"]
         where.append(f"EXISTS (SELECT 1 FROM activities a WHERE {' AND '.join(row)})")
+        params |= placed
     return PagedQuery(store, f"""
         SELECT w.upload_id, u.file_name, w.sheet, w.row_number, w.column_name, w.value, w.message
         FROM upload_warnings w JOIN uploads u ON u.upload_id = w.upload_id WHERE {' AND '.join(where)}""",
@@ -288,16 +287,11 @@ def upload_history(store: Store, viewer: Viewer, school_id: str | None = None, y
     `year`, and of any of `kinds` (keys of UPLOAD_KINDS), when given."""
     require(viewer, "evaluator")
     base = _all_uploads(store)
-    where, params = [], {}
-    if school_id or year:
-        scope = ["s.upload_id = u.upload_id"]
-        if school_id:
-            scope.append("s.school_id = $school")
-            params["school"] = school_id
-        if year:
-            scope.append("s.academic_year = $year")
-            params["year"] = year
-        where.append(f"EXISTS (SELECT 1 FROM upload_scope s WHERE {' AND '.join(scope)})")
+    where = []
+    scope, params = _school_year("s", school_id, year)
+    if scope:
+        where.append(f"EXISTS (SELECT 1 FROM upload_scope s WHERE s.upload_id = u.upload_id AND "
+                     f"{' AND '.join(scope)})")
     if kinds:
         where.append("(" + " OR ".join(f"({UPLOAD_KINDS[k][1]})" for k in kinds) + ")")
     if not where:

@@ -25,7 +25,7 @@ from qa.framework import load_framework
 from qa.ingest import ingest_bytes
 from qa.store import Store
 from tests.conftest import activity, workbook_bytes
-from tests.test_app import APP, PAGES
+from tests.test_app import APP, PAGES, fresh_cache  # noqa: F401 (autouse: a fresh store per AppTest)
 
 EVALUATOR = Viewer("evaluator")
 YEAR = "2019/20"
@@ -61,13 +61,6 @@ def round_db(tmp_path_factory):
                                           {"school_id": "S2", "name": "Birch School"}]})
         assert ingest_bytes(store, "ref.xlsx", ref, accept_reference_changes=True).status == "accepted"
     return path
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 def _round(path, **kw) -> termly.TermlyRound:
