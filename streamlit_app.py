@@ -194,7 +194,9 @@ set_context(Context(viewer=viewer, framework=framework, year=year,
                     through_term=None if term == WHOLE_YEAR else term, years=years, as_of=dt.date.today()))
 
 PAGES = "app/app_pages"
-PAGE_FILES = {"school": f"{PAGES}/school.py", "overview": f"{PAGES}/funder.py"}  # pages a role may open first
+PAGE_FILES = {"school": f"{PAGES}/school.py", "overview": f"{PAGES}/funder.py",  # pages a role may open first
+              "termly": f"{PAGES}/termly_round.py"}
+termly = st.Page(f"{PAGES}/termly_round.py", title="Termly round", icon=":material/fact_check:", url_path="termly")
 school = st.Page(f"{PAGES}/school.py", title="School dashboard", icon=":material/school:", url_path="school")
 funder = st.Page(f"{PAGES}/funder.py", title="Programme overview", icon=":material/insights:", url_path="overview")
 providers = st.Page(f"{PAGES}/providers.py", title="Providers", icon=":material/workspace_premium:",
@@ -206,7 +208,7 @@ people = st.Page(f"{PAGES}/accounts.py", title="Accounts", icon=":material/group
 log = st.Page(f"{PAGES}/audit_log.py", title="Audit log", icon=":material/history:", url_path="audit")
 
 by_role = {
-    "evaluator": {"Dashboards": [school, funder, providers], "Data": [upload, quality],
+    "evaluator": {"Dashboards": [termly, school, funder, providers], "Data": [upload, quality],
                   "Administration": [rules, people, log]},
     "champion": {"My school": [school, providers], "Rules": [rules]},
     "funder": {"Programme": [funder, providers], "Rules": [rules]},
@@ -229,7 +231,7 @@ def not_for_this_role(page: st.Page) -> st.Page:
 
 own = by_role[viewer.role]
 own_paths = {p.url_path for pages in own.values() for p in pages}
-others = [not_for_this_role(p) for p in (school, funder, providers, upload, quality, rules, people, log)
+others = [not_for_this_role(p) for p in (termly, school, funder, providers, upload, quality, rules, people, log)
           if p.url_path not in own_paths]
 # The root URL shows the role's first page. Streamlit serves its default page at "/" only, so the default is a
 # hidden second registration of that page's script: every real page keeps its own typed URL (no "Page not

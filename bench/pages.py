@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 PAGES = "app/app_pages"
 ROLE_PAGES = {
-    "evaluator": ["school", "funder", "providers", "upload", "data_quality", "frameworks", "accounts",
-                  "audit_log"],
+    "evaluator": ["termly_round", "school", "funder", "providers", "upload", "data_quality", "frameworks",
+                  "accounts", "audit_log"],
     "champion": ["school", "providers", "frameworks"],
     "funder": ["funder", "providers", "frameworks"],
 }
@@ -71,6 +71,8 @@ def build(path: Path, teachers: int, per_year: int) -> float:
                    CASE WHEN upload_id % 6 = 0 THEN 1 ELSE 0 END, n // 200, 'active'
             FROM returns""")
         cur.execute("SELECT setval('upload_seq', (SELECT max(upload_id) FROM uploads))")
+        cur.execute("""INSERT INTO upload_scope SELECT upload_id, school_id, academic_year, term, NULL
+                       FROM returns""")
         cur.execute("""
             INSERT INTO upload_warnings (upload_id, sheet, row_number, column_name, value, message)
             SELECT upload_id, 'Log', 2 + (activity_id % 300), 'collaboration', NULL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -16,6 +17,13 @@ TEMPLATE_ROWS = 500
 def write_template(path: str | Path) -> Path:
     """Write the template workbook; every header, list and hint comes from `qa.schema`."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(template_bytes())
+    return path
+
+
+def template_bytes() -> bytes:
+    """The template workbook as .xlsx bytes (the CLI writes them to a file, the Upload page offers them)."""
     book = Workbook()
     log = book.active
     log.title = "CPD log"
@@ -80,6 +88,6 @@ def write_template(path: str | Path) -> Path:
     for col in range(1, 4):
         info.cell(row=6, column=col).font = Font(bold=True)
     book.active = book.sheetnames.index("CPD log")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

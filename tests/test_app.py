@@ -16,7 +16,7 @@ from tests.conftest import activity, workbook_bytes
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = "app/app_pages"
 ROLE_PAGES = {
-    "evaluator": ["school", "funder", "providers", "upload", "data_quality", "frameworks"],
+    "evaluator": ["termly_round", "school", "funder", "providers", "upload", "data_quality", "frameworks"],
     "champion": ["school", "providers", "frameworks"],
     "funder": ["funder", "providers", "frameworks"],
 }
@@ -35,7 +35,10 @@ def app(db, monkeypatch, role="evaluator", **params) -> AppTest:
     at.query_params["role"] = role
     for key, value in params.items():
         at.query_params[key] = value
-    return at.run()
+    at.run()
+    if role == "evaluator" and "school" in params:  # /school?school=…, as the Termly round links to it
+        at.switch_page(f"{PAGES}/school.py").run()
+    return at
 
 
 def texts(at) -> str:

@@ -19,7 +19,8 @@ from tests.conftest import activity, workbook_bytes
 from tests.test_app import APP, PAGES
 
 ROLE_PAGES = {
-    "evaluator": ["school", "funder", "providers", "upload", "data_quality", "frameworks", "accounts", "audit_log"],
+    "evaluator": ["termly_round", "school", "funder", "providers", "upload", "data_quality", "frameworks", "accounts",
+                  "audit_log"],
     "champion": ["school", "providers", "frameworks"],
     "funder": ["funder", "providers", "frameworks"],
 }

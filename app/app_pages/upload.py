@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import widgets
 from app.state import context, store
-from qa import ingest, returns
+from qa import ingest, returns, template, termly
 from qa.exports import to_xlsx_bytes
 
 ctx = context()
@@ -210,12 +210,30 @@ def _consent() -> None:
             st.rerun()
 
 
+widgets.report_download("Blank return template (XLSX)", template.template_bytes, "cpd-return-template.xlsx",
+                        widgets.XLSX_MIME, "template-xlsx")
 if files:
     _check_and_commit(_expand(files))
 else:
-    widgets.empty_state("Add .xlsx, .xls, .ods or .csv returns, or a .zip of them. "
-                        "`cpdqa template --out return.xlsx` writes a blank return with drop-downs.")
+    widgets.empty_state("Add .xlsx, .xls, .ods or .csv returns, or a .zip of them. Schools can fill in the blank "
+                        "return template above (drop-downs and instructions included).")
 
-st.subheader("Upload history")
-_undo(widgets.paged_table(returns.upload_history(db), "upload-history", "history", "Nothing uploaded yet."))
+
+def _history() -> None:
+    st.subheader("Upload history")
+    schools = db.schools()
+    names = dict(zip(schools["school_id"], schools["name"], strict=True))
+    left, middle, right = st.columns(3)
+    pick = left.selectbox("School", ["", *names], key="history_school",
+                          format_func=lambda s: f"{names[s]} ({s})" if s else "All schools") or None
+    year = middle.selectbox("Academic year", ["", *ctx.years], key="history_year",
+                            format_func=lambda y: y or "All years") or None
+    kinds = right.multiselect("Outcome", list(termly.UPLOAD_KINDS), key="history_kinds",
+                              format_func=lambda k: termly.UPLOAD_KINDS[k][0], placeholder="Every upload")
+    history = termly.upload_history(db, ctx.viewer, pick, year, tuple(kinds))
+    empty = "No such uploads." if pick or year or kinds else "Nothing uploaded yet."
+    _undo(widgets.paged_table(history, "upload-history", "history", empty))
+
+
+_history()
 _consent()

@@ -12,8 +12,8 @@ from tests.e2e.conftest import shot
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30_000
 ROLE_LINKS = {
-    "evaluator": ["School dashboard", "Programme overview", "Providers", "Upload returns", "Data quality",
-                  "Frameworks"],
+    "evaluator": ["Termly round", "School dashboard", "Programme overview", "Providers", "Upload returns",
+                  "Data quality", "Frameworks"],
     "champion": ["School dashboard", "Providers", "Frameworks"],
     "funder": ["Programme overview", "Providers", "Frameworks"],
 }
@@ -83,9 +83,9 @@ def test_upload_through_the_page_changes_the_school_kpi(page, server, tmp_path):
     assert int(after.split()[0]) > int(before.split()[0]), (before, after)
 
 
-PAGE_PATHS = {"school": "School dashboard", "overview": "Programme overview", "providers": "Providers",
-              "upload": "Upload termly returns", "data-quality": "Data quality", "frameworks": "Frameworks",
-              "accounts": "Accounts", "audit": "Audit log"}
+PAGE_PATHS = {"termly": "Termly round", "school": "School dashboard", "overview": "Programme overview",
+              "providers": "Providers", "upload": "Upload termly returns", "data-quality": "Data quality",
+              "frameworks": "Frameworks", "accounts": "Accounts", "audit": "Audit log"}
 OWN_PATHS = {"evaluator": set(PAGE_PATHS), "champion": {"school", "providers", "frameworks"},
              "funder": {"overview", "providers", "frameworks"}}
 

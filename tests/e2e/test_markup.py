@@ -29,7 +29,11 @@ def evil_server(tmp_path_factory):
 
 
 def test_malicious_names_render_as_literal_text(evil_server, page):
-    page.goto(f"{evil_server}/?role=evaluator&school=S1")  # the School dashboard is the first page
+    page.goto(f"{evil_server}/?role=evaluator")  # the Termly round, the evaluator's first page: names as text
+    expect(page.get_by_role("heading", name="Termly round").first).to_be_visible(timeout=TIMEOUT)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("a[href*='evil.example'], img[src*='evil.example'], img[src='x']").count() == 0
+    page.goto(f"{evil_server}/school?role=evaluator&school=S1")
     caption = page.locator("[data-testid='stCaptionContainer']").filter(has_text="Sign in again").first
     expect(caption).to_contain_text("Sign in again", timeout=TIMEOUT)
     assert EVIL_SCHOOL in caption.inner_text().replace("\u2060", "")  # word joiners keep URLs from linking
