@@ -12,6 +12,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.state import Context, db_path, set_context, store
+from app.widgets import literal
 from qa import accounts, audit, schema
 from qa.access import Viewer
 from qa.errors import CpdqaError
@@ -52,7 +53,8 @@ def signed_in_viewer() -> Viewer:
             audit.record(store(), who, "access refused", "e-mail address not verified by the identity provider")
             st.session_state["_refusal_recorded"] = True
         st.title("E-mail address not verified")
-        st.error(f"Your identity provider has not verified that {email or 'this address'} is yours, so cpdqa "
+        address = literal(email) if email else "this address"
+        st.error(f"Your identity provider has not verified that {address} is yours, so cpdqa "
                  "cannot let you in with it. Verify the address with your provider, or sign in with your school "
                  "or organisation account.", icon=":material/lock:")
         st.button("Sign out", on_click=st.logout)
@@ -68,12 +70,13 @@ def signed_in_viewer() -> Viewer:
             audit.record(store(), who, "access refused", reason)
             st.session_state["_refusal_recorded"] = reason
         st.title("No access yet")
-        st.info(f"You are signed in as {email or 'an account without an e-mail address'}, but no cpdqa account "
+        address = literal(email) if email else "an account without an e-mail address"
+        st.info(f"You are signed in as {address}, but no cpdqa account "
                 "uses that address. Ask your evaluator to give you access.", icon=":material/lock:")
         st.button("Sign out", on_click=st.logout)
         st.stop()
     st.session_state["_had_account"] = True
-    st.sidebar.caption(f"Signed in as {viewer.email} · {ROLE_LABELS[viewer.role]}"
+    st.sidebar.caption(f"Signed in as {literal(viewer.email)} · {ROLE_LABELS[viewer.role]}"
                        + (f" · school {viewer.school_id}" if viewer.school_id else ""))
     st.sidebar.button("Sign out", on_click=st.logout, key="sign_out")
     return viewer

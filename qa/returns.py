@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from qa import audit, schema
+from qa.errors import CpdqaError
 from qa.ingest import FileRejected, FileReport, Issue, Prepared, Progress, Validated, _issue_list
 from qa.paging import PagedQuery
 from qa.store import Store, run
@@ -520,8 +521,17 @@ def undo_upload(store: Store, upload_id: int, by: str = "cli", *, dry_run: bool 
 # --------------------------------------------------------------------------- consent
 
 def set_consent(store: Store, school_id: str, consent: bool, by: str) -> None:
-    """An evaluator records whether a school agreed to be named; uploads never change this."""
+    """An evaluator records whether a school agreed to be named; uploads never change this.
+
+    Only for a school the database knows (in the Schools register or in a return): a mistyped code
+    would otherwise create a school nobody has, and leave the real one's consent unrecorded."""
     with store.transaction() as cur:
+        known = run(cur, """SELECT EXISTS (SELECT 1 FROM schools WHERE school_id = ?)
+                                OR EXISTS (SELECT 1 FROM activities WHERE school_id = ?)""", [school_id, school_id])
+        if not known[0][0]:
+            raise CpdqaError(f"No school with code {school_id!r} is in the Schools register or in any return. "
+                             "Check the code (the School dashboard lists every school), or upload the Schools "
+                             "register first.")
         run(cur, """INSERT INTO school_consent VALUES (?, ?, ?, current_timestamp)
                     ON CONFLICT (school_id) DO UPDATE SET consent_to_name = excluded.consent_to_name,
                         set_by = excluded.set_by, set_at = excluded.set_at""", [school_id, consent, by])

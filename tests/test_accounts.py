@@ -1,6 +1,7 @@
 """Accounts, the audit log, and the signed-in app: who may see what once sign-in is configured."""
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -117,8 +118,9 @@ def signed_in(db, monkeypatch, user: dict, **params) -> AppTest:
 
 
 def page_text(at) -> str:
+    """The page as a reader sees it: e-mail addresses are escaped for Markdown (widgets.literal)."""
     parts = [*at.markdown, *at.caption, *at.error, *at.info, *at.title, *at.warning]
-    return "\n".join(str(p.value) for p in parts)
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(p.value) for p in parts)).replace("\u2060", "")
 
 
 def test_signed_out_visitor_sees_a_sign_in_button_and_no_data(signed_db, monkeypatch):
@@ -152,6 +154,14 @@ def test_signed_in_without_an_account_sees_no_data(signed_db, monkeypatch):
         events = audit.events(store, EVALUATOR)
     assert list(zip(events["who"], events["action"], events["detail"], strict=True))[:2] == [
         ("stranger@example.org", "access refused", "no account"), ("stranger@example.org", "sign-in", "no account")]
+
+
+def test_an_email_address_is_shown_as_text_never_as_markup(signed_db, monkeypatch):
+    at = signed_in(signed_db, monkeypatch, {"is_logged_in": True, "email": "[Sign in again](https://evil.example)@x.org"})
+    shown = "\n".join(str(i.value) for i in at.info)
+    assert "No access yet" in page_text(at)
+    assert "\\[sign in again\\]\\(https\\:\u2060" in shown  # brackets and the link escaped: no live link
+    assert "You are signed in as [sign in again](https://evil.example)@x.org" in page_text(at)
 
 
 def test_an_unverified_email_address_is_refused_and_audited(signed_db, monkeypatch):

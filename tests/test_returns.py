@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from qa import ingest, returns
+from qa.errors import CpdqaError
 from qa.schema import normalise_provider_key
 from qa.store import SCHEMA_VERSION, Store
 
@@ -300,6 +301,12 @@ def test_consent_changes_only_by_an_evaluator_and_is_audited(mem):
     assert mem.query_rows("SELECT school_id, consent_to_name FROM schools") == [("S1", True)]
     assert mem.query_rows("SELECT who, action, detail FROM audit_log WHERE action = 'consent'") == [
         ("eva", "consent", "school S1: may be named")]
+    # a mistyped code is refused and changes nothing: no phantom school, no consent row, no audit entry
+    before = {t: mem.query_rows(f"SELECT * FROM {t} ORDER BY ALL") for t in ("schools", "school_consent")}
+    with pytest.raises(CpdqaError, match=r"No school with code 'S11' is in the Schools register or in any return"):
+        returns.set_consent(mem, "S11", False, "eva")
+    assert {t: mem.query_rows(f"SELECT * FROM {t} ORDER BY ALL") for t in before} == before
+    assert len(mem.query_rows("SELECT * FROM audit_log WHERE action = 'consent'")) == 1
 
 
 def test_schema_1_database_with_two_spellings_of_one_provider_upgrades_to_one_provider(tmp_path):
