@@ -72,13 +72,7 @@ if board.missing_terms:
 st.subheader("What to work on next")
 steps = reports.next_steps(ctx.framework, board.teachers, board.aspects_by_term, board.missing_terms)
 st.markdown("\n".join(f"- {widgets.literal(step)}" for step in steps))
-if board.leadership_prioritised is None:
-    st.markdown(f"**DfE 5, professional development prioritised by school leadership ({ctx.year}):** no "
-                "attestation recorded. Add one on the Attestations sheet of the termly return.")
-else:
-    st.markdown(f"**DfE 5, professional development prioritised by school leadership ({ctx.year}):** "
-                + ("yes, attested by the school." if board.leadership_prioritised
-                   else "no: the school attested that it is not yet prioritised."))
+st.markdown(widgets.literal(reports.attestation_text(board.leadership_prioritised, ctx.year)))
 
 teachers_tab, progress_tab, recognition_tab, quality_tab = st.tabs(
     ["Teachers", "Progress", "Recognition and providers", "Quality and mix"])
@@ -117,7 +111,7 @@ with recognition_tab:
                                   "quality_mark_status", "quality_mark", "quality_mark_level"]].rename(
             columns={"teachers": "your teachers", "hours": "your hours", "activities": "your activities"})
         st.caption("Level and quality mark are the provider's public judgements, made on the whole programme.")
-        widgets.table(use, kitemark_level=st.column_config.TextColumn("Kite-mark level"))
+        widgets.table(use)
         widgets.downloads(use, f"providers-{school_id}-{period}", "provider-use")
 with quality_tab:
     st.plotly_chart(charts.aspect_heatmap(board.aspects_by_term))
