@@ -90,6 +90,7 @@ def test_breakdown_of_a_teacher_failing_on_alignment_and_one_aspect(champ_db, mo
     assert a1[label("target_hours")] == pytest.approx(35 * 2 / 3)
     assert a1[label("shortfall_hours")] == pytest.approx(35 * 2 / 3 - 10)
     assert a1[label("where_hours_went")] == A1_SPRING
+    assert f"**A1** (needs support): {A1_SPRING}" in texts(at)  # the first teacher, in full below the table
     assert table.loc["A3", label("where_hours_went")] == (
         "3.0 h logged. 3.0 h without all four DfE aspects (lacking pupil outcomes (DfE 1) 3.0 h), leaving 0.0 h "
         "of quality CPD. 0.0 h counted. Short of the 23.3 h target to date by 23.3 h.")

@@ -80,8 +80,8 @@ with teachers_tab:
     st.caption("Listed by staff code. Where each teacher's logged hours went, stage by stage, and what they are "
                "short of, from the framework's rules; this is for planning support, not for ranking staff.")
     columns = ["teacher_id", "status", "total_hours", "quality_hours", "aligned_hours", "counted_hours",
-               "target_hours", "shortfall_hours", "subject_specific_share", "meets_framework", "explanation",
-               "where_hours_went"]
+               "target_hours", "shortfall_hours", "where_hours_went", "explanation", "subject_specific_share",
+               "meets_framework"]
     if not ctx.framework.definitions.counted_requires_aligned:
         columns.remove("aligned_hours")
     if hours_rule is None:
@@ -89,9 +89,16 @@ with teachers_tab:
     shown = board.breakdown[columns].copy()
     shown["status"] = shown["status"].map(labels.STATUSES)
     widgets.table(shown, subject_specific_share=widgets.share_column("Subject-specific share"),
+                  where_hours_went=st.column_config.TextColumn(labels.label("where_hours_went"), width="large"),
                   meets_framework=st.column_config.CheckboxColumn(
                       "Meets the criteria" + (" (whole year)" if in_progress else "")))
     widgets.downloads(shown, f"teachers-{school_id}-{period}", "teachers")
+    if len(shown):
+        pick = st.selectbox("One teacher, in full", shown["teacher_id"].tolist(), key="teacher_pick")
+        row = shown[shown["teacher_id"] == pick].iloc[0]
+        st.markdown(f"**{widgets.literal(pick)}** ({row['status']}): {widgets.literal(row['where_hours_went'])}"
+                    + (f"  \n**What is short:** {widgets.literal(row['explanation'])}"
+                       if isinstance(row["explanation"], str) and row["explanation"] else ""))
 with progress_tab:
     left, right = st.columns(2)
     left.plotly_chart(charts.cumulative_hours(board.progress, threshold))
