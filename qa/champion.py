@@ -123,12 +123,13 @@ def headline(summary: pd.Series) -> Headline:
 
 
 def change_since_baseline(summary: pd.Series, baseline: pd.Series | None) -> float | None:
-    """Percentage points between the baseline year and this one, of the same measure over the same terms."""
+    """Percentage points between the baseline year and this one, of the same measure over the same terms;
+    None when there is no baseline, or none judged the same way (a year not yet begun)."""
     if baseline is None:
         return None
     now, then = headline(summary), headline(baseline)
-    if now.label != then.label:  # the baseline must be judged over the same span of terms
-        raise ValueError("the baseline year was judged over a different span of terms")
+    if now.label != then.label:
+        return None
     return (now.share - then.share) * 100
 
 

@@ -169,3 +169,19 @@ def test_hurried_champions_school_with_no_returns_and_a_school_with_one_teacher(
     assert metrics(one)["On track"] == "1 (100%)" and metrics(one)["Change since baseline"] == "–"
     assert teachers_table(one).loc["Z1", label("where_hours_went")] == (
         "42.0 h logged. All of it has all four DfE aspects. 42.0 h counted. Reaches the 23.3 h target to date.")
+
+
+def test_whole_year_view_of_a_year_in_progress_compares_the_baseline_to_the_same_term(champ_db):
+    from qa import champion, views
+    from qa.access import Viewer
+    from qa.framework import load_framework
+
+    with Store(champ_db) as store:
+        board = views.school_dashboard(store, Viewer("champion", "c", "C1"), "C1", load_framework("wellcome", store),
+                                       "2019/20", as_of=dt.date(2020, 2, 10))  # in Spring, no term chosen
+        assert board.baseline_span == "Spring"
+        assert champion.headline(board.summary).label == "On track"
+        assert champion.change_since_baseline(board.summary, board.baseline) == pytest.approx(100 / 3 - 100)
+        early = views.school_dashboard(store, Viewer("champion", "c", "C1"), "C1", load_framework("wellcome", store),
+                                       "2019/20", as_of=dt.date(2019, 8, 1))  # before the year begins
+        assert champion.change_since_baseline(early.summary, early.baseline) is None

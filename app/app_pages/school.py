@@ -65,7 +65,8 @@ if change is not None:
                    f"{widgets.pct(judged.share)}")
 else:
     k5.metric("Change since baseline", "–", border=True,
-              help="No earlier year to compare: this is the school's first year of records")
+              help="No earlier year to compare over the same terms: this is the school's first year of records, "
+                   "or this year has not begun")
 if board.missing_terms:
     st.warning("No return received for: " + ", ".join(board.missing_terms), icon=":material/assignment_late:")
 
