@@ -65,7 +65,8 @@ def _teacher_breakdown(store: Store, framework: Framework, filters: engine.Filte
 
 
 def _h(value: float) -> str:
-    return f"{value:.1f} h"
+    """Hours to one decimal, or two when one would round a real shortfall down to '0.0 h'."""
+    return f"{value:.2f} h" if 0 < abs(value) < 0.05 else f"{value:.1f} h"
 
 
 def where_hours_went(row: dict, framework: Framework) -> str:

@@ -7,6 +7,8 @@ import re
 
 import pytest
 import streamlit as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
 from pypdf import PdfReader
 
 from qa.labels import label
@@ -185,3 +187,43 @@ def test_whole_year_view_of_a_year_in_progress_compares_the_baseline_to_the_same
         early = views.school_dashboard(store, Viewer("champion", "c", "C1"), "C1", load_framework("wellcome", store),
                                        "2019/20", as_of=dt.date(2019, 8, 1))  # before the year begins
         assert champion.change_since_baseline(early.summary, early.baseline) is None
+
+
+ASPECTS = ("pupil_outcomes", "evidence_based", "collaboration", "sustained")
+DATES = {"Autumn": AUTUMN, "Spring": SPRING, "Summer": dt.date(2020, 5, 10)}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=hs.lists(hs.tuples(hs.sampled_from(["A", "B"]), hs.sampled_from([0.5, 1.0, 2.5, 4.0, 10.0, 20.0]),
+                               hs.booleans(), hs.tuples(*[hs.booleans()] * 4), hs.sampled_from(list(DATES))),
+                     min_size=1, max_size=10))
+def test_breakdown_matches_a_model_of_the_wellcome_rules(tmp_path_factory, rows):
+    """For any return: logged >= quality >= aligned = counted (Wellcome), each stage's hours as a model adds
+    them up, the hours lacking each aspect, and the shortfall against 35 h x 2/3 by the end of Spring."""
+    from qa import champion, engine
+    from qa.framework import load_framework
+    from qa.ingest import ingest_bytes
+
+    yes = {True: "Y", False: "N"}
+    sheet = [activity(teacher_id=t, hours=h, activity_title=f"Activity {i}", aligned_to_needs=yes[aligned],
+                      activity_date=DATES[term], **{a: yes[v] for a, v in zip(ASPECTS, flags, strict=True)})
+             for i, (t, h, aligned, flags, term) in enumerate(rows)]
+    with Store(tmp_path_factory.mktemp("model") / "m.duckdb") as store:
+        assert ingest_bytes(store, "r.xlsx", workbook_bytes(sheet)).status == "accepted"
+        framework = load_framework("wellcome", store)
+        filters = engine.Filters(year="2019/20", through_term="Spring", as_of=dt.date(2026, 1, 1), schools=("S1",))
+        got = champion.teacher_breakdown(store, framework, filters).set_index("teacher_id")
+        counted = engine.teacher_results(store, framework, filters).set_index("teacher_id")["counted_hours"]
+    kept = [r for r in rows if r[4] != "Summer"]
+    assert sorted(got.index) == sorted({r[0] for r in kept})
+    for teacher in got.index:
+        mine = [r for r in kept if r[0] == teacher]
+        quality = [r for r in mine if all(r[3])]
+        aligned = sum(r[1] for r in quality if r[2])
+        row = got.loc[teacher]
+        assert row["total_hours"] == pytest.approx(sum(r[1] for r in mine))
+        assert row["quality_hours"] == pytest.approx(sum(r[1] for r in quality))
+        assert row["aligned_hours"] == pytest.approx(aligned) == row["counted_hours"] == counted[teacher]
+        for i, aspect in enumerate(ASPECTS):
+            assert row[f"lacking_{aspect}"] == pytest.approx(sum(r[1] for r in mine if not all(r[3]) and not r[3][i]))
+        assert row["shortfall_hours"] == pytest.approx(max(35 * 2 / 3 - aligned, 0), abs=1e-6)
