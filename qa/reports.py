@@ -270,7 +270,7 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
                   ("Activities with all four DfE aspects", _pct(s["share_activities_all_aspects"])),
                   (f"Change since {board.baseline_year or 'baseline'}",
                    "-" if change is None else f"{change:+.0f} pts")])
-        hours_rule = next((r for r in framework.rules_at("teacher-year") if r.metric == "counted_hours"), None)
+        hours_rule = champion.hours_rule(framework)
         threshold = float(hours_rule.threshold) if hours_rule else None
         pdf.heading("Termly progress")
         pdf.chart(figures.cumulative_hours(board.progress, threshold))

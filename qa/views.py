@@ -91,7 +91,7 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
     for term in schema.TERMS[:last_term]:
         by_term = engine.teacher_results(
             store, framework, engine.Filters(year=year, through_term=term, as_of=as_of, schools=scope))
-        hours_rule = next((r for r in framework.rules_at("teacher-year") if r.metric == "counted_hours"), None)
+        hours_rule = champion.hours_rule(framework)
         target = hours_rule.threshold * schema.term_index(term) / 3 if hours_rule else None
         progress_rows.append({
             "term": term, "teachers": len(by_term),
