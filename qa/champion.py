@@ -53,7 +53,8 @@ def _teacher_breakdown(store: Store, framework: Framework, filters: engine.Filte
            ROUND(COALESCE(bd.aligned_hours, 0), 6) AS aligned_hours, tr.counted_hours,
            {', '.join(f'ROUND(COALESCE(bd.lacking_{a}, 0), 6) AS lacking_{a}' for a in schema.DFE_ASPECTS)},
            ROUND({target}, 6) AS target_hours,
-           GREATEST(ROUND({target}, 6) - tr.counted_hours, 0) AS shortfall_hours,
+           CASE WHEN {target} IS NOT NULL THEN GREATEST(ROUND({target}, 6) - tr.counted_hours, 0) END
+               AS shortfall_hours,
            tr.subject_specific_share, tr.meets_framework, tr.explanation, tr.no_records
     FROM teacher_result tr
     LEFT JOIN bd ON bd.school_id = tr.school_id AND bd.teacher_id = tr.teacher_id
@@ -72,14 +73,14 @@ def _h(value: float) -> str:
 def where_hours_went(row: dict, framework: Framework) -> str:
     """The breakdown in words: which stage lost which hours, and why."""
     d = framework.definitions
-    if row["no_records"] or not row["total_hours"]:
-        return "No CPD recorded."
     logged, quality, aligned, counted = (row["total_hours"], row["quality_hours"], row["aligned_hours"],
                                          row["counted_hours"])
     quality_is = "all four DfE aspects" if d.quality_min_aspects == 4 else \
         f"at least {d.quality_min_aspects} of the four DfE aspects"
     parts = [f"{_h(logged)} logged."]
-    if logged - quality > 1e-9:
+    if row["no_records"] or not logged:
+        parts = ["No CPD recorded."]
+    elif logged - quality > 1e-9:
         missing = [f"{ASPECTS_SHORT[a]} {_h(row[f'lacking_{a}'])}" for a in schema.DFE_ASPECTS
                    if row[f"lacking_{a}"] > 1e-9]
         parts.append(f"{_h(logged - quality)} without {quality_is} (lacking {', '.join(missing)}), "
@@ -91,7 +92,8 @@ def where_hours_went(row: dict, framework: Framework) -> str:
     if d.only_recognised_hours and aligned - counted > 1e-9:
         parts.append(f"{_h(aligned - counted)} not from an accredited programme or a provider with a current "
                      "quality mark.")
-    parts.append(f"{_h(counted)} counted.")
+    if logged:
+        parts.append(f"{_h(counted)} counted.")
     target = row["target_hours"]
     if target is not None and not pd.isna(target):
         which = "to date" if row["status"] in ("on_track", "at_risk") else "for the year"

@@ -227,3 +227,22 @@ def test_breakdown_matches_a_model_of_the_wellcome_rules(tmp_path_factory, rows)
         for i, aspect in enumerate(ASPECTS):
             assert row[f"lacking_{aspect}"] == pytest.approx(sum(r[1] for r in mine if not all(r[3]) and not r[3][i]))
         assert row["shortfall_hours"] == pytest.approx(max(35 * 2 / 3 - aligned, 0), abs=1e-6)
+
+
+def test_a_teacher_on_the_staff_list_with_nothing_logged_and_a_framework_without_an_hours_target(store, load):
+    from qa import champion, engine
+    from qa.framework import load_framework
+
+    staff = [{"teacher_id": t, "school_id": "S1"} for t in ("Q1", "T1")]
+    load(workbook_bytes({"Teachers": staff}), accept_reference_changes=True)
+    load([activity(hours=0.5, aligned_to_needs="N")])
+    filters = engine.Filters(year="2019/20", as_of=dt.date(2026, 1, 1), schools=("S1",))
+    wellcome = champion.teacher_breakdown(store, load_framework("wellcome", store), filters).set_index("teacher_id")
+    assert wellcome["where_hours_went"].to_dict() == {
+        "Q1": "No CPD recorded. Short of the 35.0 h target for the year by 35.0 h.",
+        "T1": "0.5 h logged. All of it has all four DfE aspects. 0.5 h of that not aligned to the teacher's needs, "
+              "leaving 0.0 h. 0.0 h counted. Short of the 35.0 h target for the year by 35.0 h."}
+    dfe = champion.teacher_breakdown(store, load_framework("dfe-2016", store), filters).set_index("teacher_id")
+    # DfE 2016 counts quality hours whether aligned or not, and sets no hours target: no shortfall to report
+    assert dfe.loc["T1", "where_hours_went"] == "0.5 h logged. All of it has all four DfE aspects. 0.5 h counted."
+    assert dfe["shortfall_hours"].isna().all() and dfe.loc["Q1", "where_hours_went"] == "No CPD recorded."
