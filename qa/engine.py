@@ -438,13 +438,18 @@ def _provider_results(store: Store, framework: Framework, filters: Filters, kite
     return store.query_df(sql, params)
 
 
+def programme_window_sql(alias: str) -> str:
+    """An activity (table `alias`, programme joined as `pg`) falls within its programme's validity window."""
+    return (f"(pg.valid_from IS NULL OR {alias}.activity_date >= pg.valid_from) AND "
+            f"(pg.valid_to IS NULL OR {alias}.activity_date <= pg.valid_to)")
+
+
 def _programme_sql(framework: Framework, filters: Filters, kitemark: Framework) -> tuple[str, dict]:
     base, params = _base_ctes(framework, filters, kitemark)
     needs_accreditation = kitemark.recognition.require_accreditation if kitemark.recognition else True
     accredited = ("(pg.accrediting_body IS NOT NULL AND trim(pg.accrediting_body) <> '')"
                   if needs_accreditation else "(pg.programme IS NOT NULL)")
-    window = ("(pg.valid_from IS NULL OR f.activity_date >= pg.valid_from) AND "
-              "(pg.valid_to IS NULL OR f.activity_date <= pg.valid_to)")
+    window = programme_window_sql("f")
     sql = f"""WITH {base},
     tp AS (
         SELECT f.programme, f.school_id, f.teacher_id, MIN(f.provider) AS provider_as_logged,

@@ -17,6 +17,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "total_hours": ("All CPD hours", "h"),
     "quality_hours": ("Quality CPD hours", "h"),
     "counted_hours": ("Counted hours", "h"),
+    "aligned_hours": ("Quality hours aligned to needs", "h"),
+    "target_hours": ("Hours target to date", "h"),
+    "shortfall_hours": ("Short of the target by", "h"),
+    "where_hours_went": ("Where the hours went", ""),
+    "earned_on": ("Date earned", "date"),
     "subject_specific_share": ("Subject-specific share of counted hours", "%"),
     "quality_share": ("Share of hours with all four aspects", "%"),
     "collaborative_sustained_hours": ("Collaborative and sustained hours", "h"),
@@ -125,6 +130,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "sustained_min_terms": ("Terms a programme must span to be sustained", "count"),
     "period_years": ("Period (years)", "count"),
 }
+
+# The four activity-level DfE aspects in a few words, for sentences that name several of them.
+ASPECTS_SHORT = {"pupil_outcomes": "pupil outcomes (DfE 1)", "evidence_based": "evidence (DfE 2)",
+                 "collaboration": "collaboration (DfE 3)", "sustained": "sustained (DfE 4)"}
 
 COMPARATORS = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than", "=": "equal to"}
 LEVELS = {"teacher-year": "Each teacher, each year", "school-year": "Each school, each year"}

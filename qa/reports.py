@@ -21,7 +21,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from qa import engine, figures, labels, schema, views
+from qa import champion, engine, figures, labels, schema, views
 from qa.access import Viewer, require, school_scope
 from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 from qa.exports import to_xlsx_bytes
@@ -237,6 +237,15 @@ def next_steps(framework: Framework, teachers: pd.DataFrame, aspects: pd.DataFra
     return steps or ["Every teacher meets the framework's criteria; keep the balance of aspects."]
 
 
+def attestation_text(leadership_prioritised: bool | None, year: str) -> str:
+    """The school's DfE 5 statement for the year, in words (the dashboard and the PDF say the same)."""
+    said = ("no attestation recorded. Add one on the Attestations sheet of the termly return."
+            if leadership_prioritised is None else
+            "yes, attested by the school." if leadership_prioritised else
+            "no: the school attested that it is not yet prioritised.")
+    return f"DfE 5, professional development prioritised by school leadership ({year}): {said}"
+
+
 def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: Framework, year: str,
                       generated_by: str, as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """The termly/annual report a champion takes to governors (champions: their own school only)."""
@@ -252,18 +261,16 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
     if s is None:
         pdf.para(f"No CPD activities have been recorded for this school in {shown_period}.")
     else:
-        change = "-" if board.baseline is None else \
-            f"{(s['share_meeting'] - board.baseline['share_meeting']) * 100:+.0f} pts"
-        if bool(s["in_progress"]):
-            on_track = int(s["teachers_met_or_on_track"])
-            judged = ("On track", f"{on_track} ({_pct(on_track / s['teachers'])})")
-        else:
-            judged = ("Meeting the criteria", f"{int(s['teachers_meeting'])} ({_pct(s['share_meeting'])})")
-        pdf.kpis([("Teachers", f"{int(s['teachers'])}"), judged,
+        # the same measure as the dashboard's cards: on track mid-year, meeting at year end, and its change
+        headline = champion.headline(s)
+        change = champion.change_since_baseline(s, board.baseline)
+        pdf.kpis([("Teachers", f"{int(s['teachers'])}"),
+                  (headline.label, f"{headline.count} ({_pct(headline.share)})"),
                   ("Median counted hours", f"{s['median_counted_hours']:.1f}"),
                   ("Activities with all four DfE aspects", _pct(s["share_activities_all_aspects"])),
-                  (f"Change since {board.baseline_year or 'baseline'}", change)])
-        hours_rule = next((r for r in framework.rules_at("teacher-year") if r.metric == "counted_hours"), None)
+                  (f"Change since {board.baseline_year or 'baseline'}",
+                   "-" if change is None else f"{change:+.0f} pts")])
+        hours_rule = champion.hours_rule(framework)
         threshold = float(hours_rule.threshold) if hours_rule else None
         pdf.heading("Termly progress")
         pdf.chart(figures.cumulative_hours(board.progress, threshold))
@@ -280,6 +287,7 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
         pdf.heading("What to work on next")
         for step in next_steps(framework, board.teachers, board.aspects_by_term, board.missing_terms):
             pdf.para(f"- {step}")
+        pdf.para(attestation_text(board.leadership_prioritised, year))
         pdf.heading("Teachers (by staff code; for planning support, not ranking)")
         teachers = board.teachers[["teacher_id", "status", "counted_hours", "subject_specific_share",
                                    "explanation"]].copy()

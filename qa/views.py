@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from qa import disclosure, engine, schema
+from qa import champion, disclosure, engine, schema
 from qa.access import Viewer, require, school_scope
 from qa.errors import CpdqaError
 from qa.framework import Framework
@@ -56,6 +56,12 @@ class SchoolDashboard:
     activity_mix: pd.DataFrame
     provider_mix: pd.DataFrame
     missing_terms: list[str] = field(default_factory=list)
+    # where each teacher's hours went (logged -> quality -> aligned -> counted) and the shortfall to date
+    breakdown: pd.DataFrame = field(default_factory=pd.DataFrame)
+    leadership_prioritised: bool | None = None  # the DfE 5 attestation for the year; None: none recorded
+    recognitions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    provider_use: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline_span: str | None = None  # the baseline year is judged to the end of this term (None: whole year)
 
 
 def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Framework, year: str,
@@ -70,10 +76,14 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
     years = store.query_rows("SELECT DISTINCT academic_year FROM active_activities WHERE school_id = ? ORDER BY 1",
                              [school_id])
     baseline_year = years[0][0] if years and years[0][0] != year else None
+    # The baseline is judged over the same span of terms as this year, so "change since" compares like with
+    # like: to the term chosen, or, for a year still in progress, to the terms begun so far.
+    begun = schema.terms_started(year, as_of)
+    span = through_term or (schema.TERMS[begun - 1] if 0 < begun < len(schema.TERMS) else None)
     baseline = None
     if baseline_year:
         base = engine.school_results(store, framework, engine.Filters(
-            year=baseline_year, through_term=through_term, as_of=as_of, schools=scope))
+            year=baseline_year, through_term=span, as_of=as_of, schools=scope))
         baseline = base.iloc[0] if len(base) else None
     teachers = engine.teacher_results(store, framework, filters)
     progress_rows = []
@@ -81,7 +91,7 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
     for term in schema.TERMS[:last_term]:
         by_term = engine.teacher_results(
             store, framework, engine.Filters(year=year, through_term=term, as_of=as_of, schools=scope))
-        hours_rule = next((r for r in framework.rules_at("teacher-year") if r.metric == "counted_hours"), None)
+        hours_rule = champion.hours_rule(framework)
         target = hours_rule.threshold * schema.term_index(term) / 3 if hours_rule else None
         progress_rows.append({
             "term": term, "teachers": len(by_term),
@@ -117,8 +127,16 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
         GROUP BY a.provider_key, p.provider ORDER BY hours DESC""", params)
     missing = missing_returns(store, viewer, as_of, school_id=school_id, through_term=through_term)
     missing_terms = [f"{r.term} {r.academic_year}" for r in missing.itertuples() if r.academic_year == year]
+    # a school's own use of each provider beside the provider's public level and quality mark: the same
+    # release a champion of this school gets on the Providers page, whoever is looking
+    own_use = provider_page(store, Viewer("champion", viewer.email, school_id), framework, year, as_of,
+                            through_term).providers
     return SchoolDashboard(school_id, name, year, summary, baseline, baseline_year, teachers,
-                           pd.DataFrame(progress_rows), aspects, mix, providers, missing_terms)
+                           pd.DataFrame(progress_rows), aspects, mix, providers, missing_terms,
+                           breakdown=champion.teacher_breakdown(store, framework, filters),
+                           leadership_prioritised=champion.attestation(store, school_id, year),
+                           recognitions=champion.recognitions_earned(store, framework, filters),
+                           provider_use=own_use, baseline_span=span)
 
 
 def missing_returns(store: Store, viewer: Viewer, as_of: dt.date | None = None,

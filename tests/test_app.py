@@ -317,8 +317,10 @@ def test_dfe_2016_school_dashboard_renders_its_rule_beside_the_metric(small_db, 
     assert not at.exception
     assert metrics(at)["Meet the criteria"] == "2 (100%)"  # every activity has all four aspects: 100% >= 50%
     teachers = at.dataframe[0].value
-    assert list(teachers.columns) == ["Teacher (staff code)", "Status", "All CPD hours", "Counted hours",
-                                      "Subject-specific share of counted hours", "Meets the criteria", "What is short"]
+    # DfE 2016 neither requires alignment nor sets an hours target: no aligned, target or shortfall columns
+    assert list(teachers.columns) == ["Teacher (staff code)", "Status", "All CPD hours", "Quality CPD hours",
+                                      "Counted hours", "Where the hours went", "What is short",
+                                      "Subject-specific share of counted hours", "Meets the criteria"]
 
 
 def test_providers_page_for_champion_and_funder(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app import widgets
 from app.state import context, store
-from qa import audit, labels, reports, views
+from qa import audit, champion, labels, reports, views
 from qa import figures as charts
 
 ctx = context()
@@ -43,50 +43,86 @@ if board.summary is None:
 
 s = board.summary
 in_progress = bool(s["in_progress"])
-hours_rule = next((r for r in ctx.framework.rules_at("teacher-year") if r.metric == "counted_hours"), None)
+hours_rule = champion.hours_rule(ctx.framework)
 threshold = float(hours_rule.threshold) if hours_rule else None
+judged = champion.headline(s)
 k1, k2, k3, k4, k5 = st.columns(5)
 silent = int(s["teachers_without_records"])
 k1.metric("Teachers", int(s["teachers"]), border=True,
           help=f"{silent} listed with no CPD recorded" if silent else None)
-if in_progress:
-    on_track = int(s["teachers_met_or_on_track"])
-    k2.metric("On track", f"{on_track} ({widgets.pct(on_track / s['teachers'])})", border=True,
-              help="Counted hours at least the pro-rata share of the year's target, and the other criteria met")
-else:
-    k2.metric("Meet the criteria", f"{int(s['teachers_meeting'])} ({widgets.pct(s['share_meeting'])})", border=True,
-              help="Teachers who meet every teacher-level criterion of the framework for the year")
+k2.metric(judged.label, f"{judged.count} ({widgets.pct(judged.share)})", border=True,
+          help=judged.meaning[:1].upper() + judged.meaning[1:])
 k3.metric("Median hours", f"{s['median_counted_hours']:.1f}", border=True,
-          help="Median counted hours per teacher: hours of quality CPD aligned to the teacher's needs")
+          help=f"Median counted hours per teacher in {period}: quality CPD hours aligned to the teacher's needs")
 k4.metric("All four DfE aspects", widgets.pct(s["share_activities_all_aspects"]), border=True,
-          help="Share of activities with all four DfE aspects")
-if board.baseline is not None:
-    change = (s["share_meeting"] - board.baseline["share_meeting"]) * 100
-    k5.metric(f"Since {board.baseline_year}", f"{change:+.0f} pts", border=True,
-              help=f"Change in the share meeting the criteria since the baseline year {board.baseline_year} "
-                   f"({widgets.pct(board.baseline['share_meeting'])} then)")
+          help="Share of activities in " + period + " with all four DfE aspects")
+change = champion.change_since_baseline(s, board.baseline)
+if change is not None:
+    then = champion.headline(board.baseline)
+    k5.metric(f"Change since {board.baseline_year}", f"{change:+.0f} pts", border=True,
+              help=f"Change in {judged.meaning}: {labels.period(board.baseline_year, board.baseline_span)} "
+                   f"{widgets.pct(then.share)}, {labels.period(ctx.year, board.baseline_span)} "
+                   f"{widgets.pct(judged.share)}")
 else:
-    k5.metric("Since baseline", "–", border=True, help="This is the school's first year of records")
+    k5.metric("Change since baseline", "–", border=True,
+              help="No earlier year to compare over the same terms: this is the school's first year of records, "
+                   "or this year has not begun")
 if board.missing_terms:
     st.warning("No return received for: " + ", ".join(board.missing_terms), icon=":material/assignment_late:")
 
-progress_tab, quality_tab, teachers_tab = st.tabs(["Progress", "Quality and mix", "Teachers"])
+st.subheader("What to work on next")
+steps = reports.next_steps(ctx.framework, board.teachers, board.aspects_by_term, board.missing_terms)
+st.markdown("\n".join(f"- {widgets.literal(step)}" for step in steps))
+st.markdown(widgets.literal(reports.attestation_text(board.leadership_prioritised, ctx.year)))
+
+teachers_tab, progress_tab, recognition_tab, quality_tab = st.tabs(
+    ["Teachers", "Progress", "Recognition and providers", "Quality and mix"])
+with teachers_tab:
+    st.caption("Listed by staff code. Where each teacher's logged hours went, stage by stage, and what they are "
+               "short of, from the framework's rules; this is for planning support, not for ranking staff.")
+    columns = ["teacher_id", "status", "total_hours", "quality_hours", "aligned_hours", "counted_hours",
+               "target_hours", "shortfall_hours", "where_hours_went", "explanation", "subject_specific_share",
+               "meets_framework"]
+    if not ctx.framework.definitions.counted_requires_aligned:
+        columns.remove("aligned_hours")
+    if hours_rule is None:
+        columns = [c for c in columns if c not in ("target_hours", "shortfall_hours")]
+    shown = board.breakdown[columns].copy()
+    shown["status"] = shown["status"].map(labels.STATUSES)
+    widgets.table(shown, subject_specific_share=widgets.share_column("Subject-specific share"),
+                  where_hours_went=st.column_config.TextColumn(labels.label("where_hours_went"), width="large"),
+                  meets_framework=st.column_config.CheckboxColumn(
+                      "Meets the criteria" + (" (whole year)" if in_progress else "")))
+    widgets.downloads(shown, f"teachers-{school_id}-{period}", "teachers")
+    if len(shown):
+        pick = st.selectbox("One teacher, in full", shown["teacher_id"].tolist(), key="teacher_pick")
+        row = shown[shown["teacher_id"] == pick].iloc[0]
+        st.markdown(f"**{widgets.literal(pick)}** ({row['status']}): {widgets.literal(row['where_hours_went'])}"
+                    + (f"  \n**What is short:** {widgets.literal(row['explanation'])}"
+                       if isinstance(row["explanation"], str) and row["explanation"] else ""))
 with progress_tab:
     left, right = st.columns(2)
     left.plotly_chart(charts.cumulative_hours(board.progress, threshold))
     right.plotly_chart(charts.hours_distribution(board.teachers, threshold))
+with recognition_tab:
+    st.markdown("**Recognitions your staff have earned**")
+    if board.recognitions.empty:
+        st.caption(f"No teacher has reached a programme's recognition in {period}.")
+    else:
+        widgets.table(board.recognitions)
+        widgets.downloads(board.recognitions, f"recognitions-{school_id}-{period}", "recognitions")
+    st.markdown("**Your school's use of each provider**")
+    if board.provider_use.empty:
+        st.caption(f"No activities name a provider in {period}.")
+    else:
+        use = board.provider_use[["provider", "teachers", "hours", "activities", "kitemark_level",
+                                  "quality_mark_status", "quality_mark", "quality_mark_level"]].rename(
+            columns={"teachers": "your teachers", "hours": "your hours", "activities": "your activities"})
+        st.caption("Level and quality mark are the provider's public judgements, made on the whole programme.")
+        widgets.table(use)
+        widgets.downloads(use, f"providers-{school_id}-{period}", "provider-use")
 with quality_tab:
     st.plotly_chart(charts.aspect_heatmap(board.aspects_by_term))
     left, right = st.columns(2)
     left.plotly_chart(charts.mix_bar(board.activity_mix, "activity_type", "Hours by type of activity"))
     right.plotly_chart(charts.mix_bar(board.provider_mix.head(12), "provider", "Hours by provider"))
-with teachers_tab:
-    st.caption("Listed by staff code. What each teacher is short of comes from the framework's rules; "
-               "this is for planning support, not for ranking staff.")
-    shown = board.teachers[["teacher_id", "status", "total_hours", "counted_hours", "subject_specific_share",
-                            "meets_framework", "explanation"]].copy()
-    shown["status"] = shown["status"].map(labels.STATUSES)
-    widgets.table(shown, subject_specific_share=widgets.share_column("Subject-specific share"),
-                  meets_framework=st.column_config.CheckboxColumn(
-                      "Meets the criteria" + (" (whole year)" if in_progress else "")))
-    widgets.downloads(shown, f"teachers-{school_id}-{period}", "teachers")
