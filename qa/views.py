@@ -17,7 +17,7 @@ import pandas as pd
 from qa import disclosure, engine, schema
 from qa.access import Viewer, require, school_scope
 from qa.errors import CpdqaError
-from qa.framework import Framework
+from qa.framework import KITEMARK_FRAMEWORK, Framework, load_framework
 from qa.labels import period
 from qa.paging import PagedQuery
 from qa.store import Store, run
@@ -160,10 +160,22 @@ class FunderOverview:
     quadrant: pd.DataFrame
     provider_levels: pd.DataFrame
     year: str
+    in_progress: bool = False  # the chosen period ends before the year does: "on track" is the headline
+    level_order: list[str] = field(default_factory=list)  # every kite-mark level, lowest first
+    through_term: str | None = None
+    baseline_year: str | None = None  # the programme's first year, whether or not it has data to the term
+
+
+def kitemark_levels(store: Store, framework: Framework) -> list[str]:
+    """Every kite-mark level of the rubric providers are judged by (the framework's own, else the kite-mark
+    framework's), lowest first: charts and tables keep every level, empty ones too, in this order."""
+    kitemark = framework if framework.kitemark else load_framework(KITEMARK_FRAMEWORK, store)
+    assert kitemark.kitemark is not None
+    return kitemark.kitemark.level_names()
 
 
 _ADDITIVE = ["schools", "teachers", "teachers_meeting", "activities", "hours", "share_meeting",
-             "share_activities_all_aspects"]
+             "share_activities_all_aspects", "teachers_on_track", "share_on_track"]
 _QUADRANT = (("yes", "yes", "hours_collaborative_sustained", "teachers_collaborative_sustained"),
              ("yes", "no", "hours_collaborative_only", "teachers_collaborative_only"),
              ("no", "yes", "hours_sustained_only", "teachers_sustained_only"),
@@ -220,9 +232,13 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
     def roll_up(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         grouped = frame.groupby(keys, as_index=False).agg(
             schools=("school_id", "nunique"), teachers=("teachers", "sum"),
-            teachers_meeting=("teachers_meeting", "sum"), activities=("activities", "sum"),
-            activities_all_aspects=("activities_all_aspects", "sum"), hours=("hours", "sum"))
+            teachers_meeting=("teachers_meeting", "sum"), teachers_on_track=("teachers_met_or_on_track", "sum"),
+            activities=("activities", "sum"), activities_all_aspects=("activities_all_aspects", "sum"),
+            hours=("hours", "sum"))
         grouped["share_meeting"] = grouped["teachers_meeting"] / grouped["teachers"]
+        # to a term before the year's end, "on track" (meeting, or on pace for, the pro-rata target) is
+        # the comparable figure; at the year's end it equals meeting
+        grouped["share_on_track"] = grouped["teachers_on_track"] / grouped["teachers"]
         grouped["share_activities_all_aspects"] = grouped["activities_all_aspects"] / grouped["activities"]
         return grouped.drop(columns="activities_all_aspects")
 
@@ -249,7 +265,9 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
                               "teachers": int(this_year[t].sum())} for c, s, h, t in _QUADRANT])
     providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of,
                                                                          through_term=through_term))
-    levels = providers.groupby("kitemark_level", as_index=False).agg(providers=("provider", "count"))
+    order = kitemark_levels(store, framework)
+    levels = (providers.groupby("kitemark_level")["provider"].count().reindex(order, fill_value=0)
+              .rename("providers").rename_axis("kitemark_level").reset_index())
 
     def school_atoms(frame: pd.DataFrame) -> dict[str, frozenset]:
         keys = list(zip(frame["academic_year"], frame["school_id"], strict=True))
@@ -281,7 +299,9 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
         by_local_authority=disclosure.apply(by_la, keyed("la", by_la["local_authority"]), hidden, _ADDITIVE),
         schools=disclosure.apply(school_rows, keyed("school", this_year["school_id"]), hidden,
                                  _ADDITIVE).sort_values("school", key=_natural).reset_index(drop=True),
-        quadrant=quadrant, provider_levels=levels, year=year)
+        quadrant=quadrant, provider_levels=levels, year=year, in_progress=bool(this_year["in_progress"].any()),
+        level_order=order, through_term=through_term,
+        baseline_year=store.academic_years()[0])
 
 
 def _natural(values: pd.Series) -> pd.Series:

@@ -1,0 +1,125 @@
+"""The funder's Programme overview and Providers page to the end of a term, on a hand-built database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from qa.store import Store
+from tests.conftest import activity, workbook_bytes
+from tests.test_app import app, metrics, texts
+
+AUTUMN_19, SPRING_20, SUMMER_20 = dt.date(2019, 10, 1), dt.date(2020, 2, 1), dt.date(2020, 5, 1)
+AUTUMN, SPRING, SUMMER = dt.date(2020, 10, 1), dt.date(2021, 2, 1), dt.date(2021, 5, 1)
+
+
+def build(path, summer_only_first_year: bool = False):
+    """2019/20 (baseline) and 2020/21 at schools A (6 teachers to Spring, a 7th only in Summer), B (5) and
+    C (2: suppressed); Summer activities that would change every figure if they were counted."""
+    from qa.ingest import ingest_bytes
+
+    rows = []
+    # 2019/20 to Spring: A1..A6 10 h in Autumn (A3..A6 without DfE 1), A1 and A2 20 h more in Spring
+    rows += [activity(school_id="A", teacher_id=f"A{i}", hours=10, activity_date=AUTUMN_19,
+                      pupil_outcomes="Y" if i <= 2 else "N") for i in range(1, 7)]
+    rows += [activity(school_id="A", teacher_id=f"A{i}", hours=20, activity_date=SPRING_20) for i in (1, 2)]
+    rows += [activity(school_id="A", teacher_id=f"A{i}", hours=30, activity_date=SUMMER_20) for i in range(3, 7)]
+    # 2020/21 to Spring
+    for i in range(1, 7):  # A1..A3: 12 + 12 h (on track for 23.3 h); A4..A6: 5 + 5 h
+        hours = 12 if i <= 3 else 5
+        rows += [activity(school_id="A", teacher_id=f"A{i}", hours=hours, activity_date=day)
+                 for day in (AUTUMN, SPRING)]
+    rows += [activity(school_id="A", teacher_id="A1", hours=20, activity_date=SUMMER),
+             activity(school_id="A", teacher_id="A7", hours=40, activity_date=SUMMER)]
+    for i in range(1, 6):  # B: 3 + 3 h, the Spring activity not collaborative
+        rows += [activity(school_id="B", teacher_id=f"B{i}", hours=3, activity_date=AUTUMN),
+                 activity(school_id="B", teacher_id=f"B{i}", hours=3, activity_date=SPRING, collaboration="N"),
+                 activity(school_id="B", teacher_id=f"B{i}", hours=40, activity_date=SUMMER)]
+    rows += [activity(school_id="C", teacher_id=f"C{i}", hours=30, activity_date=AUTUMN) for i in (1, 2)]
+    if summer_only_first_year:
+        rows += [activity(school_id="A", teacher_id=f"A{i}", hours=8, activity_date=dt.date(2019, 5, 1))
+                 for i in range(1, 7)]
+    with Store(path) as store:
+        assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
+        ref = workbook_bytes({"Schools": [
+            {"school_id": "A", "name": "Abbey", "phase": "primary", "local_authority": "North"},
+            {"school_id": "B", "name": "Birch", "phase": "secondary", "local_authority": "North"},
+            {"school_id": "C", "name": "Cedar", "phase": "secondary", "local_authority": "South"}]})
+        ingest_bytes(store, "ref.xlsx", ref, accept_reference_changes=True)
+    return path
+
+
+@pytest.fixture
+def spring_db(tmp_path):
+    return build(tmp_path / "spring.duckdb")
+
+
+def metric_protos(at) -> dict:
+    return {m.label: m.proto for m in at.metric}
+
+
+def chart_specs(at) -> list[str]:
+    return [c.proto.spec for c in at.get("plotly_chart")]
+
+
+def test_programme_overview_to_the_end_of_spring_shows_hand_computed_figures(spring_db, monkeypatch):
+    at = app(spring_db, monkeypatch, "funder", year="2020/21", term="Spring")
+    assert not at.exception
+    # 2020/21 to Spring: A 6 teachers (A1-A3 24 h: on track for 23.3 h), B 5, C 2 (30 h each: on track);
+    # A7 and every Summer hour are left out. 5 of 13 on track; 19 of 24 activities with all four aspects.
+    got = metrics(at)
+    assert got["Schools"] == "3" and got["Teachers"] == "13"
+    assert got["On track or meeting"] == "38.5%" and got["All four DfE aspects"] == "79.2%"
+    assert "Meeting the criteria" not in got  # to Spring, nobody can have met a whole year's 35 h yet
+    # 2019/20 to Spring: 2 of 6 on track (A1, A2: 30 h); 4 of 8 activities with all four aspects
+    protos = metric_protos(at)
+    assert protos["On track or meeting"].delta == "+5.1 pts since 2019/20"
+    assert protos["All four DfE aspects"].delta == "+29.2 pts since 2019/20"
+    assert "pilot" not in protos["On track or meeting"].help  # a whole-year pilot figure is no comparison
+    assert "2020/21, to the end of Spring" in texts(at) and "every year to the end of Spring" in texts(at)
+    by_year = at.dataframe[0].value.set_index("Academic year")
+    assert float(by_year.loc["2020/21", "Hours"]) == 192  # the Summer 20 + 40 + 5 × 40 h are not in it
+    assert float(by_year.loc["2019/20", "Hours"]) == 100 and int(by_year.loc["2019/20", "Teachers"]) == 6
+    assert int(by_year.loc["2020/21", "Teachers meeting or on track"]) == 5
+    # suppression still applies to the term's figures: C (2 teachers) and a complement are hidden
+    by_school = at.dataframe[-1].value
+    assert sorted(by_school["Teachers"].astype(str)) == ["6", "c", "c"]
+    assert "each year to the end of Spring" in chart_specs(at)[0]
+
+
+def test_programme_report_to_the_end_of_spring_says_so_and_uses_the_same_figures(spring_db):
+    from qa import reports
+    from qa.access import Viewer
+    from qa.framework import load_framework
+    from tests.test_reports import pdf_text
+
+    with Store(spring_db) as store:
+        text = " ".join(pdf_text(reports.funder_report_pdf(store, Viewer("funder"), load_framework("wellcome"),
+                                                          "2020/21", "fran", through_term="Spring")).split())
+    assert "CPD programme report, 2020/21, to the end of Spring" in text
+    assert "every year is shown to the end of Spring" in text
+    assert "all four DfE aspects: 79% in 2020/21, to the end of Spring (50% in the baseline year 2019/20" in text
+    assert ("meeting the framework's criteria or on pace for them: 38% in 2020/21, to the end of Spring "
+            "(33% in the baseline year 2019/20).") in text
+    assert "10% of teachers" not in text  # the pilot's whole-year teacher figure is not set beside a year to date
+
+
+def test_a_baseline_year_with_nothing_to_the_term_chosen_is_said_not_skipped(tmp_path, monkeypatch):
+    """2018/19 has Summer returns only: to the end of Spring it has nothing, and no later year stands in."""
+    db = build(tmp_path / "late.duckdb", summer_only_first_year=True)
+    at = app(db, monkeypatch, "funder", year="2020/21", term="Spring")
+    assert not at.exception
+    assert ("The baseline year 2018/19 has no activities to the end of Spring, so no change since the baseline "
+            "is shown.") in texts(at)
+    assert all(not p.delta for p in metric_protos(at).values())
+    whole = app(db, monkeypatch, "funder", year="2020/21", term="Summer")
+    assert metrics(whole)["Teachers"] == "14" and metric_protos(whole)["Meeting the criteria"].delta
+
+
+@pytest.mark.parametrize("framework", ["wellcome", "dfe-2016"])
+def test_pilot_comparisons_appear_only_under_the_wellcome_framework(spring_db, monkeypatch, framework):
+    at = app(spring_db, monkeypatch, "funder", year="2020/21", term="Summer", framework=framework)
+    assert not at.exception
+    helps = " ".join(p.help for p in metric_protos(at).values())
+    assert ("pilot" in helps) == (framework == "wellcome")
