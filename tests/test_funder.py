@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from qa import engine, schema, views
+from qa.access import Viewer
+from qa.disclosure import SUPPRESSED
+from qa.framework import load_framework
 from qa.store import Store
 from tests.conftest import activity, workbook_bytes
-from tests.test_app import app, metrics, texts
+from tests.test_app import PAGES, app, metrics, texts
+from tests.test_disclosure import recoverable
 
 AUTUMN_19, SPRING_20, SUMMER_20 = dt.date(2019, 10, 1), dt.date(2020, 2, 1), dt.date(2020, 5, 1)
 AUTUMN, SPRING, SUMMER = dt.date(2020, 10, 1), dt.date(2021, 2, 1), dt.date(2021, 5, 1)
+AS_OF = dt.date(2021, 9, 1)
 
 
 def build(path, summer_only_first_year: bool = False):
@@ -123,3 +135,128 @@ def test_pilot_comparisons_appear_only_under_the_wellcome_framework(spring_db, m
     assert not at.exception
     helps = " ".join(p.help for p in metric_protos(at).values())
     assert ("pilot" in helps) == (framework == "wellcome")
+
+
+@pytest.fixture
+def providers_db(tmp_path):
+    """Big Co: 6 teachers in both years, Bronze to Spring, pulled below Bronze by Summer's 2-aspect hours.
+    Small Co: 6 teachers in 2019/20, 3 in 2020/21 (insufficient evidence, suppressed)."""
+    from qa.ingest import ingest_bytes
+
+    rows = []
+    for i in range(6):
+        rows += [activity(teacher_id=f"T{i}", provider="Big Co", hours=4, activity_date=AUTUMN_19),
+                 activity(teacher_id=f"T{i}", provider="Small Co", hours=2, activity_date=AUTUMN_19),
+                 activity(teacher_id=f"T{i}", provider="Big Co", hours=4, activity_date=AUTUMN,
+                          pupil_outcomes="N" if i < 3 else "Y"),
+                 activity(teacher_id=f"T{i}", provider="Big Co", hours=10, activity_date=SUMMER,
+                          pupil_outcomes="N", collaboration="N")]
+    rows += [activity(teacher_id=f"T{i}", provider="Small Co", hours=2, activity_date=SPRING) for i in range(3)]
+    path = tmp_path / "providers.duckdb"
+    with Store(path) as store:
+        assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
+    return path
+
+
+def trend_table(at) -> pd.DataFrame:
+    [frame] = [f.value for f in at.dataframe if "Academic year" in f.value.columns]
+    return frame.set_index(["Provider", "Academic year"])
+
+
+def test_provider_levels_and_quality_shares_by_year_to_the_end_of_spring(providers_db, monkeypatch):
+    at = app(providers_db, monkeypatch, "funder", year="2020/21", term="Spring")
+    at.switch_page(f"{PAGES}/providers.py").run()
+    assert not at.exception
+    trend = trend_table(at)
+    assert trend.loc[("Big Co", "2019/20"), "Level"] == "Bronze"
+    assert trend.loc[("Big Co", "2020/21"), "Level"] == "Bronze"  # Summer's 60 h of 2 aspects not yet counted
+    # a share column holding "c" is shown as text, the shares as percentages
+    assert trend.loc[("Big Co", "2020/21"), "Hours with all four aspects"] == "50.0%"  # 12 of 24 h
+    assert trend.loc[("Small Co", "2019/20"), "Hours with all four aspects"] == "100.0%"
+    assert trend.loc[("Small Co", "2019/20"), "Teachers"] == "6"
+    small = trend.loc[("Small Co", "2020/21")]
+    assert small["Level"] == "insufficient evidence"
+    assert small["Teachers"] == SUPPRESSED and small["Hours with all four aspects"] == SUPPRESSED
+    assert "each year to the end of Spring" in texts(at)
+    whole = app(providers_db, monkeypatch, "funder", year="2020/21", term="Summer")
+    whole.switch_page(f"{PAGES}/providers.py").run()
+    big = trend_table(whole).loc[("Big Co", "2020/21")]
+    assert big["Level"] == "working towards Bronze"  # 24 of 84 h with 3+ aspects
+    assert big["Hours with all four aspects"] == "14.3%"  # 12 of 84 h
+
+
+def test_champions_get_no_programme_wide_trend(providers_db):
+    with Store(providers_db) as store:
+        page = views.provider_page(store, Viewer("champion", school_id="S1"), load_framework("wellcome"),
+                                   "2020/21", through_term="Spring")
+    assert page.trend.empty
+
+
+DATES = {"2018/19": [dt.date(2018, 10, 1), dt.date(2019, 2, 1), dt.date(2019, 5, 1)],
+         "2019/20": [dt.date(2019, 10, 1), dt.date(2020, 2, 1), dt.date(2020, 5, 1)]}
+
+
+@st.composite
+def provider_use(draw):
+    rows = []
+    for school in range(draw(st.integers(1, 3))):
+        for year in draw(st.sampled_from([["2019/20"], ["2018/19", "2019/20"]])):
+            for t in range(draw(st.integers(1, 7))):
+                for _ in range(draw(st.integers(1, 2))):
+                    provider = draw(st.sampled_from(["P1", "P2", "P3"]))
+                    rows.append(activity(
+                        school_id=f"S{school}", teacher_id=f"T{t}", activity_date=draw(st.sampled_from(DATES[year])),
+                        hours=draw(st.sampled_from([1, 2, 3.5, 6])), provider=provider,
+                        programme=draw(st.sampled_from([None, f"{provider} course"])),
+                        pupil_outcomes=draw(st.sampled_from(["Y", "N"]))))
+    return rows, draw(st.sampled_from([None, "Autumn", "Spring"]))
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values.where(values.astype(str) != SUPPRESSED), errors="coerce")
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(provider_use())
+def test_no_small_provider_year_is_recovered_from_the_trend_beside_the_year_table(data):
+    """The attacker sets every teacher, hours and all-four-hours figure of the Providers page (the year's
+    table, the trend of every year, the programmes) as equations over (year, provider, programme) cells."""
+    rows, term = data
+    wellcome = load_framework("wellcome")
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "t.duckdb") as store:
+        from qa.ingest import ingest_bytes
+
+        ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
+        kept = [r for r in rows if term is None
+                or schema.term_index(schema.term_of(r["activity_date"])) <= schema.term_index(term)]
+        cells = {(schema.academic_year_of(r["activity_date"]), r["provider"], r["programme"]) for r in kept}
+        truth = engine.provider_results(store, wellcome, engine.Filters(as_of=AS_OF, through_term=term))
+        for year in store.academic_years():
+            page = views.provider_page(store, Viewer("funder"), wellcome, year, AS_OF, term)
+            programmes = engine.programme_results(store, wellcome, engine.Filters(year=year, as_of=AS_OF,
+                                                                                  through_term=term))
+            small = {("provider", p, y): frozenset(c for c in cells if c[:2] == (y, p))
+                     for p, y, n in zip(truth["provider"], truth["academic_year"], truth["teachers"], strict=True)
+                     if n < 5}
+            small |= {("programme", g): frozenset(c for c in cells if c[0] == year and c[2] == g)
+                      for g, n in zip(programmes["programme"], programmes["teachers"], strict=True) if n < 5}
+            # every small provider-year of the trend shows nothing but its (public) level
+            for (_, p, y) in [k for k in small if k[0] == "provider"]:
+                shown = page.trend[(page.trend["provider"] == p) & (page.trend["academic_year"] == y)].iloc[0]
+                assert shown["teachers"] == SUPPRESSED and shown["share_hours_all_aspects"] == SUPPRESSED
+            year_table = page.providers.assign(
+                all_four=_numbers(page.providers["hours"]) * _numbers(page.providers["share_hours_all_aspects"]))
+            for measure, frames in (("teachers", [(page.trend, "teachers"), (page.providers, "teachers")]),
+                                    ("hours", [(page.providers, "hours")]),
+                                    ("all four", [(year_table, "all_four")])):
+                equations = []
+                for frame, column in frames:
+                    for p, y, v in zip(frame["provider"], frame["academic_year"], _numbers(frame[column]),
+                                       strict=True):
+                        if not np.isnan(v):
+                            equations.append((frozenset(c for c in cells if c[:2] == (y, p)), v))
+                if measure != "all four":
+                    for g, v in zip(page.programmes["programme"], _numbers(page.programmes[measure]), strict=True):
+                        if not np.isnan(v):
+                            equations.append((frozenset(c for c in cells if c[0] == year and c[2] == g), v))
+                assert recoverable(equations, small) == {}, measure
