@@ -263,8 +263,9 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
     })
     quadrant = pd.DataFrame([{"collaborative": c, "sustained (2+ terms)": s, "hours": this_year[h].sum(),
                               "teachers": int(this_year[t].sum())} for c, s, h, t in _QUADRANT])
-    providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of,
-                                                                         through_term=through_term))
+    # every year's providers, as the Providers page asks for them: one query, cached, serves both pages
+    providers = engine.provider_results(store, framework, engine.Filters(as_of=as_of, through_term=through_term))
+    providers = providers[providers["academic_year"] == year]
     order = kitemark_levels(store, framework)
     levels = (providers.groupby("kitemark_level")["provider"].count().reindex(order, fill_value=0)
               .rename("providers").rename_axis("kitemark_level").reset_index())
