@@ -105,3 +105,13 @@ def test_trend_names_the_period_and_the_headline_it_draws():
     assert fig.layout.title.text.endswith("each year to the end of Spring")
     assert fig.data[0].name == "Teachers meeting or on track" and list(fig.data[0].y) == [30, 40]
     assert fig.layout.yaxis.rangemode == "tozero"
+
+
+def test_trend_legends_and_hover_show_a_provider_name_as_typed():
+    evil = '<a href="https://evil.example">Click</a>'
+    frame = pd.DataFrame({"provider": [evil], "academic_year": ["2020/21"], "kitemark_level": ["Gold"],
+                          "share_hours_all_aspects": [0.9]})
+    for fig in (figures.level_trend(frame, KITEMARK_ORDER), figures.share_trend(frame, "share_hours_all_aspects", "t")):
+        drawn = fig.data[-1]
+        assert drawn.name == '&lt;a href="https://evil.example"&gt;Click&lt;/a&gt;'
+        assert "<a " not in drawn.hovertemplate
