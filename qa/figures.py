@@ -19,6 +19,7 @@ from qa.disclosure import SUPPRESSED, is_suppressed, numeric_or_nan
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 LEVEL_COLOURS = {"Gold": "#E69F00", "Silver": "#999999", "Bronze": "#A6611A",
                  "working towards Bronze": "#56B4E9", "insufficient evidence": "#DDDDDD"}
+TARGET_COLOUR = "#D55E00"
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 14}
 
 
@@ -47,6 +48,7 @@ def cumulative_hours(progress: pd.DataFrame, threshold: float | None) -> go.Figu
                         mode="lines", line={"color": "#D55E00", "dash": "dash"},
                         hovertemplate="%{x}: target %{y:.1f} h<extra></extra>")
     fig.update_xaxes(categoryorder="array", categoryarray=list(schema.TERMS))
+    fig.update_yaxes(rangemode="tozero")  # hours accumulate from nothing: an axis from 8 h exaggerates the climb
     return _layout(fig, "Cumulative counted hours by term", "End of term", "Counted hours per teacher")
 
 
@@ -56,6 +58,8 @@ def hours_distribution(teachers: pd.DataFrame, threshold: float | None) -> go.Fi
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="#D55E00",
                       annotation_text=f"{threshold:g} h", annotation_position="top right")
+    fig.update_xaxes(rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero")
     return _layout(fig, "How many counted hours teachers have", "Counted hours", "Teachers")
 
 
@@ -80,14 +84,20 @@ def mix_bar(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
     data = frame.sort_values("hours").assign(**{category: lambda f: f[category].map(literal)})
     fig = px.bar(data, x="hours", y=category, orientation="h", color_discrete_sequence=[PALETTE[2]])
     fig.update_traces(hovertemplate="%{y}: %{x:.1f} hours<extra></extra>")
+    fig.update_xaxes(rangemode="tozero")
     return _layout(fig, title, "Hours", "")
 
 
-def trend(by_year: pd.DataFrame, baseline_year: str | None) -> go.Figure:
-    """The two headline figures by year: share of teachers meeting, share of activities with all four."""
+def trend(by_year: pd.DataFrame, baseline_year: str | None, through_term: str | None = None,
+          on_track: bool = False) -> go.Figure:
+    """The two headline figures by year (each year to the end of `through_term` when given): share of
+    teachers meeting (`on_track`: meeting or on pace for, in a year to date), share of activities with
+    all four aspects."""
     fig = go.Figure()
-    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year["share_meeting"]) * 100,
-                    name="Teachers meeting the criteria", mode="lines+markers", line={"width": 3},
+    column, name = ("share_on_track", "Teachers meeting or on track") if on_track else \
+        ("share_meeting", "Teachers meeting the criteria")
+    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year[column]) * 100,
+                    name=name, mode="lines+markers", line={"width": 3},
                     hovertemplate="%{x}: %{y:.1f}% of teachers<extra></extra>")
     fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year["share_activities_all_aspects"]) * 100,
                     name="Activities with all four DfE aspects", mode="lines+markers", line={"width": 3},
@@ -97,7 +107,10 @@ def trend(by_year: pd.DataFrame, baseline_year: str | None) -> go.Figure:
                       line={"dash": "dot", "color": "#666666"})
         fig.add_annotation(x=baseline_year, yref="paper", y=1.02, text="baseline", showarrow=False)
     fig.update_yaxes(rangemode="tozero", ticksuffix="%")
-    return _layout(fig, "From the baseline year: the two headline figures", "Academic year", "Share")
+    title = "From the baseline year: the two headline figures"
+    if through_term:
+        title += f", each year to the end of {through_term}"
+    return _layout(fig, title, "Academic year", "Share")
 
 
 def quadrant(frame: pd.DataFrame) -> go.Figure:
@@ -111,21 +124,69 @@ def quadrant(frame: pd.DataFrame) -> go.Figure:
     total = np.nansum(values) or 1
     text = [[SUPPRESSED if np.isnan(v) else f"{v:,.0f} h" + ("" if hidden else f"<br>{100 * v / total:.0f}%")
              for v in row] for row in values]
+    text[0][1] = "<b>target</b><br>" + text[0][1]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=["one-off or 1 term", "sustained over 2+ terms"],
                                y=["collaborative", "not collaborative"], text=text, texttemplate="%{text}",
                                colorscale="Blues", showscale=False,
                                hovertemplate="%{y}, %{x}: %{z:,.0f} hours<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Collaborative × sustained CPD (hours)", "How long the programme ran",
+    # the cell the programme aims for: collaborative CPD sustained over 2+ terms (row 0, column 1)
+    fig.add_shape(type="rect", xref="x", yref="y", x0=0.5, x1=1.5, y0=-0.5, y1=0.5,
+                  line={"color": TARGET_COLOUR, "width": 4}, fillcolor="rgba(0,0,0,0)")
+    return _layout(fig, "Collaborative × sustained CPD (hours; target outlined)", "How long the programme ran",
                    "Working with colleagues")
 
 
-def provider_levels(levels: pd.DataFrame) -> go.Figure:
-    order = [lv for lv in LEVEL_COLOURS if lv in set(levels["kitemark_level"])]
-    fig = px.bar(levels, x="kitemark_level", y="providers", color="kitemark_level",
-                 color_discrete_map=LEVEL_COLOURS, category_orders={"kitemark_level": order})
-    fig.update_traces(hovertemplate="%{x}: %{y} providers<extra></extra>", showlegend=False)
+def level_colours(order: list[str]) -> dict[str, str]:
+    """A fixed colour per kite-mark level, so a level looks the same on every chart and page; levels a
+    framework names differently take the next colour of the palette by their place in the order."""
+    spare = iter(c for c in PALETTE if c not in LEVEL_COLOURS.values())
+    return {lv: LEVEL_COLOURS.get(lv) or next(spare, "#666666") for lv in order}
+
+
+def provider_levels(levels: pd.DataFrame, order: list[str]) -> go.Figure:
+    """Providers per kite-mark level: every level of the framework (`order`, lowest first), empty ones too."""
+    counts = levels.set_index("kitemark_level")["providers"].reindex(order, fill_value=0) if len(levels) \
+        else pd.Series(0, index=order)
+    colours = level_colours(order)
+    fig = go.Figure(go.Bar(x=order, y=counts.astype(int).tolist(), marker_color=[colours[lv] for lv in order],
+                           hovertemplate="%{x}: %{y} providers<extra></extra>", showlegend=False))
+    fig.update_xaxes(categoryorder="array", categoryarray=order)
+    fig.update_yaxes(rangemode="tozero", dtick=1 if counts.max() <= 5 else None)
     return _layout(fig, "Providers by kite-mark level", "Level", "Providers")
+
+
+def level_trend(levels: pd.DataFrame, order: list[str]) -> go.Figure:
+    """Each provider's kite-mark level per year (`provider`, `academic_year`, `kitemark_level`), the levels
+    on a fixed axis lowest first, each point in its level's colour."""
+    colours = level_colours(order)
+    fig = go.Figure()
+    if len(levels):  # every level on the axis, held there by an invisible point each
+        fig.add_scatter(x=[levels["academic_year"].min()] * len(order), y=order, mode="markers",
+                        marker={"opacity": 0}, showlegend=False, hoverinfo="skip")
+    for provider, rows in levels.groupby("provider", sort=True):
+        rows = rows.sort_values("academic_year")
+        fig.add_scatter(x=rows["academic_year"], y=rows["kitemark_level"], name=literal(provider),
+                        mode="lines+markers", line={"color": "#BBBBBB", "width": 1},
+                        marker={"size": 12, "color": [colours.get(lv, "#666666") for lv in rows["kitemark_level"]],
+                                "line": {"color": "#333333", "width": 1}},
+                        hovertemplate=literal(provider) + ", %{x}: %{y}<extra></extra>")
+    fig.update_yaxes(categoryorder="array", categoryarray=order, range=[-0.5, len(order) - 0.5])
+    fig.update_xaxes(type="category", categoryorder="category ascending")
+    return _layout(fig, "Kite-mark level by year", "Academic year", "")
+
+
+def share_trend(frame: pd.DataFrame, column: str, title: str) -> go.Figure:
+    """A share per provider per year as lines from 0 to 100%; a suppressed year is a gap."""
+    fig = go.Figure()
+    for provider, rows in frame.groupby("provider", sort=True):
+        rows = rows.sort_values("academic_year")
+        fig.add_scatter(x=rows["academic_year"], y=numeric_or_nan(rows[column].astype(object)) * 100,
+                        name=literal(provider), mode="lines+markers", connectgaps=False,
+                        hovertemplate=literal(provider) + ", %{x}: %{y:.0f}% of hours<extra></extra>")
+    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+    fig.update_xaxes(type="category", categoryorder="category ascending")
+    return _layout(fig, title, "Academic year", "Share of hours")
 
 
 def aspect_bars(row: pd.Series) -> go.Figure | None:

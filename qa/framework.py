@@ -140,6 +140,10 @@ class Kitemark(_Model):
     source: str
     levels: list[KitemarkLevel] = Field(min_length=1)
 
+    def level_names(self) -> list[str]:
+        """Every level a provider can get, lowest first (the names `engine` gives providers)."""
+        return ["insufficient evidence", f"working towards {self.levels[0].name}", *(lv.name for lv in self.levels)]
+
 
 class Recognition(_Model):
     source: str

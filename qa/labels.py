@@ -41,6 +41,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "teachers_met_or_on_track": ("Teachers meeting or on track", "count"),
     "teachers_without_records": ("Teachers with no CPD recorded", "count"),
     "share_meeting": ("Share of teachers meeting the criteria", "%"),
+    "teachers_on_track": ("Teachers meeting or on track", "count"),
+    "share_on_track": ("Share of teachers meeting or on track", "%"),
     "median_counted_hours": ("Median counted hours", "h"),
     "share_activities_all_aspects": ("Activities with all four aspects", "%"),
     "share_hours_all_aspects": ("Hours with all four aspects", "%"),

@@ -331,20 +331,39 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
              + f". {SUPPRESSION_NOTE}. Schools that did not agree to be named appear under a label such as "
              "'School 17'.")
     row = overview.by_year[overview.by_year["academic_year"] == year].iloc[0]
-    base = overview.by_year.iloc[0]
-    pilot = framework.id == "wellcome"
+    base_rows = overview.by_year[overview.by_year["academic_year"] == overview.baseline_year]
+    base = base_rows.iloc[0] if len(base_rows) else None
+    pilot = framework.id == "wellcome"  # the pilot's published figures were measured against these criteria
+    # to a term before the year's end the comparable figure is "meeting or on track", and the pilot's
+    # whole-year figure for teachers is no comparison for it
+    meeting, meeting_label = ("share_on_track", "Teachers meeting or on track") if overview.in_progress else \
+        ("share_meeting", "Teachers meeting the criteria")
     pdf.kpis([("Schools", _cell(row["schools"])), ("Teachers", _cell(row["teachers"])),
-              ("Teachers meeting the criteria", _pct(row["share_meeting"])),
+              (meeting_label, _pct(row[meeting])),
               ("Activities with all four DfE aspects", _pct(row["share_activities_all_aspects"]))])
     pdf.heading("The two headline figures")
+
+    def then(column: str) -> str:
+        if base is None:
+            return (f"the baseline year {overview.baseline_year} has no activities to the end of {through_term}, "
+                    "so no comparison")
+        return f"{_said(base[column])} in the baseline year {base['academic_year']}"
+
+    when = shown_period if through_term else year
+
     pdf.para(f"Share of logged activities with all four DfE aspects: {_said(row['share_activities_all_aspects'])} "
-             f"in {year} ({_said(base['share_activities_all_aspects'])} in the baseline year "
-             f"{base['academic_year']}" + ("; the Wellcome pilot reported about 11%)." if pilot else ")."))
-    pdf.para(f"Share of teachers meeting the framework's criteria: {_said(row['share_meeting'])} in {year} "
-             f"({_said(base['share_meeting'])} in {base['academic_year']}"
-             + ("; the pilot reported about 10% of teachers with 35 fully compliant hours)." if pilot else ")."))
-    pdf.heading("From the baseline year")
-    pdf.chart(figures.trend(overview.by_year, base["academic_year"]))
+             f"in {when} ({then('share_activities_all_aspects')}"
+             + ("; the Wellcome pilot reported about 11%)." if pilot else ")."))
+    if overview.in_progress:
+        pdf.para(f"Share of teachers meeting the framework's criteria or on pace for them: {_said(row[meeting])} "
+                 f"in {when} ({then(meeting)}).")
+    else:
+        pdf.para(f"Share of teachers meeting the framework's criteria: {_said(row[meeting])} in {when} "
+                 f"({then(meeting)}"
+                 + ("; the pilot reported about 10% of teachers with 35 fully compliant hours)." if pilot else ")."))
+    pdf.heading("From the baseline year" + (f", each year to the end of {through_term}" if through_term else ""))
+    pdf.chart(figures.trend(overview.by_year, None if base is None else overview.baseline_year, through_term,
+                            overview.in_progress))
     pdf.frame_table(_shares_as_text(overview.by_year))
     for title, frame in (("By phase", overview.by_phase), ("By local authority", overview.by_local_authority)):
         pdf.heading(title)
@@ -353,6 +372,7 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
     pdf.chart(figures.quadrant(overview.quadrant))
     pdf.frame_table(labels.labelled(overview.quadrant))
     pdf.heading("Provider kite-mark levels")
+    pdf.chart(figures.provider_levels(overview.provider_levels, overview.level_order), height=320)
     pdf.frame_table(overview.provider_levels.rename(columns={"kitemark_level": "Level", "providers": "Providers"}))
     pdf.stamp_block()
     return bytes(pdf.output())

@@ -17,7 +17,7 @@ import pandas as pd
 from qa import champion, disclosure, engine, schema
 from qa.access import Viewer, require, school_scope
 from qa.errors import CpdqaError
-from qa.framework import Framework
+from qa.framework import KITEMARK_FRAMEWORK, Framework, load_framework
 from qa.labels import period
 from qa.paging import PagedQuery
 from qa.store import Store, run
@@ -178,10 +178,22 @@ class FunderOverview:
     quadrant: pd.DataFrame
     provider_levels: pd.DataFrame
     year: str
+    in_progress: bool = False  # the chosen period ends before the year does: "on track" is the headline
+    level_order: list[str] = field(default_factory=list)  # every kite-mark level, lowest first
+    through_term: str | None = None
+    baseline_year: str | None = None  # the programme's first year, whether or not it has data to the term
+
+
+def kitemark_levels(store: Store, framework: Framework) -> list[str]:
+    """Every kite-mark level of the rubric providers are judged by (the framework's own, else the kite-mark
+    framework's), lowest first: charts and tables keep every level, empty ones too, in this order."""
+    kitemark = framework if framework.kitemark else load_framework(KITEMARK_FRAMEWORK, store)
+    assert kitemark.kitemark is not None
+    return kitemark.kitemark.level_names()
 
 
 _ADDITIVE = ["schools", "teachers", "teachers_meeting", "activities", "hours", "share_meeting",
-             "share_activities_all_aspects"]
+             "share_activities_all_aspects", "teachers_on_track", "share_on_track"]
 _QUADRANT = (("yes", "yes", "hours_collaborative_sustained", "teachers_collaborative_sustained"),
              ("yes", "no", "hours_collaborative_only", "teachers_collaborative_only"),
              ("no", "yes", "hours_sustained_only", "teachers_sustained_only"),
@@ -238,9 +250,13 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
     def roll_up(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         grouped = frame.groupby(keys, as_index=False).agg(
             schools=("school_id", "nunique"), teachers=("teachers", "sum"),
-            teachers_meeting=("teachers_meeting", "sum"), activities=("activities", "sum"),
-            activities_all_aspects=("activities_all_aspects", "sum"), hours=("hours", "sum"))
+            teachers_meeting=("teachers_meeting", "sum"), teachers_on_track=("teachers_met_or_on_track", "sum"),
+            activities=("activities", "sum"), activities_all_aspects=("activities_all_aspects", "sum"),
+            hours=("hours", "sum"))
         grouped["share_meeting"] = grouped["teachers_meeting"] / grouped["teachers"]
+        # to a term before the year's end, "on track" (meeting, or on pace for, the pro-rata target) is
+        # the comparable figure; at the year's end it equals meeting
+        grouped["share_on_track"] = grouped["teachers_on_track"] / grouped["teachers"]
         grouped["share_activities_all_aspects"] = grouped["activities_all_aspects"] / grouped["activities"]
         return grouped.drop(columns="activities_all_aspects")
 
@@ -265,9 +281,12 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
     })
     quadrant = pd.DataFrame([{"collaborative": c, "sustained (2+ terms)": s, "hours": this_year[h].sum(),
                               "teachers": int(this_year[t].sum())} for c, s, h, t in _QUADRANT])
-    providers = engine.provider_results(store, framework, engine.Filters(year=year, as_of=as_of,
-                                                                         through_term=through_term))
-    levels = providers.groupby("kitemark_level", as_index=False).agg(providers=("provider", "count"))
+    # every year's providers, as the Providers page asks for them: one query, cached, serves both pages
+    providers = engine.provider_results(store, framework, engine.Filters(as_of=as_of, through_term=through_term))
+    providers = providers[providers["academic_year"] == year]
+    order = kitemark_levels(store, framework)
+    levels = (providers.groupby("kitemark_level")["provider"].count().reindex(order, fill_value=0)
+              .rename("providers").rename_axis("kitemark_level").reset_index())
 
     def school_atoms(frame: pd.DataFrame) -> dict[str, frozenset]:
         keys = list(zip(frame["academic_year"], frame["school_id"], strict=True))
@@ -296,13 +315,22 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
 
     quadrant = disclosure.apply(quadrant, keyed("quadrant", pd.Series([h for _, _, h, _ in _QUADRANT])),
                                 hidden, ["hours"]).drop(columns="teachers")
+    in_progress = bool(this_year["in_progress"].any())
+
+    def release(frame: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+        out = disclosure.apply(frame, keys, hidden, _ADDITIVE)
+        # at a year's end "on track" is "meeting": one column of it is enough
+        return out if in_progress else out.drop(columns=["teachers_on_track", "share_on_track"])
+
     return FunderOverview(
-        by_year=disclosure.apply(by_year, keyed("year", by_year["academic_year"]), hidden, _ADDITIVE),
-        by_phase=disclosure.apply(by_phase, keyed("phase", by_phase["phase"]), hidden, _ADDITIVE),
-        by_local_authority=disclosure.apply(by_la, keyed("la", by_la["local_authority"]), hidden, _ADDITIVE),
+        by_year=release(by_year, keyed("year", by_year["academic_year"])),
+        by_phase=release(by_phase, keyed("phase", by_phase["phase"])),
+        by_local_authority=release(by_la, keyed("la", by_la["local_authority"])),
         schools=disclosure.apply(school_rows, keyed("school", this_year["school_id"]), hidden,
                                  _ADDITIVE).sort_values("school", key=_natural).reset_index(drop=True),
-        quadrant=quadrant, provider_levels=levels, year=year)
+        quadrant=quadrant, provider_levels=levels, year=year, in_progress=in_progress,
+        level_order=order, through_term=through_term,
+        baseline_year=store.academic_years()[0])
 
 
 def _natural(values: pd.Series) -> pd.Series:
@@ -323,19 +351,23 @@ _PUBLIC_PROVIDER = ["provider_key", "kitemark_level", "quality_mark_status", "qu
 class ProviderPage:
     providers: pd.DataFrame
     programmes: pd.DataFrame
+    # each provider's kite-mark level and figures per year, every year to the same term (not for champions)
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    level_order: list[str] = field(default_factory=list)
 
 
 def provider_page(store: Store, viewer: Viewer, framework: Framework, year: str | None,
                   as_of: dt.date | None = None, through_term: str | None = None) -> ProviderPage:
-    """Providers and programmes as one release.
+    """Providers and programmes as one release, with each provider's trend over the years.
 
     Evaluators see everything. Champions see their own school's use (teachers, hours, recognitions)
     beside each provider's kite-mark level and quality mark, which are public judgements. Funders see
-    programme-wide figures through `qa.disclosure`, providers and programmes protected together
-    (a programme's hours are part of its provider's).
+    programme-wide figures through `qa.disclosure`, providers (every year of the trend) and programmes
+    protected together (a programme's hours are part of its provider's).
     """
     as_of = as_of or dt.date.today()
     filters = engine.Filters(year=year, as_of=as_of, through_term=through_term)
+    order = kitemark_levels(store, framework)
     if viewer.role == "champion":
         own = engine.Filters(year=year, as_of=as_of, through_term=through_term, schools=school_scope(viewer))
         everyone = engine.provider_results(store, framework, filters)
@@ -348,31 +380,67 @@ def provider_page(store: Store, viewer: Viewer, framework: Framework, year: str 
         staff = (recognised[recognised["recognised"].fillna(False).astype(bool)].groupby("programme")["teacher_id"]
                  .agg(lambda ids: ", ".join(sorted(ids))))
         programmes["recognised_staff"] = programmes["programme"].map(staff).astype(object).fillna("")
-        return ProviderPage(providers.reset_index(drop=True), programmes.reset_index(drop=True))
-    providers = engine.provider_results(store, framework, filters)
+        return ProviderPage(providers.reset_index(drop=True), programmes.reset_index(drop=True), level_order=order)
+    require(viewer, "evaluator", "funder")
+    # every year to the same term: the chosen year's rows are the table, all of them the trend
+    every_year = engine.provider_results(store, framework, engine.Filters(as_of=as_of, through_term=through_term))
     programmes = engine.programme_results(store, framework, filters)
     if viewer.role == "evaluator":
-        return ProviderPage(providers, programmes)
-    where, params = ("academic_year = $year", {"year": year}) if year else ("TRUE", {})
+        return _provider_release(every_year, programmes, year, order, set())
+    # the same release for every funder: worked out once per data version
+    return store.cached(("provider page", framework.model_dump_json(), year, as_of, through_term),
+                        lambda: _provider_release(every_year, programmes, year, order,
+                                                  _provider_suppression(store, every_year, programmes, year,
+                                                                        through_term)))
+
+
+def _provider_suppression(store: Store, every_year: pd.DataFrame, programmes: pd.DataFrame, year: str | None,
+                          through_term: str | None) -> set:
+    """Keys of the provider-years and programmes to suppress (primary and secondary) in one release."""
+    where, params = "TRUE", {}
     if through_term:
         terms = {f"t{i}": t for i, t in enumerate(schema.TERMS[:schema.term_index(through_term)])}
-        where += f" AND term IN ({', '.join('$' + n for n in terms)})"
-        params |= terms
+        where = f"term IN ({', '.join('$' + n for n in terms)})"
+        params = terms
     cells = store.query_rows(f"""SELECT DISTINCT academic_year, provider_key, programme FROM active_activities
                                  WHERE {where} AND (provider_key IS NOT NULL OR programme IS NOT NULL)""", params)
-    rows = [disclosure.Row(("provider", k, y), int(n), {"activity": frozenset(
-        c for c in cells if c[0] == y and c[1] == k)})
-        for k, y, n in zip(providers["provider_key"], providers["academic_year"], providers["teachers"], strict=True)]
-    rows += [disclosure.Row(("programme", p), int(n), {"activity": frozenset(c for c in cells if c[2] == p)})
-             for p, n in zip(programmes["programme"], programmes["teachers"], strict=True)]
-    hidden = disclosure.protect(rows)
-    provider_keys = pd.Series([("provider", k, y) for k, y in zip(providers["provider_key"],
-                                                                   providers["academic_year"], strict=True)],
-                              index=providers.index, dtype=object)
+
+    def provider_rows(of: pd.DataFrame, mine: set) -> list[disclosure.Row]:
+        return [disclosure.Row(("provider", k, y), int(n), {"activity": frozenset(
+            c for c in mine if c[0] == y and c[1] == k)})
+            for k, y, n in zip(of["provider_key"], of["academic_year"], of["teachers"], strict=True)]
+
+    def programme_rows(mine: set) -> list[disclosure.Row]:
+        return [disclosure.Row(("programme", p), int(n), {"activity": frozenset(c for c in mine if c[2] == p)})
+                for p, n in zip(programmes["programme"], programmes["teachers"], strict=True)]
+
+    if year is None:  # programmes then sum over every year: one release audited whole
+        return disclosure.protect(provider_rows(every_year, set(cells)) + programme_rows(set(cells)))
+    hidden: set = set()
+    # years share no activity cells, so each year is audited on its own (the same answer, far faster);
+    # the chosen year's programmes go with the cells they sum
+    for each, of_year in every_year.groupby("academic_year"):
+        mine = {c for c in cells if c[0] == each}
+        hidden |= disclosure.protect(provider_rows(of_year, mine) + (programme_rows(mine) if each == year else []))
+    if year not in set(every_year["academic_year"]):  # programmes with no provider named
+        hidden |= disclosure.protect(programme_rows({c for c in cells if c[0] == year}))
+    return hidden
+
+
+def _provider_release(every_year: pd.DataFrame, programmes: pd.DataFrame, year: str | None, order: list[str],
+                      hidden: set) -> ProviderPage:
+    """The chosen year's providers, the programmes and the trend, with the suppressed rows marked."""
+    provider_keys = pd.Series([("provider", k, y) for k, y in zip(every_year["provider_key"],
+                                                                   every_year["academic_year"], strict=True)],
+                              index=every_year.index, dtype=object)
     programme_keys = pd.Series([("programme", p) for p in programmes["programme"]], index=programmes.index,
                                dtype=object)
-    return ProviderPage(disclosure.apply(providers, provider_keys, hidden, _PROVIDER_FIGURES),
-                        disclosure.apply(programmes, programme_keys, hidden, _PROGRAMME_FIGURES))
+    released = disclosure.apply(every_year, provider_keys, hidden, _PROVIDER_FIGURES)
+    providers = released if year is None else released[released["academic_year"] == year].reset_index(drop=True)
+    trend = released[["provider", "provider_key", "academic_year", "kitemark_level", "teachers",
+                      "share_hours_all_aspects"]].reset_index(drop=True)
+    return ProviderPage(providers, disclosure.apply(programmes, programme_keys, hidden, _PROGRAMME_FIGURES),
+                        trend, order)
 
 
 def provider_overview(store: Store, viewer: Viewer, framework: Framework, year: str | None,

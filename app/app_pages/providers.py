@@ -75,6 +75,23 @@ with right:
             figure.update_layout(title={"text": "Share of your school's hours with this provider with each aspect"})
         st.plotly_chart(figure)
 
+if not champion and not page.trend.empty:
+    st.subheader("Kite-mark level and quality by year")
+    years = "each year to the end of " + ctx.through_term if ctx.through_term else "each whole year"
+    widgets.caption("Every provider in every year of the programme, {}, so years compare like with like." +
+                    (" · {}" if ctx.viewer.role == "funder" else ""), years, SUPPRESSION_NOTE)
+    history = page.trend[page.trend["provider_key"] == row["provider_key"]]
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.level_trend(history, page.level_order), key="level-trend")
+    with right:
+        st.plotly_chart(charts.share_trend(history, "share_hours_all_aspects",
+                                           "Share of this provider's hours with all four aspects"),
+                        key="share-trend")
+    trend_shown = page.trend.drop(columns="provider_key").rename(columns={"kitemark_level": "level"})
+    widgets.table(trend_shown)
+    widgets.downloads(trend_shown, f"providers-by-year-{years}", "providers-by-year")
+
 st.subheader("Programmes and professional recognition")
 if champion:
     st.caption("Your school's teachers on each programme, and who has reached its recognition (by staff code).")
