@@ -299,9 +299,10 @@ def _teacher_query(store: Store, framework: Framework, filters: Filters) -> tupl
 
 def _once(store: Store, level: str, frameworks: tuple[Framework, ...], filters: Filters,
           compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """A level's results, computed once per data version and shared by every session asking."""
+    """A level's results, computed once per data version, shared by every session asking and kept in the
+    database for the next process (see Store.stored)."""
     key = (level, *(f.model_dump_json() for f in frameworks), filters)
-    return store.cached(key, compute)
+    return store.stored(key, compute)
 
 
 def teacher_results(store: Store, framework: Framework, filters: Filters = Filters()) -> pd.DataFrame:

@@ -8,6 +8,7 @@ so the same statements can later run on PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -220,6 +221,18 @@ MIGRATIONS: tuple[tuple[int, str, tuple[Step, ...]], ...] = (
             label_no INTEGER NOT NULL UNIQUE  -- drawn at random order, never from the school's code
         )""",
     )),
+    (7, "a data version kept in the database, and assessment results stored per data version", (
+        # Moves on in the same transaction as every change a result is computed from, so a
+        # result stored under one version is never read once the data has changed.
+        "CREATE TABLE data_state (data_version BIGINT NOT NULL)",
+        "INSERT INTO data_state VALUES (0)",
+        """CREATE TABLE stored_results (
+            result_key VARCHAR PRIMARY KEY,  -- sha256 of what was asked (level, framework JSON, filters)
+            data_version BIGINT NOT NULL,
+            stored_at TIMESTAMP NOT NULL,
+            body BLOB NOT NULL  -- the result as an Arrow IPC stream
+        )""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -296,6 +309,7 @@ class _Shared:
     def __init__(self) -> None:
         self.write_lock = threading.Lock()
         self.data_version = 0
+        self.persisted = False  # True once the version is read from (and kept in) the database
         self.results = ResultCache(int(os.environ.get("CPDQA_CACHE_MB", DEFAULT_BUDGET_MB)) * 1024 * 1024)
         self.users = 0
 
@@ -340,10 +354,13 @@ class Store:
                 hint = (" Another program (often the running dashboard) has it open; DuckDB allows one "
                         "process at a time. Stop it, or upload through the dashboard instead.")
             raise StoreError(f"Cannot open database {self.path}: {exc}.{hint}") from exc
+        self.read_only = read_only
         self._shared = _Shared.open(self.path)
         if not read_only and migrate_to is not None:
             self.migrate(migrate_to)
         found = self.schema_version()
+        if found >= 7 and not self._shared.persisted:
+            self._load_data_version()
         if found > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer cpdqa (schema {found}, this one knows {SCHEMA_VERSION})")
@@ -368,14 +385,26 @@ class Store:
         """
         with self._shared.write_lock, self.cursor() as cur:
             run(cur, "BEGIN TRANSACTION")
+            version = self._shared.data_version + 1
             try:
                 yield cur
+                if changes_results and self._shared.persisted:
+                    version = run(cur, "UPDATE data_state SET data_version = data_version + 1 "
+                                       "RETURNING data_version")[0][0]
             except BaseException:
                 run(cur, "ROLLBACK")
                 raise
             run(cur, "COMMIT")
             if changes_results:
-                self._shared.data_version += 1
+                self._shared.data_version = version
+
+    def _load_data_version(self) -> None:
+        """Start this process at the database's own version: results stored under it are current."""
+        with self._shared.write_lock:
+            self._shared.data_version = self.scalar("SELECT data_version FROM data_state")
+            # a fresh cache: the version may be lower than the one migrations counted in memory
+            self._shared.results = ResultCache(self._shared.results.budget_bytes)
+            self._shared.persisted = True
 
     @property
     def data_version(self) -> int:
@@ -389,6 +418,38 @@ class Store:
     def cached(self, key: tuple, compute: Callable[[], T]) -> T:
         """`compute()` once per data version for every session asking for `key` (see qa.cache)."""
         return self._shared.results.get(self._shared.data_version, key, compute)
+
+    def stored(self, key: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Like `cached`, and kept in the database under the data version, so a new process (a restart,
+        the CLI) reads a result computed before instead of computing it again. The key must say
+        everything the result depends on besides the data (framework JSON, filters)."""
+        version = self._shared.data_version
+        if not self._shared.persisted:
+            return self.cached(key, compute)
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()
+
+        def read_or_compute() -> pd.DataFrame:
+            body = self.query_rows("SELECT body FROM stored_results WHERE result_key = ? AND data_version = ?",
+                                   [digest, version])
+            if body:
+                return pa.ipc.open_stream(body[0][0]).read_all().to_pandas()
+            frame = compute()
+            if not self.read_only:
+                self._store_result(digest, version, frame)
+            return frame
+
+        return self.cached(key, read_or_compute)
+
+    def _store_result(self, digest: str, version: int, frame: pd.DataFrame) -> None:
+        sink = pa.BufferOutputStream()
+        table = pa.Table.from_pandas(frame)
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        # only while the data is still at that version; results of older versions are dropped
+        with self.transaction(changes_results=False) as cur:
+            run(cur, "DELETE FROM stored_results WHERE result_key = ? OR data_version < ?", [digest, version])
+            run(cur, """INSERT INTO stored_results SELECT ?, ?, current_timestamp, ? FROM data_state
+                        WHERE data_version = ?""", [digest, version, sink.getvalue().to_pybytes(), version])
 
     def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
         """Fetch through Arrow: about twice as fast as .df() for wide string results."""

@@ -148,11 +148,23 @@ class CachedResultsAreNeverStale(RuleBasedStateMachine):
     def save_framework(self, hours):
         self.framework = save_version(self.store, with_overrides(self.framework, {"meets_hours": hours}), "t")
 
+    @rule()
+    def restart(self):
+        """A new process: nothing in memory, results stored in the database under its data version."""
+        version = self.store.data_version
+        path = self.store.path
+        self.store.close()
+        self.store = Store(path)
+        assert self.store.data_version == version
+        assert len(self.store.results) == 0
+
     @invariant()
     def cached_equals_fresh(self):
         cached = self._levels()
         self._levels()  # served from the cache this time
         self.store.results.clear()
+        with self.store.transaction(changes_results=False) as cur:
+            cur.execute("DELETE FROM stored_results")
         fresh = self._levels()
         for name, frame in fresh.items():
             pd.testing.assert_frame_equal(cached[name], frame, obj=name)
@@ -176,3 +188,22 @@ def test_a_cached_release_hands_out_frames_the_caller_may_change():
     first.by_year["teachers"] = 0
     again = cache.get(1, "overview", lambda: pytest.fail("computed twice"))
     assert again.by_year["teachers"].tolist() == [7] and again.year == "2019/20"
+
+
+def test_a_new_process_reads_stored_results_until_the_data_changes(tmp_path):
+    path = tmp_path / "stored.duckdb"
+    with Store(path) as store:
+        ingest_bytes(store, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", store)
+        first = engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+        version = store.data_version
+    with Store(path) as store:  # a restart: the result comes from the database, exactly as computed
+        assert store.data_version == version
+        again = engine.school_results(store, framework, engine.Filters(as_of=AS_OF), )
+        pd.testing.assert_frame_equal(again, first)
+        assert store.scalar("SELECT count(*) FROM stored_results WHERE data_version = ?", [version]) == 1
+        ingest_bytes(store, "b.xlsx", workbook_bytes([activity(teacher_id="T9", hours=5)]))
+    with Store(path, read_only=True) as reader:  # a reader after the upload never sees the old result
+        after = engine.teacher_results(reader, framework, engine.Filters(as_of=AS_OF))
+        assert sorted(after["total_hours"].tolist()) == [5.0, 7.0]
+        assert reader.scalar("SELECT count(*) FROM stored_results") == 1  # only the old one; a reader writes none
