@@ -10,8 +10,10 @@ rule, the figure, the threshold and the source.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,6 +34,11 @@ from qa.labels import COMPARATORS
 from qa.store import Store, run
 
 LEVELS = ("teacher", "school", "provider", "programme")
+
+# Results stored in the database are keyed by the code that computed them too: a new release
+# that computes a level differently never reads a result the old one stored.
+CODE_VERSION = hashlib.sha256(b"".join(Path(__file__).with_name(name).read_bytes() for name in (
+    "engine.py", "framework.py", "schema.py", "labels.py", "store.py"))).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -301,7 +308,7 @@ def _once(store: Store, level: str, frameworks: tuple[Framework, ...], filters: 
           compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """A level's results, computed once per data version, shared by every session asking and kept in the
     database for the next process (see Store.stored)."""
-    key = (level, *(f.model_dump_json() for f in frameworks), filters)
+    key = (level, CODE_VERSION, *(f.model_dump_json() for f in frameworks), filters)
     return store.stored(key, compute)
 
 

@@ -207,3 +207,18 @@ def test_a_new_process_reads_stored_results_until_the_data_changes(tmp_path):
         after = engine.teacher_results(reader, framework, engine.Filters(as_of=AS_OF))
         assert sorted(after["total_hours"].tolist()) == [5.0, 7.0]
         assert reader.scalar("SELECT count(*) FROM stored_results") == 1  # only the old one; a reader writes none
+
+
+def test_a_new_release_does_not_read_results_the_old_code_stored(tmp_path, monkeypatch):
+    path = tmp_path / "release.duckdb"
+    with Store(path) as store:
+        ingest_bytes(store, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", store)
+        engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+    monkeypatch.setattr(engine, "CODE_VERSION", "the next release")
+    with Store(path) as store:
+        with store.transaction(changes_results=False) as cur:  # what the old code would have stored
+            cur.execute("UPDATE stored_results SET body = ''::BLOB")
+        again = engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+        assert again["hours"].tolist() == [7.0]
+        assert store.scalar("SELECT count(*) FROM stored_results") == 2
