@@ -111,8 +111,7 @@ def case(db: str, level: str) -> None:
     from qa.store import Store
 
     with Store(db) as store:
-        with store.transaction(changes_results=False) as cur:  # time the computation, not a stored result
-            cur.execute("DELETE FROM stored_results")
+        store.drop_stored_results()  # time the computation, not a stored result
         framework = load_framework("wellcome", store)
         if level == "plain":
             print(json.dumps(_plain_aggregate(store)))

@@ -224,9 +224,11 @@ def _write_rows(cur, files: list[tuple[Validated, int]]) -> None:
     for table, attr, columns in (
             ("quarantine", "quarantined", ["sheet", "row_number", "column_name", "value", "reason", "raw_row"]),
             ("upload_warnings", "warnings", ["sheet", "row_number", "column_name", "value", "message"])):
-        frames = [getattr(v, attr).assign(upload_id=u) for v, u in files if len(getattr(v, attr))]
-        if frames:
-            _insert_frame(cur, table, pd.concat(frames, ignore_index=True), ["upload_id", *columns])
+        parts = [(getattr(v, attr), u) for v, u in files if len(getattr(v, attr))]
+        if parts:  # one concatenation and one id column, not a copy of each file's frame
+            frame = pd.concat([f[columns] for f, _ in parts], ignore_index=True)
+            frame["upload_id"] = np.repeat([u for _, u in parts], [len(f) for f, _ in parts])
+            _insert_frame(cur, table, frame, ["upload_id", *columns])
 
 
 def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: FileReport, *, replace: bool,
