@@ -437,8 +437,11 @@ class Store:
             found = self.query_rows("SELECT table_name FROM stored_results WHERE result_key = ? AND data_version = ?",
                                     [digest, version])
             if found:
-                body = self.scalar(f"SELECT body FROM {found[0][0]}")
-                return pa.ipc.open_stream(body).read_all().to_pandas()
+                try:
+                    body = self.scalar(f"SELECT body FROM {found[0][0]}")
+                    return pa.ipc.open_stream(body).read_all().to_pandas()
+                except duckdb.CatalogException:
+                    pass  # dropped just now by a result of a newer version: this one is out of date anyway
             frame = compute()
             if not self.read_only:
                 self._store_result(digest, version, frame)

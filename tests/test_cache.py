@@ -225,3 +225,16 @@ def test_a_new_release_does_not_read_results_the_old_code_stored(tmp_path, monke
         again = engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
         assert again["hours"].tolist() == [7.0] and computed == [1]
         assert store.scalar("SELECT count(*) FROM stored_results") == stored + 1
+
+
+def test_a_stored_result_dropped_while_being_read_is_computed_instead(tmp_path):
+    path = tmp_path / "dropped.duckdb"
+    with Store(path) as store:
+        ingest_bytes(store, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", store)
+        engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+        with store.transaction(changes_results=False) as cur:  # as a newer version's result would drop it
+            for (table,) in cur.execute("SELECT table_name FROM stored_results").fetchall():
+                cur.execute(f"DROP TABLE {table}")
+    with Store(path) as store:
+        assert engine.school_results(store, framework, engine.Filters(as_of=AS_OF))["hours"].tolist() == [7.0]
