@@ -183,7 +183,8 @@ def school_labels(store: Store, school_ids: list[str]) -> dict[str, str]:
     new = [s for s in wanted if s not in known]
     if new:
         secrets.SystemRandom().shuffle(new)
-        with store.transaction() as cur:
+        # labels are only ever added, never changed: no computed result goes stale, so keep them all
+        with store.transaction(changes_results=False) as cur:
             start = run(cur, "SELECT COALESCE(MAX(label_no), 0) FROM school_labels")[0][0]
             for offset, school_id in enumerate(new, start=1):
                 run(cur, "INSERT INTO school_labels VALUES (?, ?) ON CONFLICT DO NOTHING",
