@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from qa.access import Viewer, require
 from qa.paging import PagedQuery
@@ -23,6 +24,23 @@ def record(target: Store | duckdb.DuckDBPyConnection, who: str, action: str, det
             run(cur, sql, [who, action, detail])
     else:
         run(target, sql, [who, action, detail])
+
+
+def record_many(cur: duckdb.DuckDBPyConnection, who: str, action: str, details: list[str]) -> None:
+    """Append one event per detail, in order, inside the open transaction (a batch of uploads)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action '{action}'")
+    if not details:
+        return
+    first = run(cur, "SELECT nextval('audit_seq')")[0][0]
+    cur.register("incoming_events", pa.table({"event_id": pa.array(range(first, first + len(details)), pa.int64()),
+                                              "detail": pa.array(details, pa.string())}))
+    try:
+        run(cur, """INSERT INTO audit_log SELECT event_id, current_timestamp, ?, ?, detail FROM incoming_events""",
+            [who, action])
+    finally:
+        cur.unregister("incoming_events")
+    run(cur, f"SELECT setval('audit_seq', {first + len(details) - 1})")
 
 
 def log(store: Store, viewer: Viewer, actions: tuple[str, ...] = ()) -> PagedQuery:

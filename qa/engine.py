@@ -10,8 +10,10 @@ rule, the figure, the threshold and the source.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,6 +34,11 @@ from qa.labels import COMPARATORS
 from qa.store import Store, run
 
 LEVELS = ("teacher", "school", "provider", "programme")
+
+# Results stored in the database are keyed by the code that computed them too: a new release
+# that computes a level differently never reads a result the old one stored.
+CODE_VERSION = hashlib.sha256(b"".join(Path(__file__).with_name(name).read_bytes() for name in (
+    "engine.py", "framework.py", "schema.py", "labels.py", "store.py"))).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -299,9 +306,10 @@ def _teacher_query(store: Store, framework: Framework, filters: Filters) -> tupl
 
 def _once(store: Store, level: str, frameworks: tuple[Framework, ...], filters: Filters,
           compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """A level's results, computed once per data version and shared by every session asking."""
-    key = (level, *(f.model_dump_json() for f in frameworks), filters)
-    return store.cached(key, compute)
+    """A level's results, computed once per data version, shared by every session asking and kept in the
+    database for the next process (see Store.stored)."""
+    key = (level, CODE_VERSION, *(f.model_dump_json() for f in frameworks), filters)
+    return store.stored(key, compute)
 
 
 def teacher_results(store: Store, framework: Framework, filters: Filters = Filters()) -> pd.DataFrame:

@@ -203,28 +203,33 @@ def _write_references(cur, prepared: Prepared, report: FileReport, upload_id: in
             + ": " + "; ".join(outside[:10]) + (f"; … and {len(outside) - 10} more" if len(outside) > 10 else ""))
 
 
-def _write_rows(cur, validated: Validated, upload_id: int) -> None:
-    accepted = validated.accepted
-    if accepted.num_rows:
+def _write_rows(cur, files: list[tuple[Validated, int]]) -> None:
+    """Accepted, quarantined and warned rows of uploads, each (validated file, its upload id), in bulk."""
+    with_rows = [(v.accepted, u) for v, u in files if v.accepted.num_rows]
+    if with_rows:
+        accepted = pa.concat_tables([a for a, _ in with_rows], promote_options="permissive")
+        upload_ids = np.concatenate([np.full(a.num_rows, u) for a, u in with_rows])
         first_id = run(cur, "SELECT nextval('activity_seq')")[0][0]
         providers = pc.unique(accepted["provider"])  # a few distinct names: normalise each once
         names = providers.to_pylist()
         keys = [schema.normalise_provider_key(p) for p in names]
         provider_keys = pa.array(keys, pa.string())
         accepted = (accepted
-                    .append_column("upload_id", pa.array(np.full(accepted.num_rows, upload_id), pa.int64()))
+                    .append_column("upload_id", pa.array(upload_ids, pa.int64()))
                     .append_column("activity_id", pa.array(np.arange(first_id, first_id + accepted.num_rows)))
                     .append_column("provider_key", provider_keys.take(pc.index_in(accepted["provider"], providers))))
         _insert_frame(cur, "activities", accepted, ACTIVITY_INSERT_COLUMNS)
         # keep the sequence ahead of the ids assigned in bulk
         run(cur, f"SELECT setval('activity_seq', {first_id + accepted.num_rows})")
         _record_provider_aliases(cur, names, keys)
-    if len(validated.quarantined):
-        _insert_frame(cur, "quarantine", validated.quarantined.assign(upload_id=upload_id),
-                      ["upload_id", "sheet", "row_number", "column_name", "value", "reason", "raw_row"])
-    if len(validated.warnings):
-        _insert_frame(cur, "upload_warnings", validated.warnings.assign(upload_id=upload_id),
-                      ["upload_id", "sheet", "row_number", "column_name", "value", "message"])
+    for table, attr, columns in (
+            ("quarantine", "quarantined", ["sheet", "row_number", "column_name", "value", "reason", "raw_row"]),
+            ("upload_warnings", "warnings", ["sheet", "row_number", "column_name", "value", "message"])):
+        parts = [(getattr(v, attr), u) for v, u in files if len(getattr(v, attr))]
+        if parts:  # one concatenation and one id column, not a copy of each file's frame
+            frame = pd.concat([f[columns] for f, _ in parts], ignore_index=True)
+            frame["upload_id"] = np.repeat([u for _, u in parts], [len(f) for f, _ in parts])
+            _insert_frame(cur, table, frame, ["upload_id", *columns])
 
 
 def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: FileReport, *, replace: bool,
@@ -232,18 +237,14 @@ def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: Fil
     name = report.file_name
     previous = run(cur, "SELECT upload_id FROM uploads WHERE sha256 = ? AND status = 'active'", [prepared.digest])
     if previous:
-        report.status = "duplicate"
-        report.upload_id = previous[0][0]
-        report.notes.append(f"Already uploaded as upload #{previous[0][0]}; nothing changed")
-        report.rows_accepted = report.rows_quarantined = 0
-        report.errors, report.warnings = [], []
+        _duplicate(report, previous[0][0])
         return
     # max + 1 rather than a sequence: a check or a refused file (both rolled back) leaves no gap in the ids
     upload_id = run(cur, "SELECT coalesce(max(upload_id), 0) + 1 FROM uploads")[0][0]
     run(cur, "INSERT INTO uploads VALUES (?, ?, ?, ?, current_timestamp, ?, ?, ?, 'active')",
         [upload_id, name, prepared.digest, by, report.rows_accepted, report.rows_quarantined, len(report.warnings)])
     if validated is not None and report.rows_accepted:
-        _write_rows(cur, validated, upload_id)
+        _write_rows(cur, [(validated, upload_id)])
         teacher = "NULL" if replace and whole_term else "teacher_id"
         run(cur, f"""INSERT INTO upload_scope SELECT DISTINCT upload_id, school_id, academic_year, term, {teacher}
                      FROM activities WHERE upload_id = ?""", [upload_id])
@@ -255,10 +256,7 @@ def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: Fil
             WHERE s.upload_id = ? AND a.upload_id <> ? AND u.status = 'active' AND a.superseded_by IS NULL
             ORDER BY 1, 2, 3, 4""", [upload_id, upload_id])
         if clashes and not replace:
-            raise _NeedsReplace(
-                f"{name} covers returns already uploaded: "
-                + "; ".join(f"{_term_label(c[:3])} (upload #{c[3]}, {c[4]})" for c in clashes)
-                + ". Tick Replace to supersede them (the earlier upload stays in the history and undo restores it).")
+            raise _NeedsReplace(_clash_message(name, clashes))
         if clashes:
             _resupersede(cur, upload_id)
             report.replaced_uploads = sorted({c[3] for c in clashes})
@@ -270,11 +268,7 @@ def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: Fil
     report.upload_id = upload_id
     report.status = "accepted"
     audit.record(cur, by, "replace" if report.replaced_uploads else "upload",
-                 f"#{upload_id} {name}: {report.rows_accepted} rows accepted, {report.rows_quarantined} quarantined"
-                 + (f"; replaces {', '.join(f'#{u}' for u in report.replaced_uploads)}"
-                    if report.replaced_uploads else "")
-                 + (f"; {len(report.reference_changes)} reference change(s) outside its school accepted"
-                    if report.reference_changes and accept_reference_changes else ""))
+                 _upload_detail(upload_id, report, accept_reference_changes))
 
 
 def _fill_counts(report: FileReport, validated: Validated | None) -> None:
@@ -304,12 +298,8 @@ def commit(store: Store, prepared: Prepared, validated: Validated | None, *, rep
         return report
     name = report.file_name
     try:
-        _fill_counts(report, validated)
-        if strict and report.errors:
-            raise FileRejected(f"{name}: {len(report.errors)} problem(s) found and --strict is on", report.errors)
-        if report.rows_accepted == 0 and not any(report.reference_rows.values()):
-            raise FileRejected(f"{name}: no row could be accepted", report.errors)
-        with store.transaction() as cur:
+        _admit(report, validated, strict)
+        with store.transaction(changes_results=not dry_run) as cur:
             _commit_in(cur, prepared, validated, report, replace=replace, whole_term=whole_term, by=by,
                        accept_reference_changes=accept_reference_changes)
             if progress:
@@ -320,15 +310,57 @@ def commit(store: Store, prepared: Prepared, validated: Validated | None, *, rep
     except _DryRun:
         report.notes.append("Checked against the database; nothing written yet")
     except _NeedsReplace as exc:
-        report.status = "needs_replace"
-        report.upload_id = None
-        report.errors.insert(0, Issue(str(exc)))
+        _needs_replace(report, str(exc))
     except FileRejected as exc:
-        report.status = "rejected"
-        report.committed = False
-        report.upload_id = None
-        report.errors = exc.issues + [i for i in report.errors if i not in exc.issues]
+        _refuse(report, exc)
     return report
+
+
+def _admit(report: FileReport, validated: Validated | None, strict: bool) -> None:
+    """Counts and problems into the report; FileRejected when the file cannot go in at all."""
+    _fill_counts(report, validated)
+    name = report.file_name
+    if strict and report.errors:
+        raise FileRejected(f"{name}: {len(report.errors)} problem(s) found and --strict is on", report.errors)
+    if report.rows_accepted == 0 and not any(report.reference_rows.values()):
+        raise FileRejected(f"{name}: no row could be accepted", report.errors)
+
+
+def _refuse(report: FileReport, exc: FileRejected) -> None:
+    report.status = "rejected"
+    report.committed = False
+    report.upload_id = None
+    report.errors = exc.issues + [i for i in report.errors if i not in exc.issues]
+
+
+def _needs_replace(report: FileReport, message: str) -> None:
+    report.status = "needs_replace"
+    report.upload_id = None
+    report.errors.insert(0, Issue(message))
+
+
+def _duplicate(report: FileReport, previous: int) -> None:
+    report.status = "duplicate"
+    report.upload_id = previous
+    report.notes.append(f"Already uploaded as upload #{previous}; nothing changed")
+    report.rows_accepted = report.rows_quarantined = 0
+    report.errors, report.warnings = [], []
+
+
+def _clash_message(name: str, clashes: list[tuple]) -> str:
+    return (f"{name} covers returns already uploaded: "
+            + "; ".join(f"{_term_label(c[:3])} (upload #{c[3]}, {c[4]})" for c in clashes)
+            + ". Tick Replace to supersede them (the earlier upload stays in the history and undo restores it).")
+
+
+def _upload_detail(upload_id: int, report: FileReport, accept_reference_changes: bool) -> str:
+    """The audit log's sentence for one committed upload."""
+    return (f"#{upload_id} {report.file_name}: {report.rows_accepted} rows accepted, "
+            f"{report.rows_quarantined} quarantined"
+            + (f"; replaces {', '.join(f'#{u}' for u in report.replaced_uploads)}"
+               if report.replaced_uploads else "")
+            + (f"; {len(report.reference_changes)} reference change(s) outside its school accepted"
+               if report.reference_changes and accept_reference_changes else ""))
 
 
 # --------------------------------------------------------------------------- batches
@@ -393,21 +425,144 @@ def batch_outcomes(prepared: list[Prepared], validated: list[Validated | None], 
     return outcomes
 
 
+def _plain(prepared: Prepared, validated: Validated | None, options: dict) -> bool:
+    """A file that only adds activity rows: no Replace and no reference sheet (most termly returns)."""
+    return (prepared.report.status != "rejected" and validated is not None and not options.get("replace")
+            and not any(len(rows) for rows in prepared.references.values()))
+
+
+def _commit_plain(store: Store, files: list[tuple[Prepared, Validated]], *, dry_run: bool = False,
+                  strict: bool = False, by: str = "cli", accept_reference_changes: bool = False,
+                  progress: Progress | None = None, **_: object) -> list[FileReport]:
+    """Plain files (see `_plain`) of one batch, none overlapping another, with the outcomes `commit`
+    gives them one by one, in one transaction and a few statements for the whole run.
+
+    Each file's outcome is decided before anything is written (the store as it was, since files of one
+    batch never overlap), so a refused file writes nothing; only accepted files are written, in file order.
+    """
+    reports = [copy.deepcopy(p.report) for p, _ in files]
+    live: list[int] = []
+    for i, (report, (_, v)) in enumerate(zip(reports, files, strict=True)):
+        try:
+            _admit(report, v, strict)
+            live.append(i)
+        except FileRejected as exc:
+            _refuse(report, exc)
+    try:
+        with store.transaction(changes_results=not dry_run) as cur:
+            digests = [files[i][0].digest for i in live]
+            previous = dict(run(cur, """SELECT sha256, min(upload_id) FROM uploads
+                                        WHERE status = 'active' AND sha256 IN (SELECT unnest(?::VARCHAR[]))
+                                        GROUP BY sha256""", [digests])) if digests else {}
+            scope = [(i, r) for i in live if files[i][0].digest not in previous
+                     for r in _scope_rows(files[i][1])]
+            cur.register("incoming_scope", pa.table({
+                "file": pa.array([i for i, _ in scope], pa.int64()),
+                **{c: pa.array([r[k] for _, r in scope], pa.string())
+                   for k, c in enumerate(("school_id", "academic_year", "term", "teacher_id"))}}))
+            try:
+                clashes = run(cur, f"""
+                    SELECT DISTINCT s.file, a.school_id, a.academic_year, a.term, a.upload_id, u.file_name
+                    FROM incoming_scope s JOIN activities a ON {_COVERS.format(t="a")}
+                    JOIN uploads u ON u.upload_id = a.upload_id
+                    WHERE u.status = 'active' AND a.superseded_by IS NULL
+                    ORDER BY 2, 3, 4, 5""")
+            finally:
+                cur.unregister("incoming_scope")
+            clashing: dict[int, list[tuple]] = {}
+            for c in clashes:
+                clashing.setdefault(c[0], []).append(c[1:])
+            next_id = run(cur, "SELECT coalesce(max(upload_id), 0) + 1 FROM uploads")[0][0]
+            written: list[tuple[int, int]] = []  # (file, upload id)
+            for i in live:
+                report = reports[i]
+                if files[i][0].digest in previous:
+                    _duplicate(report, previous[files[i][0].digest])
+                elif i in clashing:
+                    _needs_replace(report, _clash_message(report.file_name, clashing[i]))
+                else:
+                    report.upload_id = next_id if dry_run else next_id + len(written)
+                    report.status = "accepted"
+                    report.reference_changes = []
+                    report.reference_changes_applied = accept_reference_changes
+                    written.append((i, report.upload_id))
+                if progress:
+                    progress("commit", 0, 1, report.file_name)
+            if written and not dry_run:
+                _write_uploads(cur, files, reports, written, by)
+                audit.record_many(cur, by, "upload", [_upload_detail(u, reports[i], accept_reference_changes)
+                                                      for i, u in written])
+            elif dry_run:
+                raise _DryRun
+    except _DryRun:
+        for i, _ in written:
+            reports[i].notes.append("Checked against the database; nothing written yet")
+        return reports
+    for i, _ in written:
+        reports[i].committed = True
+    return reports
+
+
+def _scope_rows(validated: Validated) -> list[tuple]:
+    """The (school, year, term, teacher) cells a file covers without Replace."""
+    keys = validated.accepted.group_by(["school_id", "academic_year", "term", "teacher_id"]).aggregate([])
+    return list(zip(*(keys[k].to_pylist() for k in ("school_id", "academic_year", "term", "teacher_id")),
+                    strict=True))
+
+
+def _write_uploads(cur, files: list[tuple[Prepared, Validated]], reports: list[FileReport],
+                   written: list[tuple[int, int]], by: str) -> None:
+    """The uploads, their rows and the cells they cover, for plain files accepted together."""
+    cur.register("incoming_uploads", pa.table({
+        "upload_id": pa.array([u for _, u in written], pa.int32()),
+        "file_name": [reports[i].file_name for i, _ in written],
+        "sha256": [files[i][0].digest for i, _ in written],
+        "rows_accepted": pa.array([reports[i].rows_accepted for i, _ in written], pa.int32()),
+        "rows_quarantined": pa.array([reports[i].rows_quarantined for i, _ in written], pa.int32()),
+        "warnings": pa.array([len(reports[i].warnings) for i, _ in written], pa.int32())}))
+    try:
+        run(cur, """INSERT INTO uploads (upload_id, file_name, sha256, uploaded_by, uploaded_at, rows_accepted,
+                                         rows_quarantined, warnings, status)
+                    SELECT upload_id, file_name, sha256, ?, current_timestamp, rows_accepted, rows_quarantined,
+                           warnings, 'active' FROM incoming_uploads""", [by])
+    finally:
+        cur.unregister("incoming_uploads")
+    _write_rows(cur, [(files[i][1], u) for i, u in written])
+    first, last = written[0][1], written[-1][1]
+    run(cur, """INSERT INTO upload_scope SELECT DISTINCT upload_id, school_id, academic_year, term, teacher_id
+                FROM activities WHERE upload_id BETWEEN ? AND ?""", [first, last])
+
+
 def commit_batch(store: Store, prepared: list[Prepared], validated: list[Validated | None], *,
                  dry_run: bool = False, whole_term: bool = False, claims: BatchClaims | None = None,
                  progress: Progress | None = None, **options) -> list[FileReport]:
     """Every file of a batch gets an outcome; with dry_run that is Check, otherwise Commit.
 
     Overlaps inside the batch are settled first, so Commit writes the same files Check
-    accepted (each file one upload, one transaction) when the database has not changed.
+    accepted when the database has not changed. Each file is one upload, all of it or
+    nothing; consecutive plain files (most termly returns) share one transaction, and
+    any other file has its own.
     """
     blocked = batch_outcomes(prepared, validated, whole_term=whole_term, claims=claims)
-    reports = []
-    for i, (p, v) in enumerate(zip(prepared, validated, strict=True)):
-        reports.append(blocked[i] if i in blocked else
-                       commit(store, p, v, dry_run=dry_run, whole_term=whole_term, **options))
+    reports: list[FileReport] = []
+    i = 0
+    while i < len(prepared):
+        run_end = i
+        while (run_end < len(prepared) and run_end not in blocked
+               and _plain(prepared[run_end], validated[run_end], options)):
+            run_end += 1
+        if run_end > i + 1:
+            files = [(prepared[j], validated[j]) for j in range(i, run_end)]
+            reports += _commit_plain(store, files, dry_run=dry_run, **options)  # type: ignore[arg-type]
+        else:
+            run_end = i + 1
+            reports.append(blocked[i] if i in blocked else
+                           commit(store, prepared[i], validated[i], dry_run=dry_run, whole_term=whole_term,
+                                  **options))
         if progress:
-            progress("file", i + 1, len(prepared), p.report.file_name)
+            for j in range(i, run_end):
+                progress("file", j + 1, len(prepared), prepared[j].report.file_name)
+        i = run_end
     return reports
 
 

@@ -8,6 +8,7 @@ so the same statements can later run on PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,9 @@ from qa.errors import CpdqaError
 from qa.schema import normalise_provider_key
 
 T = TypeVar("T")
+
+# Part of the key of what this module stores (see Store.stored): a new release recomputes it.
+_CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 # Each migration is applied once, in order, inside one transaction. Never edit a
 # released migration: add a new one, so existing database files upgrade in place.
@@ -220,6 +224,20 @@ MIGRATIONS: tuple[tuple[int, str, tuple[Step, ...]], ...] = (
             label_no INTEGER NOT NULL UNIQUE  -- drawn at random order, never from the school's code
         )""",
     )),
+    (7, "a data version kept in the database, and assessment results stored per data version", (
+        # Moves on in the same transaction as every change a result is computed from, so a
+        # result stored under one version is never read once the data has changed.
+        "CREATE TABLE data_state (data_version BIGINT NOT NULL)",
+        "INSERT INTO data_state VALUES (0)",
+        # Each result is one Arrow IPC blob in a one-row table of its own: DuckDB reads a blob
+        # column's whole segment, so many blobs in one table made every read cost them all.
+        """CREATE TABLE stored_results (
+            result_key VARCHAR PRIMARY KEY,  -- sha256 of what was asked (level, code, framework JSON, filters)
+            data_version BIGINT NOT NULL,
+            stored_at TIMESTAMP NOT NULL,
+            table_name VARCHAR NOT NULL  -- stored_result_<key>, holding body BLOB
+        )""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -296,6 +314,7 @@ class _Shared:
     def __init__(self) -> None:
         self.write_lock = threading.Lock()
         self.data_version = 0
+        self.persisted = False  # True once the version is read from (and kept in) the database
         self.results = ResultCache(int(os.environ.get("CPDQA_CACHE_MB", DEFAULT_BUDGET_MB)) * 1024 * 1024)
         self.users = 0
 
@@ -340,10 +359,13 @@ class Store:
                 hint = (" Another program (often the running dashboard) has it open; DuckDB allows one "
                         "process at a time. Stop it, or upload through the dashboard instead.")
             raise StoreError(f"Cannot open database {self.path}: {exc}.{hint}") from exc
+        self.read_only = read_only
         self._shared = _Shared.open(self.path)
         if not read_only and migrate_to is not None:
             self.migrate(migrate_to)
         found = self.schema_version()
+        if found >= 7 and not self._shared.persisted:
+            self._load_data_version()
         if found > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer cpdqa (schema {found}, this one knows {SCHEMA_VERSION})")
@@ -368,14 +390,26 @@ class Store:
         """
         with self._shared.write_lock, self.cursor() as cur:
             run(cur, "BEGIN TRANSACTION")
+            version = self._shared.data_version + 1
             try:
                 yield cur
+                if changes_results and self._shared.persisted:
+                    version = run(cur, "UPDATE data_state SET data_version = data_version + 1 "
+                                       "RETURNING data_version")[0][0]
             except BaseException:
                 run(cur, "ROLLBACK")
                 raise
             run(cur, "COMMIT")
             if changes_results:
-                self._shared.data_version += 1
+                self._shared.data_version = version
+
+    def _load_data_version(self) -> None:
+        """Start this process at the database's own version: results stored under it are current."""
+        with self._shared.write_lock:
+            self._shared.data_version = self.scalar("SELECT data_version FROM data_state")
+            # a fresh cache: the version may be lower than the one migrations counted in memory
+            self._shared.results = ResultCache(self._shared.results.budget_bytes)
+            self._shared.persisted = True
 
     @property
     def data_version(self) -> int:
@@ -389,6 +423,56 @@ class Store:
     def cached(self, key: tuple, compute: Callable[[], T]) -> T:
         """`compute()` once per data version for every session asking for `key` (see qa.cache)."""
         return self._shared.results.get(self._shared.data_version, key, compute)
+
+    def stored(self, key: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Like `cached`, and kept in the database under the data version, so a new process (a restart,
+        the CLI) reads a result computed before instead of computing it again. The key must say
+        everything the result depends on besides the data (framework JSON, filters)."""
+        version = self._shared.data_version
+        if not self._shared.persisted:
+            return self.cached(key, compute)
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()
+
+        def read_or_compute() -> pd.DataFrame:
+            found = self.query_rows("SELECT table_name FROM stored_results WHERE result_key = ? AND data_version = ?",
+                                    [digest, version])
+            if found:
+                try:
+                    body = self.scalar(f"SELECT body FROM {found[0][0]}")
+                    return pa.ipc.open_stream(body).read_all().to_pandas()
+                except duckdb.CatalogException:
+                    pass  # dropped just now by a result of a newer version: this one is out of date anyway
+            frame = compute()
+            if not self.read_only:
+                self._store_result(digest, version, frame)
+            return frame
+
+        return self.cached(key, read_or_compute)
+
+    def _store_result(self, digest: str, version: int, frame: pd.DataFrame) -> None:
+        sink = pa.BufferOutputStream()
+        table = pa.Table.from_pandas(frame)
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        name = f"stored_result_{digest[:32]}"
+        with self.transaction(changes_results=False) as cur:
+            if run(cur, "SELECT data_version FROM data_state")[0][0] != version:
+                return  # the data moved on while this was computed: the result is of no version now
+            self._drop_stored(cur, "result_key = ? OR data_version < ?", [digest, version])
+            run(cur, f"CREATE TABLE {name} (body BLOB NOT NULL)")
+            run(cur, f"INSERT INTO {name} VALUES (?)", [sink.getvalue().to_pybytes()])
+            run(cur, "INSERT INTO stored_results VALUES (?, ?, current_timestamp, ?)", [digest, version, name])
+
+    @staticmethod
+    def _drop_stored(cur: duckdb.DuckDBPyConnection, where: str, params: Sequence[Any] = ()) -> None:
+        for (name,) in run(cur, f"SELECT table_name FROM stored_results WHERE {where}", params):
+            run(cur, f"DROP TABLE IF EXISTS {name}")
+        run(cur, f"DELETE FROM stored_results WHERE {where}", params)
+
+    def drop_stored_results(self) -> None:
+        """Forget every stored result (benchmarks timing the computation itself)."""
+        with self.transaction(changes_results=False) as cur:
+            self._drop_stored(cur, "TRUE")
 
     def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
         """Fetch through Arrow: about twice as fast as .df() for wide string results."""
@@ -450,12 +534,12 @@ class Store:
             return {t: cur.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
     def academic_years(self) -> list[str]:
-        rows = self.cached(("academic_years",), lambda: self.query_rows(
+        years = self.stored(("academic_years", _CODE_VERSION), lambda: self.query_df(
             "SELECT DISTINCT academic_year FROM active_activities ORDER BY 1"))
-        return [r[0] for r in rows]
+        return years["academic_year"].tolist()
 
     def schools(self) -> pd.DataFrame:
-        return self.cached(("schools",), lambda: self.query_df("""
+        return self.stored(("schools", _CODE_VERSION), lambda: self.query_df("""
             SELECT ids.school_id, coalesce(s.name, ids.school_id) AS name, s.phase, s.local_authority
             FROM (SELECT school_id FROM schools UNION SELECT DISTINCT school_id FROM active_activities) ids
             LEFT JOIN schools s ON s.school_id = ids.school_id ORDER BY ids.school_id"""))

@@ -213,7 +213,8 @@ def school_labels(store: Store, school_ids: list[str]) -> dict[str, str]:
     new = [s for s in wanted if s not in known]
     if new:
         secrets.SystemRandom().shuffle(new)
-        with store.transaction() as cur:
+        # labels are only ever added, never changed: no computed result goes stale, so keep them all
+        with store.transaction(changes_results=False) as cur:
             start = run(cur, "SELECT COALESCE(MAX(label_no), 0) FROM school_labels")[0][0]
             for offset, school_id in enumerate(new, start=1):
                 run(cur, "INSERT INTO school_labels VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -290,8 +291,9 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
 
     def school_atoms(frame: pd.DataFrame) -> dict[str, frozenset]:
         keys = list(zip(frame["academic_year"], frame["school_id"], strict=True))
-        hours = frozenset((y, s, h) for (y, s), row in zip(keys, frame.itertuples(), strict=True)
-                          for _, _, h, _ in _QUADRANT if getattr(row, h) > 0)
+        # column by column: itertuples built a namedtuple class per call, 2,000 times per overview
+        hours = frozenset((y, s, h) for _, _, h, _ in _QUADRANT
+                          for (y, s), v in zip(keys, frame[h].to_numpy(), strict=True) if v > 0)
         return {"school": frozenset(keys), "hours": hours}
 
     rows = [disclosure.Row(("year", y), int(g["teachers"].sum()), school_atoms(g), total=True)
@@ -303,7 +305,7 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
     rows += [disclosure.Row(("la", la), int(g["teachers"].sum()), school_atoms(g),
                             links_pseudonym=disclosure.links_pseudonym(int(unnamed[g.index].sum())))
              for la, g in this_year.groupby("local_authority")]
-    rows += [disclosure.Row(("school", s), int(this_year.loc[i, "teachers"]), school_atoms(this_year.loc[[i]]))
+    rows += [disclosure.Row(("school", s), int(this_year.loc[i, "teachers"]), school_atoms(this_year.iloc[i:i + 1]))
              for i, s in enumerate(this_year["school_id"])]
     rows += [disclosure.Row(("quadrant", h), int(this_year[t].sum()), {"hours": frozenset(
         (year, s, h) for s, v in zip(this_year["school_id"], this_year[h], strict=True) if v > 0)})

@@ -148,11 +148,22 @@ class CachedResultsAreNeverStale(RuleBasedStateMachine):
     def save_framework(self, hours):
         self.framework = save_version(self.store, with_overrides(self.framework, {"meets_hours": hours}), "t")
 
+    @rule()
+    def restart(self):
+        """A new process: nothing in memory, results stored in the database under its data version."""
+        version = self.store.data_version
+        path = self.store.path
+        self.store.close()
+        self.store = Store(path)
+        assert self.store.data_version == version
+        assert len(self.store.results) == 0
+
     @invariant()
     def cached_equals_fresh(self):
         cached = self._levels()
         self._levels()  # served from the cache this time
         self.store.results.clear()
+        self.store.drop_stored_results()
         fresh = self._levels()
         for name, frame in fresh.items():
             pd.testing.assert_frame_equal(cached[name], frame, obj=name)
@@ -176,3 +187,54 @@ def test_a_cached_release_hands_out_frames_the_caller_may_change():
     first.by_year["teachers"] = 0
     again = cache.get(1, "overview", lambda: pytest.fail("computed twice"))
     assert again.by_year["teachers"].tolist() == [7] and again.year == "2019/20"
+
+
+def test_a_new_process_reads_stored_results_until_the_data_changes(tmp_path, monkeypatch):
+    path = tmp_path / "stored.duckdb"
+    with Store(path) as store:
+        ingest_bytes(store, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", store)
+        first = engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+        version = store.data_version
+        stored = store.scalar("SELECT count(*) FROM stored_results WHERE data_version = ?", [version])
+    with Store(path) as store, monkeypatch.context() as patch:  # a restart: read, exactly as computed
+        patch.setattr(engine, "_school_results", lambda *_: pytest.fail("computed again"))
+        assert store.data_version == version
+        pd.testing.assert_frame_equal(engine.school_results(store, framework, engine.Filters(as_of=AS_OF)), first)
+        assert store.scalar("SELECT count(*) FROM stored_results") == stored
+    with Store(path) as store:
+        ingest_bytes(store, "b.xlsx", workbook_bytes([activity(teacher_id="T9", hours=5)]))
+    with Store(path, read_only=True) as reader:  # after the upload the old result is never read
+        after = engine.school_results(reader, framework, engine.Filters(as_of=AS_OF))
+        assert after["hours"].tolist() == [12.0]
+        assert reader.scalar("SELECT count(*) FROM stored_results") == stored  # a reader writes none
+
+
+def test_a_new_release_does_not_read_results_the_old_code_stored(tmp_path, monkeypatch):
+    path = tmp_path / "release.duckdb"
+    with Store(path) as store:
+        ingest_bytes(store, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", store)
+        engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+        stored = store.scalar("SELECT count(*) FROM stored_results")
+    monkeypatch.setattr(engine, "CODE_VERSION", "the next release")
+    with Store(path) as store:
+        computed = []
+        real = engine._school_results
+        monkeypatch.setattr(engine, "_school_results", lambda *a: computed.append(1) or real(*a))
+        again = engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+        assert again["hours"].tolist() == [7.0] and computed == [1]
+        assert store.scalar("SELECT count(*) FROM stored_results") == stored + 1
+
+
+def test_a_stored_result_dropped_while_being_read_is_computed_instead(tmp_path):
+    path = tmp_path / "dropped.duckdb"
+    with Store(path) as store:
+        ingest_bytes(store, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", store)
+        engine.school_results(store, framework, engine.Filters(as_of=AS_OF))
+        with store.transaction(changes_results=False) as cur:  # as a newer version's result would drop it
+            for (table,) in cur.execute("SELECT table_name FROM stored_results").fetchall():
+                cur.execute(f"DROP TABLE {table}")
+    with Store(path) as store:
+        assert engine.school_results(store, framework, engine.Filters(as_of=AS_OF))["hours"].tolist() == [7.0]

@@ -253,6 +253,65 @@ def test_the_same_file_twice_in_a_batch_is_saved_once(mem):
     assert active(mem) == [("S1", "T1", "Autumn", 2.0, 1)]
 
 
+MIXED_BATCH = [
+    ("new1.csv", ((("S2", "T1", "Autumn", 2),), (), ())),
+    ("again.csv", ((("S1", "T1", "Autumn", 1),), (), ())),  # the same content as the earlier upload
+    ("clash.csv", ((("S1", "T3", "Autumn", 7), ("S1", "T3", "Spring", 1)), (), ())),  # covers upload 2
+    ("register.csv", ((("S2", "T2", "Spring", 3),), (("S2", "Birch"),), ())),  # has a Schools sheet
+    ("new2.csv", ((("S2", "T2", "Autumn", 4),), (), ())),
+    ("new3.csv", ((("S1", "T2", "Autumn", 5),), (), ())),
+]
+ROW_COLUMNS = {"uploads": "upload_id, file_name, sha256, uploaded_by, rows_accepted, rows_quarantined, warnings, "
+                          "status",
+               "activities": "upload_id, school_id, teacher_id, academic_year, term, hours, provider_key",
+               "upload_scope": "*", "audit_log": "who, action, detail", "schools": "*"}
+
+
+def stored(store: Store) -> dict[str, list[tuple]]:
+    return {t: store.query_rows(f"SELECT {c} FROM {t} ORDER BY ALL") for t, c in ROW_COLUMNS.items()}
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_plain_files_committed_together_match_committing_them_one_by_one(dry_run):
+    """Consecutive plain files share one transaction: same outcomes, upload ids, rows and audit as one at a time."""
+    outcomes = {}
+    for together in (True, False):
+        with Store(":memory:") as store:
+            one(store, "first.csv", [("S1", "T1", "Autumn", 1)])
+            one(store, "second.csv", [("S1", "T3", "Autumn", 1)])
+            version = store.data_version
+            if together:
+                reports = run_batch(store, MIXED_BATCH, dry_run=dry_run)
+            else:
+                reports = [r for name, content in MIXED_BATCH for r in run_batch(store, [(name, content)],
+                                                                                 dry_run=dry_run)]
+            outcomes[together] = ([(r.status, r.upload_id, r.committed, [e.message for e in r.errors], r.notes,
+                                    r.rows_accepted) for r in reports], stored(store))
+            assert (store.data_version == version) == dry_run
+    assert outcomes[True] == outcomes[False]
+    assert [o[0] for o in outcomes[True][0]] == ["accepted", "duplicate", "needs_replace", "accepted", "accepted",
+                                                 "accepted"]
+    if not dry_run:
+        assert [o[1] for o in outcomes[True][0]] == [3, 1, None, 4, 5, 6]
+        assert outcomes[True][1]["audit_log"][-1] == ("cli", "upload", "#6 new3.csv: 1 rows accepted, 0 quarantined")
+        assert outcomes[True][0][2][3][0].startswith("clash.csv covers returns already uploaded: school S1, Autumn "
+                                                     "2019/20 (upload #2, second.csv)")
+
+
+def test_strict_refuses_a_file_with_problems_and_the_rest_of_its_batch_still_goes_in(mem):
+    good = prepared_file("good.csv", ((("S1", "T1", "Autumn", 2),), (), ()))
+    noisy = prepared_file("noisy.csv", ((("S1", "T2", "Autumn", 2),), (), ()))
+    noisy[1].warnings = noisy[1].warnings.iloc[:0]
+    noisy[1].quarantined = pd.DataFrame({"_rid": [0], "_file": [0], "sheet": ["Log"], "row_number": [3],
+                                         "column_name": ["hours"], "value": ["lots"],
+                                         "reason": ["Hours is not a number"], "raw_row": ["{}"]})
+    reports = returns.commit_batch(mem, [good[0], noisy[0]], [good[1], noisy[1]], strict=True)
+    assert [r.status for r in reports] == ["accepted", "rejected"]
+    assert reports[1].errors[0].message == "noisy.csv: 1 problem(s) found and --strict is on"
+    assert active(mem) == [("S1", "T1", "Autumn", 2.0, 1)]
+    assert mem.query_rows("SELECT count(*) FROM quarantine") == [(0,)]
+
+
 def test_a_corrected_whole_school_return_drops_teachers_it_leaves_out_and_undo_brings_them_back(mem):
     one(mem, "t1.csv", [("S1", "T1", "Autumn", 2)])
     one(mem, "t2.csv", [("S1", "T2", "Autumn", 3), ("S1", "T2", "Spring", 4)])
