@@ -120,9 +120,21 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         year_filter = "s.academic_year = $year"
         params["year"] = filters.year
     term_filter = "TRUE"
+    late_cte = late_terms = late_join = ""
     if filters.through_term:
         terms = schema.TERMS[: schema.term_index(filters.through_term)]
         term_filter = "s.term IN (" + ", ".join(_sql_text(t) for t in terms) + ")"
+        # A year judged to the end of a term knows nothing of that year's later terms: a programme's
+        # Summer sessions must not make its Autumn hours "sustained" at the end of Autumn.
+        late_cte = f"""
+    late AS (
+        SELECT school_id, teacher_id, programme, academic_year, COUNT(*) AS late_terms
+        FROM sessions WHERE NOT ({term_filter.replace('s.term', 'term')})
+        GROUP BY school_id, teacher_id, programme, academic_year),"""
+        late_terms = " - COALESCE(lt.late_terms, 0)"
+        late_join = """
+        LEFT JOIN late lt ON lt.school_id = s.school_id AND lt.teacher_id = s.teacher_id
+                         AND lt.programme = s.programme AND lt.academic_year = s.academic_year"""
     counted = ["aspects >= $k"]
     if d.counted_requires_aligned:
         counted.append("aligned_to_needs")
@@ -146,11 +158,12 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         "provider_key", "programme", "subject_specific", "aligned_to_needs", *schema.DFE_ASPECTS))
     aspects = " + ".join(f"CASE WHEN s.{a} THEN 1 ELSE 0 END" for a in schema.DFE_ASPECTS)
     sql = f"""
+    sessions AS (
+        SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
+        FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter}),
     spans AS (
         SELECT school_id, teacher_id, programme, COUNT(*) AS terms_spanned
-        FROM (SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
-              FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter}) d
-        GROUP BY school_id, teacher_id, programme),
+        FROM sessions GROUP BY school_id, teacher_id, programme),{late_cte}
     register AS (
         SELECT provider_key, provider, quality_mark, quality_mark_level, expires_on,
                CASE WHEN quality_mark IS NULL OR trim(quality_mark) = '' THEN 'none'
@@ -161,10 +174,10 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         FROM providers),
     acts AS (
         SELECT {columns}, {aspects} AS aspects,
-               (COALESCE(sp.terms_spanned, 0) >= $sustained_min_terms) AS in_sustained_programme{recognised}
+               (COALESCE(sp.terms_spanned, 0){late_terms} >= $sustained_min_terms) AS in_sustained_programme{recognised}
         FROM active_activities s
         LEFT JOIN spans sp ON sp.school_id = s.school_id AND sp.teacher_id = s.teacher_id
-                          AND sp.programme = s.programme{recognition_joins}
+                          AND sp.programme = s.programme{late_join}{recognition_joins}
         WHERE {school_filter} AND {year_filter} AND {term_filter}),
     flagged AS (
         SELECT *, (aspects >= $k) AS is_quality, ({' AND '.join(counted)}) AS is_counted FROM acts)"""

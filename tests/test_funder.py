@@ -94,9 +94,11 @@ def test_programme_overview_to_the_end_of_spring_shows_hand_computed_figures(spr
     assert float(by_year.loc["2020/21", "Hours"]) == 192  # the Summer 20 + 40 + 5 × 40 h are not in it
     assert float(by_year.loc["2019/20", "Hours"]) == 100 and int(by_year.loc["2019/20", "Teachers"]) == 6
     assert int(by_year.loc["2020/21", "Teachers meeting or on track"]) == 5
-    # suppression still applies to the term's figures: C (2 teachers) and a complement are hidden
+    # suppression still applies to the term's figures: C (2 teachers) is hidden, and so is A: no school
+    # consented to be named, and A is the only school of its phase, so its row would tie its label to
+    # "primary" (the phase is held back, and A's row with it, as it equals the phase)
     by_school = at.dataframe[-1].value
-    assert sorted(by_school["Teachers"].astype(str)) == ["6", "c", "c"]
+    assert sorted(by_school["Teachers"].astype(str)) == ["5", "c", "c"]
     assert "each year to the end of Spring" in chart_specs(at)[0]
 
 
@@ -275,8 +277,6 @@ def test_no_small_provider_year_is_recovered_from_the_trend_beside_the_year_tabl
                 assert recoverable(equations, small) == {}, measure
 
 
-@pytest.mark.xfail(strict=True, reason="qa/engine.py's `spans` CTE counts a programme's terms after the period "
-                   "shown: engine.py is being changed by another engineer this round")
 def test_to_the_end_of_autumn_a_programme_is_not_sustained_by_its_summer_sessions(tmp_path):
     """At the end of Autumn nobody knows the course will run on into Summer: its Autumn hours are one term's."""
     from qa.ingest import ingest_bytes
@@ -285,7 +285,9 @@ def test_to_the_end_of_autumn_a_programme_is_not_sustained_by_its_summer_session
             for i in range(5) for day in (AUTUMN, SUMMER)]
     with Store(tmp_path / "x.duckdb") as store:
         ingest_bytes(store, "r.xlsx", workbook_bytes(rows))
-        overview = views.funder_overview(store, Viewer("funder"), load_framework("wellcome"), "2020/21", AS_OF,
-                                         "Autumn")
-    cells = overview.quadrant.set_index(["collaborative", "sustained (2+ terms)"])["hours"]
-    assert cells[("yes", "yes")] == 0 and cells[("yes", "no")] == 25
+        wellcome = load_framework("wellcome")
+        autumn = engine.school_results(store, wellcome, engine.Filters(year="2020/21", as_of=AS_OF,
+                                                                       through_term="Autumn")).iloc[0]
+        year = engine.school_results(store, wellcome, engine.Filters(year="2020/21", as_of=AS_OF)).iloc[0]
+    assert autumn["hours_collaborative_sustained"] == 0 and autumn["hours_collaborative_only"] == 25
+    assert year["hours_collaborative_sustained"] == 50  # by the year's end it did run over two terms
