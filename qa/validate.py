@@ -412,12 +412,33 @@ def parses(columns: Sequence[schema.Column]) -> tuple[list[tuple[str, str]], lis
     return per_row, per_value
 
 
-def source_sql(pre: Sequence[list[tuple[str, str]]], lookups: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
-    """(CTE list, final relation): `cells`, joined with the per-value lookups, then the stages of `pre`."""
-    joins = " ".join(f"LEFT JOIN (SELECT k, {expr} AS v FROM (SELECT DISTINCT {key} AS k FROM cells)) l{i} "
-                     f"ON cells.{key} = l{i}.k" for i, (_, key, expr) in enumerate(lookups))
-    picks = "".join(f", l{i}.v AS {ident(alias)}" for i, (alias, _, _) in enumerate(lookups))
-    ctes, source = [f"looked AS (SELECT cells.*{picks} FROM cells {joins})"], "looked"
+def with_lookups(con: duckdb.DuckDBPyConnection, cells: pa.Table,
+                 lookups: Sequence[tuple[str, str, str]]) -> pa.Table:
+    """`cells` plus one column per lookup (alias, key column, SQL over `k`), each parse run once per distinct key.
+
+    The keys are dictionary-encoded in Arrow; the expressions run in DuckDB over the small dictionary and
+    come back to every row by `take`, so a 100,000-row return costs no hash join per lookup.
+    """
+    by_key: dict[str, list[tuple[str, str]]] = {}
+    for alias, key, expr in lookups:
+        by_key.setdefault(key.strip('"').replace('""', '"'), []).append((alias, expr))
+    for key, items in by_key.items():
+        encoded = pc.dictionary_encode(cells[key].combine_chunks())
+        keys = pa.table({"k": encoded.dictionary})
+        con.register("lookup_keys", keys)
+        try:
+            parsed = con.sql(f"SELECT {', '.join(f'{expr} AS {ident(alias)}' for alias, expr in items)} "
+                             f"FROM lookup_keys").to_arrow_table()
+        finally:
+            con.unregister("lookup_keys")
+        for alias, _ in items:
+            cells = cells.append_column(alias, parsed[alias].combine_chunks().take(encoded.indices))
+    return cells
+
+
+def source_sql(pre: Sequence[list[tuple[str, str]]]) -> tuple[str, str]:
+    """(CTE list, final relation): `cells` (with its lookups, see with_lookups), then the stages of `pre`."""
+    ctes, source = ["looked AS (SELECT * FROM cells)"], "looked"
     for i, stage in enumerate(s for s in pre if s):
         ctes.append(f"p{i} AS ({_select(source, stage)})")
         source = f"p{i}"
@@ -468,12 +489,13 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
     `cells` has _rid (its row position), _file, source_sheet, source_row and the
     encoded columns `names`. `pre` are stages of intermediate columns that later
     expressions use, `lookups` parses computed once per distinct value (see
-    source_sql). One SQL pass computes every value and message; the issues are
+    with_lookups). One SQL pass computes every value and message; the issues are
     then gathered with Arrow. Each error carries its raw row as JSON, so a
     quarantined row loses nothing. `duplicate_key` (checked columns) marks repeated
     accepted rows of one file with a warning.
     """
-    ctes, source = source_sql(pre, lookups)
+    ctes, source = source_sql(pre)
+    cells = with_lookups(con, cells, lookups)
     values = [(f"v__{c.column}", c.value) for c in checks if c.value]
     errors = [i for i, c in enumerate(checks) if c.error]
     warnings = [i for i, c in enumerate(checks) if c.warning]
@@ -645,8 +667,8 @@ def parse_cells(kind: str, values: Sequence[object]) -> pd.DataFrame:
         keep_blank_rows=True)
     per_row, lookups = parses([schema.Column("cell", kind, False, "")])
     value, error, warning = kind_parts(kind, "cell", "r__cell")
-    ctes, source = source_sql([per_row], lookups)
+    ctes, source = source_sql([per_row])
     with connect() as con:
-        con.register("cells", table)
+        con.register("cells", with_lookups(con, table, lookups))
         return con.sql(f"{ctes} SELECT {value} AS value, {error or 'NULL'} AS error, {warning or 'NULL'} AS warning "
                        f"FROM {source} ORDER BY _rid").to_arrow_table().to_pandas()
