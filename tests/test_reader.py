@@ -350,13 +350,13 @@ def test_example_total_and_subtotal_rows_are_set_aside_with_a_reason(store):
     rows = [activity(teacher_id="e.g. T001", activity_title="e.g. Maths subject knowledge"),
             activity(teacher_id="T1"), activity(teacher_id="T1", activity_title="Subtotal T1", hours=10),
             activity(teacher_id="Total", activity_title=None, hours=40)]
-    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"activity_title": "Session title"}))
     assert report.rows_accepted == 1
     assert [(e.row, e.message) for e in report.errors] == [
         (2, "This looks like an example row, not an activity"),
         (4, "This looks like a total or subtotal row, not an activity"),
         (5, "This looks like a total or subtotal row, not an activity"),
-        (5, "Activity title is missing")]
+        (5, "'Session title' is missing")]
     assert store.query_rows("SELECT teacher_id FROM activities") == [("T1",)]
 
 
@@ -392,9 +392,10 @@ def test_hours_in_days_are_refused_and_dotted_minutes_warned(store):
 
 @pytest.mark.parametrize("name", ["Jane Smith", "Mrs J Smith", "J. Smith", "SMITH Jane", "Smith, Jane", "Dr Patel"])
 def test_common_forms_of_personal_names_get_a_privacy_warning(store, name):
-    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=name)]))
-    assert [w.message for w in report.warnings] == [
-        "Teacher ID looks like a person's name; use a pseudonymous staff code"]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=name)],
+                                                           header_names={"teacher_id": "Teacher"}))
+    assert [(w.column, w.message) for w in report.warnings] == [
+        ("Teacher", "'Teacher' looks like a person's name; use a pseudonymous staff code")]
 
 
 @pytest.mark.parametrize("code", ["T1", "107100-015", "JSM", "ABC12", "S1-T4"])
@@ -421,3 +422,85 @@ def test_a_repeated_header_mid_sheet_remaps_the_columns_below_it(store):
         ("T1", True, False, 2), ("T2", True, False, 4)]
     assert ("Sheet 'Log': the header row repeats at row 3; the rows below it were read by its own column order"
             in report.notes)
+
+
+# --------------------------------------------------------------------------- the Schools register
+
+NOT_REGISTERED = ("is not in the Schools register; add the school to the register (a Schools sheet with its code) "
+                  "or correct the code")
+
+
+def test_without_a_schools_register_any_school_code_is_taken(store):
+    rows = [activity(school_id="S9"), activity(school_id="URN 107100")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.errors == []
+    assert store.query_rows("SELECT school_id FROM activities ORDER BY 1") == [("107100",), ("S9",)]
+
+
+def test_a_school_outside_the_stored_register_is_set_aside_naming_the_code(store):
+    register = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"},
+                                           {"school_id": "107100", "name": "Brook Hill"}]})
+    assert ingest_bytes(store, "schools.xlsx", register, accept_reference_changes=True).status == "accepted"
+    rows = [activity(school_id="S1"), activity(school_id="URN 107100", teacher_id="T2"),
+            activity(school_id="S3", teacher_id="T3"), activity(school_id="URN 999999", teacher_id="T4")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"school_id": "School URN"}))
+    assert (report.rows_accepted, report.rows_quarantined) == (2, 2)
+    assert store.query_rows("SELECT school_id, teacher_id FROM activities ORDER BY 2") == [("S1", "T1"),
+                                                                                          ("107100", "T2")]
+    assert store.query_rows("SELECT row_number, column_name, value, reason FROM quarantine ORDER BY 1") == [
+        (4, "School URN", "S3", f"School 'S3' {NOT_REGISTERED}"),
+        (5, "School URN", "URN 999999", f"School '999999' (written 'URN 999999') {NOT_REGISTERED}")]
+
+
+def test_a_schools_sheet_in_the_same_workbook_is_the_register(store):
+    data = workbook_bytes({"Log": [activity(school_id="S1"), activity(school_id="S2", teacher_id="T2")],
+                           "Schools": [{"school_id": "S1", "name": "Abbey Lane"}]})
+    report = ingest_bytes(store, "log.xlsx", data, accept_reference_changes=True)
+    assert store.query_rows("SELECT school_id, teacher_id FROM activities") == [("S1", "T1")]
+    assert [(e.row, e.column, e.message) for e in report.errors] == [(3, "school_id", f"School 'S2' {NOT_REGISTERED}")]
+
+
+def test_the_school_given_for_the_whole_file_is_checked_against_the_register(store):
+    ingest_bytes(store, "schools.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"}]}),
+                 accept_reference_changes=True)
+    rows = [{k: v for k, v in activity().items() if k != "school_id"}]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows), school="S7")
+    assert report.rows_accepted == 0
+    assert [(e.row, e.column, e.message) for e in report.errors] == [
+        (None, None, "log.xlsx: no row could be accepted"), (2, "School", f"School 'S7' {NOT_REGISTERED}")]
+
+
+# --------------------------------------------------------------------------- ambiguous yes/no marks
+
+def test_an_x_beside_yes_words_is_ambiguous_and_set_aside_with_the_header_row_and_value(store):
+    rows = [activity(teacher_id="T1", collaboration="Y"), activity(teacher_id="T2", collaboration="x"),
+            activity(teacher_id="T3", collaboration="N"), activity(teacher_id="T4", collaboration="perhaps")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"collaboration": "Collaborative?"}))
+    assert (report.rows_accepted, report.rows_quarantined) == (2, 2)
+    assert store.query_rows("SELECT teacher_id, collaboration FROM activities ORDER BY 1") == [
+        ("T1", True), ("T3", False)]
+    assert store.query_rows("SELECT row_number, column_name, value, reason FROM quarantine ORDER BY 1") == [
+        (3, "Collaborative?", "x", "'x' in 'Collaborative?' could mean yes or no: the column also marks yes with "
+                                   "'Y'. Write yes or no the same way in every row"),
+        (5, "Collaborative?", "perhaps",
+         "Expected yes or no (Y, N, Yes, No, True, False, 1, 0, ✓, ✗ or x); found 'perhaps'")]
+
+
+def test_an_x_is_yes_in_a_column_of_x_and_n_and_no_in_a_column_of_ticks(store):
+    rows = [activity(teacher_id="T1", collaboration="x", sustained="✓"),
+            activity(teacher_id="T2", collaboration="N", sustained="x")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.errors == []
+    assert store.query_rows("SELECT teacher_id, collaboration, sustained FROM activities ORDER BY 1") == [
+        ("T1", True, True), ("T2", False, False)]
+
+
+# --------------------------------------------------------------------------- the file's own words
+
+def test_missing_column_suggestions_name_only_missing_fields_in_plain_words(store):
+    rows = [{k: v for k, v in activity().items() if k != "hours"} | {"Hourz": 2, "Description": "x"}]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"provider": "Provider"}))
+    message = report.errors[0].message
+    assert message.startswith("Sheet 'Log' is missing required column(s): Hours. Headers found: ")
+    assert message.endswith(". 'Hourz' might be Hours")  # no guess for 'Description' or the matched 'Provider'
+    assert "did you mean" not in message and "provider?" not in message
