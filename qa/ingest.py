@@ -167,16 +167,20 @@ def _is_header_text(cell: object) -> bool:
 def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> list[tuple[int, dict[int, str]]]:
     """Header rows repeated further down (a second table pasted below the first), each with its own columns.
 
-    Only rows whose cells under two of the first header's columns are header words are looked at closely,
-    so a long sheet costs two dictionary look-ups a row.
+    Only rows whose cells under two of the first header's columns are header words are looked at closely;
+    each distinct cell of the first of those columns is looked up once, so a long sheet costs a set test a row.
     """
     probes = sorted(columns)[:2]
     if len(probes) < 2:
         return []
+    first = [row[probes[0]] for row in sheet.rows[header + 1:]]
+    words = {v for v in set(first) if _is_header_text(v)}  # each distinct cell looked up once
+    if not words:
+        return []
     found = []
-    for j in range(header + 1, len(sheet.rows)):
+    for j in (header + 1 + k for k, v in enumerate(first) if v in words):
         row = sheet.rows[j]
-        if _is_header_text(row[probes[0]]) and _is_header_text(row[probes[1]]):
+        if _is_header_text(row[probes[1]]):
             mapping = _match_row(row, schema.ACTIVITY_HEADER_INDEX)
             if len(mapping) >= MIN_ACTIVITY_HEADERS:
                 found.append((j, mapping))
