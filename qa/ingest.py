@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -149,15 +150,12 @@ def _segment_cells(sheet: RawSheet, start: int, end: int, columns: dict[int, str
                    headers: dict[str, str]) -> pa.Table:
     """Encoded cells of rows start..end-1 of a sheet, read by one header row's columns (`headers`: their text)."""
     body = sheet.rows[start:end]
-    numbers = [sheet.row_number(j) for j in range(start, end)]
-    width = len(sheet.rows[0]) if sheet.rows else 0
-    grid = np.empty((len(body), width), dtype=object)
-    if body:
-        grid[:] = body
+    numbers = (np.arange(start + 1, end + 1) if sheet.row_numbers is None  # Excel row numbers
+               else sheet.row_numbers[start:end])
     return validate.cells_table(
-        {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
+        {name: list(map(itemgetter(pos), body)) for pos, name in columns.items()}, names, len(body),
         {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
-         "source_row": pa.array(numbers, pa.int64())}, headers=headers)  # Excel row numbers
+         "source_row": pa.array(numbers, pa.int64())}, headers=headers)
 
 
 def _is_header_text(cell: object) -> bool:
