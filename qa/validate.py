@@ -608,8 +608,11 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
     else:
         warning_frame = pd.DataFrame(columns=ISSUE_COLUMNS)
     renamed = {f"v__{c.column}": c.column for c in checks}
-    # in the order of the rows (the lookups' joins need not keep it), so files are contiguous
-    accepted = accepted.sort_by("_rid").select(list(outputs)).rename_columns([renamed.get(o, o) for o in outputs])
+    # in the order of the rows, so files are contiguous (DuckDB keeps it here; sorted only if it did not)
+    rids = accepted["_rid"].to_numpy()
+    if len(rids) > 1 and not (np.diff(rids) > 0).all():
+        accepted = accepted.sort_by("_rid")
+    accepted = accepted.select(list(outputs)).rename_columns([renamed.get(o, o) for o in outputs])
     return accepted, error_frame, warning_frame
 
 
