@@ -297,7 +297,8 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                              for h in headers[:12] if _might_be(h, everything))
             raise FileRejected(
                 f"{name}: no sheet has a recognised header row (need columns such as "
-                f"{', '.join(schema.REQUIRED_ACTIVITY_COLUMNS)})" + (f". Headers found: {hint}" if hint else ""))
+                f"{', '.join(map(schema.column_label, schema.REQUIRED_ACTIVITY_COLUMNS))})"
+                + (f". Headers found: {hint}" if hint else ""))
 
         activity_sheets = []
         required = set(schema.REQUIRED_ACTIVITY_COLUMNS) - ({"school_id"} if school else set())
@@ -354,7 +355,7 @@ def _might_be(header: str, fields: Iterable[str]) -> list[str]:
 
     wanted = set(fields)
     keys = [k for k, name in schema.ACTIVITY_HEADER_INDEX.items() if name in wanted]
-    close = difflib.get_close_matches(schema.normalise_header(header), keys, n=3, cutoff=0.7)
+    close = difflib.get_close_matches(schema.normalise_header(header), keys, n=3, cutoff=0.8)  # not STEM->term
     return list(dict.fromkeys(schema.column_label(schema.ACTIVITY_HEADER_INDEX[k]) for k in close))
 
 

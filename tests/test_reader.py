@@ -563,3 +563,14 @@ def test_missing_column_suggestions_name_only_missing_fields_in_plain_words(stor
     assert message.startswith("Sheet 'Log' is missing required column(s): Hours. Headers found: ")
     assert message.endswith(". 'Hourz' might be Hours")  # no guess for 'Description' or the matched 'Provider'
     assert "did you mean" not in message and "provider?" not in message
+
+
+def test_no_header_row_suggests_fields_in_plain_words_and_never_for_a_matched_header(store):
+    data = workbook_bytes([{"Provider": "STEM", "Hourz": 2, "Teachr ID": "T1", "Notes": "x"}])
+    report = ingest_bytes(store, "odd.xlsx", data)
+    assert report.status == "rejected"
+    assert report.errors[0].message == (
+        "odd.xlsx: no sheet has a recognised header row (need columns such as School, Teacher ID, Date, "
+        "Activity title, Activity type, Hours, Subject specific, Aligned to needs, DfE 1 pupil outcomes, "
+        "DfE 2 evidence-based, DfE 3 collaboration, DfE 4 sustained). Headers found: 'Hourz' (did you mean Hours?); "
+        "'Teachr ID' (did you mean Teacher ID?)")
