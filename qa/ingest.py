@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +135,8 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
         tables = []
         for n, (start, mapping) in enumerate(segments):
             end = segments[n + 1][0] if n + 1 < len(segments) else len(sheet.rows)
-            tables.append(_segment_cells(sheet, start + 1, end, mapping, names))
+            tables.append(_segment_cells(sheet, start + 1, end, mapping, names,
+                                         {name: str(sheet.rows[start][p]).strip() for p, name in mapping.items()}))
             if n:
                 clashes.append(f"Sheet '{sheet.name}': the header row repeats at row {sheet.row_number(start)}; "
                                f"the rows below it were read by its own column order")
@@ -144,18 +146,16 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
     return None
 
 
-def _segment_cells(sheet: RawSheet, start: int, end: int, columns: dict[int, str], names: list[str]) -> pa.Table:
-    """Encoded cells of rows start..end-1 of a sheet, read by one header row's columns."""
+def _segment_cells(sheet: RawSheet, start: int, end: int, columns: dict[int, str], names: list[str],
+                   headers: dict[str, str]) -> pa.Table:
+    """Encoded cells of rows start..end-1 of a sheet, read by one header row's columns (`headers`: their text)."""
     body = sheet.rows[start:end]
-    numbers = [sheet.row_number(j) for j in range(start, end)]
-    width = len(sheet.rows[0]) if sheet.rows else 0
-    grid = np.empty((len(body), width), dtype=object)
-    if body:
-        grid[:] = body
+    numbers = (np.arange(start + 1, end + 1) if sheet.row_numbers is None  # Excel row numbers
+               else sheet.row_numbers[start:end])
     return validate.cells_table(
-        {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
+        {name: list(map(itemgetter(pos), body)) for pos, name in columns.items()}, names, len(body),
         {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
-         "source_row": pa.array(numbers, pa.int64())})  # Excel row numbers
+         "source_row": pa.array(numbers, pa.int64())}, headers=headers)
 
 
 def _is_header_text(cell: object) -> bool:
@@ -165,16 +165,20 @@ def _is_header_text(cell: object) -> bool:
 def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> list[tuple[int, dict[int, str]]]:
     """Header rows repeated further down (a second table pasted below the first), each with its own columns.
 
-    Only rows whose cells under two of the first header's columns are header words are looked at closely,
-    so a long sheet costs two dictionary look-ups a row.
+    Only rows whose cells under two of the first header's columns are header words are looked at closely;
+    each distinct cell of the first of those columns is looked up once, so a long sheet costs a set test a row.
     """
     probes = sorted(columns)[:2]
     if len(probes) < 2:
         return []
+    first = [row[probes[0]] for row in sheet.rows[header + 1:]]
+    words = {v for v in set(first) if _is_header_text(v)}  # each distinct cell looked up once
+    if not words:
+        return []
     found = []
-    for j in range(header + 1, len(sheet.rows)):
+    for j in (header + 1 + k for k, v in enumerate(first) if v in words):
         row = sheet.rows[j]
-        if _is_header_text(row[probes[0]]) and _is_header_text(row[probes[1]]):
+        if _is_header_text(row[probes[1]]):
             mapping = _match_row(row, schema.ACTIVITY_HEADER_INDEX)
             if len(mapping) >= MIN_ACTIVITY_HEADERS:
                 found.append((j, mapping))
@@ -287,12 +291,14 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
             detected.append(found)
         if not detected:
             headers = [str(c).strip() for s in sheets for row in s.rows[:5] for c in row
-                       if str(c).strip() and schema.match_header(c) is None]
-            hint = "; ".join(f"'{h}' (did you mean {' or '.join(schema.closest_names(h))}?)"
-                             for h in headers[:12] if schema.closest_names(h))
+                       if str(c).strip() and not _matched(c)]
+            everything = [c.name for c in schema.ACTIVITY_COLUMNS]
+            hint = "; ".join(f"'{h}' (did you mean {' or '.join(_might_be(h, everything))}?)"
+                             for h in headers[:12] if _might_be(h, everything))
             raise FileRejected(
                 f"{name}: no sheet has a recognised header row (need columns such as "
-                f"{', '.join(schema.REQUIRED_ACTIVITY_COLUMNS)})" + (f". Headers found: {hint}" if hint else ""))
+                f"{', '.join(map(schema.column_label, schema.REQUIRED_ACTIVITY_COLUMNS))})"
+                + (f". Headers found: {hint}" if hint else ""))
 
         activity_sheets = []
         required = set(schema.REQUIRED_ACTIVITY_COLUMNS) - ({"school_id"} if school else set())
@@ -314,8 +320,8 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
                 continue
             missing = sorted(required - set(found.columns.values()))
             if missing:
-                suggestions = "; ".join(f"'{h}' might be {' or '.join(schema.closest_names(h))}"
-                                        for h in found.extra if schema.closest_names(h))
+                suggestions = "; ".join(f"'{h}' might be {' or '.join(_might_be(h, missing))}"
+                                        for h in found.extra if _might_be(h, missing))
                 raise FileRejected(
                     f"Sheet '{found.name}' is missing required column(s): "
                     f"{', '.join(schema.column_label(m) for m in missing)}. "
@@ -337,6 +343,22 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
     return prepared
 
 
+def _matched(header: object) -> bool:
+    """Is this header one the importer knows, as an activity column or a reference sheet's?"""
+    return schema.match_header(header) is not None or any(
+        schema.match_header(header, index) for index in schema.REFERENCE_HEADER_INDEX.values())
+
+
+def _might_be(header: str, fields: Iterable[str]) -> list[str]:
+    """Labels of the `fields` an unmatched header is spelt like (its name or a synonym), for a suggestion."""
+    import difflib
+
+    wanted = set(fields)
+    keys = [k for k, name in schema.ACTIVITY_HEADER_INDEX.items() if name in wanted]
+    close = difflib.get_close_matches(schema.normalise_header(header), keys, n=3, cutoff=0.8)  # not STEM->term
+    return list(dict.fromkeys(schema.column_label(schema.ACTIVITY_HEADER_INDEX[k]) for k in close))
+
+
 def _numbered(cells: pa.Table, file_number: int = 0, first_rid: int = 0) -> pa.Table:
     """Cells with the row ids (_rid) and file number (_file) that validation reports by."""
     n = cells.num_rows
@@ -349,8 +371,25 @@ def _issue_list(frame: pd.DataFrame, text_column: str) -> list[Issue]:
         frame[text_column], frame["sheet"], frame["row_number"], frame["column_name"], frame["value"], strict=True)]
 
 
-def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[Validated | None]:
-    """One SQL validation pass over every file's activity rows, split back per file."""
+def school_register(store: Store) -> set[str]:
+    """School codes of the Schools register: every school a Schools sheet has given (an empty set when none has)."""
+    return {code for (code,) in store.query_rows("""
+        SELECT DISTINCT v.school_id FROM schools_versions v LEFT JOIN uploads u ON u.upload_id = v.upload_id
+        WHERE v.upload_id = 0 OR u.status = 'active'""")}
+
+
+def validate_batch(prepared: list[Prepared], school: str | None = None,
+                   register: set[str] | None = None) -> list[Validated | None]:
+    """One SQL validation pass over every file's activity rows, split back per file.
+
+    `register` (school_register): known school codes. With the Schools sheets of this batch's files
+    added, a non-empty register sets aside rows of schools outside it; with none, any school is taken.
+    """
+    known = set(register or ())
+    for p in prepared:
+        schools = p.references.get("schools")
+        if p.report.status != "rejected" and schools is not None:
+            known.update(code for code in schools["school_id"] if code)
     tables, first_rid = [], 0
     for number, p in enumerate(prepared):
         if p.activities is not None and p.report.status != "rejected":
@@ -358,7 +397,7 @@ def validate_batch(prepared: list[Prepared], school: str | None = None) -> list[
             first_rid += p.activities.num_rows
     if not tables:
         return [None] * len(prepared)
-    accepted, quarantined, warnings = validate.validate_activities(pa.concat_tables(tables), school)
+    accepted, quarantined, warnings = validate.validate_activities(pa.concat_tables(tables), school, known or None)
     # accepted rows come in row order, so each file's rows are one slice
     bounds = np.searchsorted(accepted["_file"].to_numpy(), np.arange(len(prepared) + 1))
     quarantined_by_file = dict(tuple(quarantined.groupby("_file")))
@@ -377,7 +416,7 @@ def ingest_bytes(store: Store, name: str, data: bytes, *, school: str | None = N
     from qa.returns import commit
 
     prepared = prepare(name, data, school=school, limits=limits, date_order=date_order)
-    [validated] = validate_batch([prepared], school)
+    [validated] = validate_batch([prepared], school, school_register(store))
     return commit(store, prepared, validated, replace=replace, dry_run=dry_run, strict=strict, by=by,
                   progress=progress, **options)
 
@@ -416,6 +455,7 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
     from qa.returns import BatchClaims, commit_batch
 
     claims = BatchClaims()  # a file overlapping one of an earlier round of this call is caught too
+    register = school_register(store)
     reports: list[FileReport] = []
     items = expand_inputs(paths, limits)
     done = 0
@@ -431,7 +471,9 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
             else:
                 batch.append(prepare(name, data, school=school, limits=limits, date_order=date_order))
             rows += len(batch[-1].activities) if batch[-1].activities is not None else 0
-        reports.extend(commit_batch(store, batch, validate_batch(batch, school), claims=claims, **options))
+        reports.extend(commit_batch(store, batch, validate_batch(batch, school, register), claims=claims, **options))
+        register |= {code for p in batch if p.report.committed and p.references.get("schools") is not None
+                     for code in p.references["schools"]["school_id"] if code}
         done += len(batch)
         if progress:
             progress("file", done, len(items), batch[-1].report.file_name)

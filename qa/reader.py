@@ -222,7 +222,8 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
     """Hidden rows and the extent of the cells, by searches C does quickly (a 100,000-row sheet in ~0.3 s)."""
     numbers = _PLAIN_ROW_R.findall(xml)
     hidden: list[int] = []
-    if numbers and not _HIDDEN.search(xml):
+    # bytes.find runs at memory speed; the regex only where the literal occurs (0.3 s saved per 100k rows)
+    if numbers and (xml.find(b'hidden="') < 0 or not _HIDDEN.search(xml)):
         max_row = max(map(int, numbers))
     else:  # rows with hidden flags or a namespace prefix: look at each row tag
         max_row = 0
@@ -236,6 +237,36 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
     wide = set(_WIDE_CELL_COL.findall(xml)) if _ANY_WIDE_CELL.search(xml) else set()
     max_col = max((column_number(c) for c in wide), default=26)
     return XlsxSheetInfo(part, hidden, max_row, max_col)
+
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def ods_hidden_rows(zf: zipfile.ZipFile) -> dict[str, list[tuple[int, int]]]:
+    """Per sheet of an OpenDocument spreadsheet: its hidden or filtered rows, as (first, last) row numbers.
+
+    calamine does not report row visibility, so content.xml is streamed here; it is only parsed when the
+    file hides some row at all.
+    """
+    if "content.xml" not in zf.namelist():
+        return {}
+    xml = zf.read("content.xml")
+    if xml.find(b'table:visibility="collapse"') < 0 and xml.find(b'table:visibility="filter"') < 0:
+        return {}
+    hidden: dict[str, list[tuple[int, int]]] = {}
+    name, row = "", 0
+    for event, el in ElementTree.iterparse(io.BytesIO(xml), events=("start", "end")):
+        if event == "start":
+            if el.tag == _ODS_TABLE + "table":
+                name, row = el.get(_ODS_TABLE + "name", ""), 0
+            continue
+        if el.tag == _ODS_TABLE + "table-row":
+            repeat = int(el.get(_ODS_TABLE + "number-rows-repeated", "1"))
+            if el.get(_ODS_TABLE + "visibility", "visible") in ("collapse", "filter"):
+                hidden.setdefault(name, []).append((row + 1, row + repeat))
+            row += repeat
+            el.clear()
+    return hidden
 
 
 _BUILTIN_DATE_FORMATS = {14, 15, 16, 17, 22, 27, 30, 36, 50, 57}
@@ -358,6 +389,7 @@ def _fill_merged(sheet: python_calamine.CalamineSheet, rows: list[list[object]],
 def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     suffix = Path(name).suffix.lower()
     xlsx_info: dict[str, XlsxSheetInfo] = {}
+    ods_hidden: dict[str, list[tuple[int, int]]] = {}
     zf = None
     if suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"}:
         check_zip_limits(data, name, limits)
@@ -365,9 +397,10 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
         manifest = "META-INF/manifest.xml"
         if manifest in zf.namelist() and b"encryption-data" in zip_member(zf, zf.getinfo(manifest), name):
             raise FileRejected(f"{name} {PASSWORD_MESSAGE}")  # an OpenDocument file saved with a password
-        if suffix in {".xlsx", ".xlsm"}:
+        if suffix in {".xlsx", ".xlsm", ".ods"}:
             try:
-                xlsx_info = xlsx_sheet_info(zf)
+                xlsx_info = xlsx_sheet_info(zf) if suffix != ".ods" else {}
+                ods_hidden = ods_hidden_rows(zf) if suffix == ".ods" else {}
             except (ElementTree.ParseError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 raise FileRejected(f"{name} is damaged (part of the workbook could not be read); save it again "
                                    f"from the spreadsheet program and upload the new copy") from exc
@@ -399,6 +432,9 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
                 sheet = RawSheet(meta.name, rows)
             if info is not None and info.hidden_rows:
                 sheet = _without_rows(sheet, set(info.hidden_rows))
+            elif ods_hidden.get(meta.name):  # ranges may run past the data (a hidden block of empty rows)
+                sheet = _without_rows(sheet, {r for first, last in ods_hidden[meta.name]
+                                              for r in range(first, min(last, len(rows)) + 1)})
             sheets.append(sheet)
     except FileRejected:
         raise

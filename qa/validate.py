@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -30,6 +30,10 @@ LONG_ACTIVITY_HOURS = 12
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2100, 1, 1)
 NUM, DAY, TRIMMED, TICKED = "__num", "__day", "__t", "__ticks"
+HEADER, YES_MARK = "__h", "__yes"  # per row: the file's own header text; a plain yes word its column uses
+PLAIN_YES = tuple(sorted(schema.YES_VALUES - {"x", "✓", "✔"}))  # yes words beside which an x may be a no
+YES_NO_NAMES = frozenset(c.name for cols in (schema.ACTIVITY_COLUMNS, *schema.REFERENCE_SHEETS.values())
+                         for c in cols if c.kind == "yesno")
 
 def lit(text: str) -> str:
     """A SQL string literal."""
@@ -98,12 +102,22 @@ def encode_column(values: Sequence[object]) -> tuple[pa.Array, pa.Array, pa.Arra
     return pa.array(text, pa.string()), pa.array(num, pa.float64()), pa.array(day, pa.date32())
 
 
+def _constant(n: int, text: str | None) -> pa.Array:
+    """`text` on every one of n rows, stored once (a dictionary array); all null when None."""
+    if text is None:
+        return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()), pa.array([], pa.string()))
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([text], pa.string()))
+
+
 def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: int,
-                extra: dict[str, pa.Array], keep_blank_rows: bool = False) -> pa.Table:
+                extra: dict[str, pa.Array], keep_blank_rows: bool = False,
+                headers: dict[str, str] | None = None) -> pa.Table:
     """The Arrow table the SQL reads, without its wholly blank rows (a reader skips them too).
 
     Four arrays per canonical name, all null when the sheet lacks the column: the
     text as typed, the text trimmed of (Unicode) whitespace, the number and the date.
+    Per column too, constant over this table: whether it marks yes with ticks, the first
+    plain yes word it uses (then an 'x' in it is ambiguous) and the file's header text.
     """
     arrays: dict[str, pa.Array] = dict(extra)
     arrays.setdefault(MONTH_FIRST, pa.array(np.zeros(n, dtype=bool)))
@@ -121,6 +135,12 @@ def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: i
         # one flag per column of this table, computed once here rather than per row in SQL
         ticked = name in columns and pc.any(pc.is_in(trimmed_text, pa.array(TICKS))).as_py()
         arrays[name + TICKED] = pa.array(np.full(n, bool(ticked)))
+        yes_mark = None
+        if name in columns and name in YES_NO_NAMES:
+            words = trimmed_text.filter(pc.fill_null(pc.is_in(pc.utf8_lower(trimmed_text), pa.array(PLAIN_YES)), False))
+            yes_mark = words[0].as_py() if len(words) else None
+        arrays[name + YES_MARK] = _constant(n, yes_mark)
+        arrays[name + HEADER] = _constant(n, (headers or {}).get(name) if name in columns else None)
     table = pa.table(arrays)
     return table if keep_blank_rows or pc.all(filled).as_py() in (True, None) else table.filter(filled)
 
@@ -305,14 +325,31 @@ def ticks_used(c: str) -> str:
 
 def yes_no_value(c: str, ticks: str | None = None) -> str:
     plain = sorted(schema.YES_VALUES - {"x"})
-    x_means_yes = "true" if ticks is None else f"NOT coalesce({ticks}, false)"
+    x_means_yes = "true" if ticks is None else f"NOT coalesce({ticks}, false) AND {ident(c + YES_MARK)} IS NULL"
     return f"({yes_no_key(c)} IN ({', '.join(map(lit, plain))}) OR ({yes_no_key(c)} = 'x' AND {x_means_yes}))"
 
 
 def yes_no_error(c: str) -> str:
+    """Neither a yes nor a no; or an 'x' in a column that also writes yes as a word, where x may mean no."""
     known = ", ".join(map(lit, sorted(schema.YES_VALUES | schema.NO_VALUES | {""})))
     return (f"(CASE WHEN {yes_no_key(c)} NOT IN ({known}) THEN 'Expected yes or no (Y, N, Yes, No, True, False, "
-            f"1, 0, ✓, ✗ or x); found ' || {quoted(ident(c))} END)")
+            f"1, 0, ✓, ✗ or x); found ' || {quoted(ident(c))} "
+            f"WHEN {yes_no_key(c)} = 'x' AND NOT coalesce({ticks_used(c)}, false) "
+            f"AND {ident(c + YES_MARK)} IS NOT NULL "
+            f"THEN {quoted(trimmed(c))} || ' in ' || {named(c)} || ' could mean yes or no: the column also marks yes "
+            f"with ' || {quoted(ident(c + YES_MARK))} || '. Write yes or no the same way in every row' END)")
+
+
+def named(c: str, label: str | None = None) -> str:
+    """A column as its file names it: the header in quotes, else the field's label."""
+    return f"coalesce({quoted(ident(c + HEADER))}, {lit(label or schema.column_label(c))})"
+
+
+def about(c: str, value: str, rest: str, label: str | None = None) -> str:
+    """'<value>' in '<header>'<rest>, or <Label> '<value>'<rest> when the file's header is not known."""
+    return (f"(CASE WHEN {ident(c + HEADER)} IS NULL THEN {lit((label or schema.column_label(c)) + ' ')} "
+            f"|| {quoted(value)} "
+            f"ELSE {quoted(value)} || ' in ' || {quoted(ident(c + HEADER))} END || {rest})")
 
 
 _YEAR = r"^(\d{4})\s*[/\-–]\s*(\d{2}|\d{4})$"
@@ -365,21 +402,21 @@ def kind_parts(kind: str, c: str, raw: str | None) -> tuple[str, str | None, str
                   f"regexp_replace({trimmed(c)}, '[.,]', ':') END)")
         return value, hours_error(c, raw), f"coalesce({long}, {dotted})"
     if kind == "yesno":
-        blank_warning = lit(f"{schema.column_label(c)} is blank; counted as 'no'")
+        blank_warning = f"{named(c)} || ' is blank; counted as ''no'''"
         return yes_no_value(c, ticks_used(c)), yes_no_error(c), f"(CASE WHEN {is_blank(c)} THEN {blank_warning} END)"
     if kind in ("year", "term"):
         return raw, None, None
     if kind == "number":
         value = f"coalesce({ident(c + NUM)}, try_cast({trimmed(c)} AS DOUBLE))"
-        error = f"(CASE WHEN NOT {is_blank(c)} AND {value} IS NULL THEN {lit(c + ' must be a number')} END)"
+        error = f"(CASE WHEN NOT {is_blank(c)} AND {value} IS NULL THEN {named(c)} || ' must be a number' END)"
         return value, error, None
     if kind == "activity_type":
         canonical = raw
         unknown = "' is not in the list; recorded as ''other'''"
         return (f"(CASE WHEN {cleaned(c)} IS NOT NULL THEN coalesce({canonical}, 'other') END)",
-                f"(CASE WHEN {cleaned(c)} IS NULL THEN 'Activity type is missing' END)",
+                f"(CASE WHEN {cleaned(c)} IS NULL THEN {named(c, 'Activity type')} || ' is missing' END)",
                 f"(CASE WHEN {cleaned(c)} IS NOT NULL AND {canonical} IS NULL "
-                f"THEN 'Activity type ' || {quoted(cleaned(c))} || {unknown} END)")
+                f"THEN {about(c, cleaned(c), unknown, 'Activity type')} END)")
     raise ValueError(f"unknown column kind {kind!r}")
 
 
@@ -412,12 +449,33 @@ def parses(columns: Sequence[schema.Column]) -> tuple[list[tuple[str, str]], lis
     return per_row, per_value
 
 
-def source_sql(pre: Sequence[list[tuple[str, str]]], lookups: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
-    """(CTE list, final relation): `cells`, joined with the per-value lookups, then the stages of `pre`."""
-    joins = " ".join(f"LEFT JOIN (SELECT k, {expr} AS v FROM (SELECT DISTINCT {key} AS k FROM cells)) l{i} "
-                     f"ON cells.{key} = l{i}.k" for i, (_, key, expr) in enumerate(lookups))
-    picks = "".join(f", l{i}.v AS {ident(alias)}" for i, (alias, _, _) in enumerate(lookups))
-    ctes, source = [f"looked AS (SELECT cells.*{picks} FROM cells {joins})"], "looked"
+def with_lookups(con: duckdb.DuckDBPyConnection, cells: pa.Table,
+                 lookups: Sequence[tuple[str, str, str]]) -> pa.Table:
+    """`cells` plus one column per lookup (alias, key column, SQL over `k`), each parse run once per distinct key.
+
+    The keys are dictionary-encoded in Arrow; the expressions run in DuckDB over the small dictionary and
+    come back to every row by `take`, so a 100,000-row return costs no hash join per lookup.
+    """
+    by_key: dict[str, list[tuple[str, str]]] = {}
+    for alias, key, expr in lookups:
+        by_key.setdefault(key.strip('"').replace('""', '"'), []).append((alias, expr))
+    for key, items in by_key.items():
+        encoded = pc.dictionary_encode(cells[key].combine_chunks())
+        keys = pa.table({"k": encoded.dictionary})
+        con.register("lookup_keys", keys)
+        try:
+            parsed = con.sql(f"SELECT {', '.join(f'{expr} AS {ident(alias)}' for alias, expr in items)} "
+                             f"FROM lookup_keys").to_arrow_table()
+        finally:
+            con.unregister("lookup_keys")
+        for alias, _ in items:
+            cells = cells.append_column(alias, parsed[alias].combine_chunks().take(encoded.indices))
+    return cells
+
+
+def source_sql(pre: Sequence[list[tuple[str, str]]]) -> tuple[str, str]:
+    """(CTE list, final relation): `cells` (with its lookups, see with_lookups), then the stages of `pre`."""
+    ctes, source = ["looked AS (SELECT * FROM cells)"], "looked"
     for i, stage in enumerate(s for s in pre if s):
         ctes.append(f"p{i} AS ({_select(source, stage)})")
         source = f"p{i}"
@@ -453,6 +511,14 @@ def _issue_frame(issues: pa.Table) -> pd.DataFrame:
     return frame.where(frame.notna(), None)
 
 
+def column_names(cells: pa.Table, c: str, rids: pa.Array) -> pa.ChunkedArray | pa.Array:
+    """The file's own header of column `c` for the rows `rids` (the field's label where the file had none)."""
+    label = pa.scalar(schema.column_label(c), pa.string())
+    if c + HEADER not in cells.column_names:
+        return pa.array([label.as_py()] * len(rids), pa.string())
+    return pc.fill_null(pc.cast(cells[c + HEADER].take(rids), pa.string()), label)
+
+
 def _select(source: str, items: list[tuple[str, str]]) -> str:
     if not items:
         return f"SELECT * FROM {source}"
@@ -468,12 +534,13 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
     `cells` has _rid (its row position), _file, source_sheet, source_row and the
     encoded columns `names`. `pre` are stages of intermediate columns that later
     expressions use, `lookups` parses computed once per distinct value (see
-    source_sql). One SQL pass computes every value and message; the issues are
+    with_lookups). One SQL pass computes every value and message; the issues are
     then gathered with Arrow. Each error carries its raw row as JSON, so a
     quarantined row loses nothing. `duplicate_key` (checked columns) marks repeated
     accepted rows of one file with a warning.
     """
-    ctes, source = source_sql(pre, lookups)
+    ctes, source = source_sql(pre)
+    cells = with_lookups(con, cells, lookups)
     values = [(f"v__{c.column}", c.value) for c in checks if c.value]
     errors = [i for i, c in enumerate(checks) if c.error]
     warnings = [i for i, c in enumerate(checks) if c.warning]
@@ -503,7 +570,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
                 rids = hit["_rid"]
                 found.append(pa.table({
                     "_rid": rids, "_file": hit["_file"], "sheet": hit["source_sheet"], "row_number": hit["source_row"],
-                    "column_name": pa.array([checks[i].column] * hit.num_rows, pa.string()),
+                    "column_name": column_names(cells, checks[i].column, rids),
                     "value": pc.fill_null(cells[checks[i].column].take(rids), ""),
                     "message": hit[f"{prefix}__{i}"], "_order": pa.array(np.full(hit.num_rows, i))}))
         return pa.concat_tables(found).sort_by([("_rid", "ascending"), ("_order", "ascending")]) if found else None
@@ -541,8 +608,11 @@ def run_checks(con: duckdb.DuckDBPyConnection, cells: pa.Table, names: Sequence[
     else:
         warning_frame = pd.DataFrame(columns=ISSUE_COLUMNS)
     renamed = {f"v__{c.column}": c.column for c in checks}
-    # in the order of the rows (the lookups' joins need not keep it), so files are contiguous
-    accepted = accepted.sort_by("_rid").select(list(outputs)).rename_columns([renamed.get(o, o) for o in outputs])
+    # in the order of the rows, so files are contiguous (DuckDB keeps it here; sorted only if it did not)
+    rids = accepted["_rid"].to_numpy()
+    if len(rids) > 1 and not (np.diff(rids) > 0).all():
+        accepted = accepted.sort_by("_rid")
+    accepted = accepted.select(list(outputs)).rename_columns([renamed.get(o, o) for o in outputs])
     return accepted, error_frame, warning_frame
 
 
@@ -564,8 +634,23 @@ MISSING_LABELS = {"school_id": "School", "teacher_id": "Teacher ID", "activity_t
 DUPLICATE_KEY = ("school_id", "teacher_id", "activity_date", "activity_title", "hours")
 
 
-def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], list[tuple[str, str, str]], list[Check]]:
-    """The termly record's rules, column by column, in the order a person reads the row."""
+def school_code(t: str) -> str:
+    """The school code in trimmed text `t`: 'URN 107100' is the school 107100; NULL when blank."""
+    return f"(CASE WHEN regexp_full_match({t}, {lit(URN_PREFIX)}) THEN regexp_extract({t}, '(\\d+)$', 1) " \
+           f"ELSE nullif({t}, '') END)"
+
+
+REGISTER = "school_register"  # the known school codes, registered on the validation cursor when a register exists
+NOT_REGISTERED = ("is not in the Schools register; add the school to the register (a Schools sheet with its "
+                  "code) or correct the code")
+
+
+def activity_checks(school: str | None, register: frozenset[str] | None = None
+                    ) -> tuple[list[list[tuple[str, str]]], list[tuple[str, str, str]], list[Check]]:
+    """The termly record's rules, column by column, in the order a person reads the row.
+
+    With a `register` of school codes, a row whose school is not in it is set aside.
+    """
     per_row, lookups = parses(schema.ACTIVITY_COLUMNS)
     day = "d__ok"
     pre = [per_row, [(day, f"(CASE WHEN {date_in_range('r__activity_date')} THEN r__activity_date END)")]]
@@ -581,33 +666,50 @@ def activity_checks(school: str | None) -> tuple[list[list[tuple[str, str]]], li
     for column in schema.ACTIVITY_COLUMNS:
         c = column.name
         value, error, warning = kind_parts(column.kind, c, f"r__{c}")
-        if c == "school_id":  # 'URN 107100' is the school 107100
-            value = (f"(CASE WHEN regexp_full_match({cleaned(c)}, {lit(URN_PREFIX)}) "
-                     f"THEN regexp_extract({cleaned(c)}, '(\\d+)$', 1) ELSE {cleaned(c)} END)")
+        if c == "school_id":  # 'URN 107100' is the school 107100; once per distinct code
+            lookups.append(("sc__school_id", trimmed(c), school_code("k")))
+            value = "sc__school_id"
+            if register is not None:
+                lookups.append(("sk__school_id", trimmed(c), f"{school_code('k')} IN (SELECT code FROM {REGISTER})"))
+                given = "true" if school is None or school in register else "false"
+                typed = (f"(CASE WHEN sc__school_id <> {cleaned(c)} THEN ' (written ' || {quoted(cleaned(c))} || ')' "
+                         f"ELSE '' END)")
+                checks.append(Check(c, None, f"""(CASE
+                    WHEN sc__school_id IS NULL AND NOT {given} THEN {lit(f"School '{school}' {NOT_REGISTERED}")}
+                    WHEN sc__school_id IS NOT NULL AND NOT coalesce(sk__school_id, false)
+                        THEN 'School ' || {quoted('sc__school_id')} || {typed} || ' ' || {lit(NOT_REGISTERED)} END)"""))
         if c == "school_id" and school:
             error = (f"(CASE WHEN {value} <> {lit(school)} THEN 'School ' || {quoted(cleaned(c))} || "
                      f"{lit(f' differs from the school this file was uploaded for ({school})')} END)")
             value = f"coalesce({value}, {lit(school)})"
         elif c in MISSING_LABELS:
-            error = f"(CASE WHEN {cleaned(c)} IS NULL THEN {lit(MISSING_LABELS[c] + ' is missing')} END)"
+            error = f"(CASE WHEN {cleaned(c)} IS NULL THEN {named(c, MISSING_LABELS[c])} || ' is missing' END)"
         if c == "teacher_id":
-            warning = ("(CASE WHEN coalesce(nm__teacher_id, false) THEN "
-                       "'Teacher ID looks like a person''s name; use a pseudonymous staff code' END)")
+            warning = (f"(CASE WHEN coalesce(nm__teacher_id, false) THEN {named(c, 'Teacher ID')} || "
+                       "' looks like a person''s name; use a pseudonymous staff code' END)")
         if c in ("academic_year", "term"):  # derived from the date; a disagreeing label is only reported
             label, derived = ("Academic year", year_of(day)) if c == "academic_year" else ("Term", term_of(day))
+            disagrees = about(c, ident(c), f"' does not match the date; using ' || {derived}", label)
             warning = (f"(CASE WHEN NOT {is_blank(c)} AND {day} IS NOT NULL AND {value} IS DISTINCT FROM {derived} "
-                       f"THEN {lit(label + ' ')} || {quoted(ident(c))} || ' does not match the date; using ' "
-                       f"|| {derived} END)")
+                       f"THEN {disagrees} END)")
             value = derived
         checks.append(Check(c, value, error, warning))
     return pre, lookups, checks
 
 
-def validate_activities(cells: pa.Table, school: str | None = None) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
-    """Accepted activity rows (Arrow), quarantine rows and warnings for a batch of encoded cells."""
-    pre, lookups, checks = activity_checks(school)
+def validate_activities(cells: pa.Table, school: str | None = None, register: Iterable[str] | None = None
+                        ) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
+    """Accepted activity rows (Arrow), quarantine rows and warnings for a batch of encoded cells.
+
+    `register`: the school codes known (the Schools register); None when there is none, and then any
+    school code is accepted.
+    """
+    known = None if register is None else frozenset(register)
+    pre, lookups, checks = activity_checks(school, known)
     outputs = ["_file", "source_sheet", "source_row", *(f"v__{c.name}" for c in schema.ACTIVITY_COLUMNS)]
     with connect() as con:
+        if known is not None:
+            con.register(REGISTER, pa.table({"code": pa.array(sorted(known), pa.string())}))
         accepted, errors, warnings = run_checks(con, cells, schema.ACTIVITY_COLUMN_NAMES, checks, outputs, pre,
                                                 lookups, DUPLICATE_KEY)
     return accepted, errors.rename(columns={"message": "reason"}), warnings
@@ -620,7 +722,7 @@ def validate_reference(kind: str, cells: pa.Table) -> tuple[pd.DataFrame, pd.Dat
     checks = []
     for col in columns:
         value, error, _ = kind_parts(col.kind, col.name, f"r__{col.name}")
-        missing = lit(f"{col.name} is missing")
+        missing = f"{named(col.name)} || ' is missing'"
         if col.kind == "date":  # optional dates may be blank
             error = f"(CASE WHEN NOT {is_blank(col.name)} THEN {error} END)"
         elif col.kind == "year":
@@ -645,8 +747,8 @@ def parse_cells(kind: str, values: Sequence[object]) -> pd.DataFrame:
         keep_blank_rows=True)
     per_row, lookups = parses([schema.Column("cell", kind, False, "")])
     value, error, warning = kind_parts(kind, "cell", "r__cell")
-    ctes, source = source_sql([per_row], lookups)
+    ctes, source = source_sql([per_row])
     with connect() as con:
-        con.register("cells", table)
+        con.register("cells", with_lookups(con, table, lookups))
         return con.sql(f"{ctes} SELECT {value} AS value, {error or 'NULL'} AS error, {warning or 'NULL'} AS warning "
                        f"FROM {source} ORDER BY _rid").to_arrow_table().to_pandas()

@@ -85,7 +85,8 @@ def small_db(tmp_path):
                      for s in ("S1", "S2")]
         assert ingest_bytes(store, "r.xlsx", workbook_bytes(rows)).status == "accepted"
         ref = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"},
-                                          {"school_id": "S2", "name": "Birch"}]})
+                                          {"school_id": "S2", "name": "Birch"},
+                                          {"school_id": "S3", "name": "Cedar"}]})  # registered: returns come later
         ingest_bytes(store, "ref.xlsx", ref, accept_reference_changes=True)
     return path
 

@@ -58,16 +58,18 @@ def test_extra_columns_are_reported_not_fatal(store):
 def test_bad_rows_are_quarantined_with_sheet_row_column_value_and_reason(store):
     rows = [activity(teacher_id="T1"), activity(teacher_id="T2", hours="two"),
             activity(teacher_id="T3", activity_date="31/02/2020", collaboration="maybe"), activity(teacher_id=None)]
-    report = ingest_bytes(store, "bad.xlsx", workbook_bytes(rows))
+    names = {"teacher_id": "Staff code", "hours": "Time spent", "activity_date": "Date of activity",
+             "collaboration": "Collaborative?"}
+    report = ingest_bytes(store, "bad.xlsx", workbook_bytes(rows, header_names=names))
     assert (report.status, report.rows_accepted, report.rows_quarantined) == ("accepted", 1, 3)
     quarantined = store.query_rows(
         "SELECT sheet, row_number, column_name, value, reason FROM quarantine ORDER BY row_number, column_name")
-    assert quarantined == [
-        ("Log", 3, "hours", "two", "Hours must be a positive number (1.5, 1h30, 90 min or 1:30); found 'two'"),
-        ("Log", 4, "activity_date", "31/02/2020", "'31/02/2020' is not a real date"),
-        ("Log", 4, "collaboration", "maybe",
+    assert quarantined == [  # the Column cell is the file's own header, never a field's internal name
+        ("Log", 3, "Time spent", "two", "Hours must be a positive number (1.5, 1h30, 90 min or 1:30); found 'two'"),
+        ("Log", 4, "Collaborative?", "maybe",
          "Expected yes or no (Y, N, Yes, No, True, False, 1, 0, ✓, ✗ or x); found 'maybe'"),
-        ("Log", 5, "teacher_id", "", "Teacher ID is missing"),
+        ("Log", 4, "Date of activity", "31/02/2020", "'31/02/2020' is not a real date"),
+        ("Log", 5, "Staff code", "", "'Staff code' is missing"),
     ]
     raw = json.loads(store.scalar("SELECT raw_row FROM quarantine WHERE row_number = 3"))
     assert raw["teacher_id"] == "T2" and raw["hours"] == "two"  # the whole row is kept
@@ -76,15 +78,17 @@ def test_bad_rows_are_quarantined_with_sheet_row_column_value_and_reason(store):
 def test_warnings_do_not_reject(store):
     rows = [activity(collaboration=None), activity(teacher_id="T2", hours=14),
             {**activity(teacher_id="T3"), "term": "Summer"}, activity(teacher_id="T4"), activity(teacher_id="T4")]
-    report = ingest_bytes(store, "warn.xlsx", workbook_bytes(rows, headers=[*CANONICAL, "term"]))
+    report = ingest_bytes(store, "warn.xlsx", workbook_bytes(rows, headers=[*CANONICAL, "term"], header_names={
+        "collaboration": "DfE 3 (collaboration)", "term": "School term"}))
     assert report.rows_accepted == 5 and report.rows_quarantined == 0
     messages = sorted(w.message for w in report.warnings)
     assert messages == [
-        "DfE 3 collaboration is blank; counted as 'no'",
+        "'DfE 3 (collaboration)' is blank; counted as 'no'",
+        "'Summer' in 'School term' does not match the date; using Autumn",
         "More than 12 hours in one row (14.0); please check it is one activity",
         "Same teacher, date, title and hours as row 5; both kept",
-        "Term 'Summer' does not match the date; using Autumn",
     ]
+    assert sorted(w.column for w in report.warnings if w.column) == ["DfE 3 (collaboration)", "School term", "hours"]
     duplicate = next(w for w in report.warnings if w.message.startswith("Same teacher"))
     assert (duplicate.row, duplicate.column, duplicate.value) == (6, None, None)  # a whole-row warning
     assert store.scalar("SELECT collaboration FROM activities WHERE teacher_id = 'T1'") is False
@@ -265,9 +269,10 @@ def test_reference_sheets_are_recognised_by_their_headers(store):
 
 
 def test_teacher_id_that_looks_like_a_name_gets_a_privacy_warning(store):
-    report = ingest_bytes(store, "names.xlsx", workbook_bytes([activity(teacher_id="Jane Smith")]))
+    report = ingest_bytes(store, "names.xlsx", workbook_bytes([activity(teacher_id="Jane Smith")],
+                                                             header_names={"teacher_id": "Staff ID"}))
     assert [w.message for w in report.warnings] == [
-        "Teacher ID looks like a person's name; use a pseudonymous staff code"]
+        "'Staff ID' looks like a person's name; use a pseudonymous staff code"]
 
 
 def test_killing_an_ingest_mid_write_leaves_the_database_as_before(tmp_path):

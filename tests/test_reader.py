@@ -296,6 +296,65 @@ def test_hidden_rows_and_hidden_sheets_are_skipped_and_listed(store):
     assert "Hidden sheet 'Last term' was not imported" in report.notes
 
 
+def ods_bytes(rows: list[tuple[list[object], str | None, int]]) -> bytes:
+    """A minimal OpenDocument spreadsheet, sheet 'Autumn': (cells, row visibility or None, times repeated) per row."""
+    def cell(v: object) -> str:
+        if isinstance(v, int | float):
+            return (f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p>'
+                    "</table:table-cell>")
+        return f'<table:table-cell office:value-type="string"><text:p>{v or ""}</text:p></table:table-cell>'
+    body = "".join(
+        f'<table:table-row{f" table:visibility={chr(34)}{vis}{chr(34)}" if vis else ""}'
+        f'{f" table:number-rows-repeated={chr(34)}{times}{chr(34)}" if times > 1 else ""}>'
+        + "".join(cell(v) for v in cells) + "</table:table-row>" for cells, vis, times in rows)
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+        f'<office:spreadsheet><table:table table:name="Autumn">{body}</table:table></office:spreadsheet>'
+        '</office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", compress_type=zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def test_hidden_and_filtered_rows_of_an_ods_are_skipped_and_listed(store):
+    row = [activity(teacher_id=f"T{n}", activity_date="01/10/2019") for n in range(6)]
+    data = ods_bytes([(CANONICAL, None, 1), (list(row[0].values()), None, 1),
+                      (list(row[1].values()), "collapse", 1), (list(row[2].values()), "filter", 2),
+                      (list(row[4].values()), None, 1), ([], "collapse", 1000)])  # a hidden block of empty rows
+    report = ingest_bytes(store, "hidden.ods", data)
+    # rows 3-5 hidden (row 5 repeats row 4's cells); the trailing hidden empties are nothing to import
+    assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [("T0", 2), ("T4", 6)]
+    assert report.notes[0] == "3 hidden rows on 'Autumn' (hidden by hand or by a filter) were not imported"
+
+
+@needs_fixtures
+def test_hidden_rows_of_an_xls_are_still_imported_a_documented_limitation(store):
+    """calamine reports no row visibility for .xls (tafia/calamine#237, closed as not planned) and this
+    importer does not parse BIFF row records itself: README 'Limits' says to save as .xlsx or .ods.
+    This pins the limitation so that lifting it shows here."""
+    data = bytearray((FIXTURES / "lo" / "107100_2019-20.lo.xls").read_bytes())
+    record = data.find(b"\x08\x02\x10\x00\x02\x00")  # the BIFF ROW record of the first sheet's Excel row 3
+    data[record + 16] |= 0x20 | 0x40  # fDyZero (hidden) and fUnsynced: Excel hides this row
+    hidden, _ = stored(FIXTURES / "lo" / "107100_2019-20.lo.xls")
+    prepared = prepare("hidden.xls", bytes(data))
+    [validated] = validate_batch([prepared])
+    assert validated.accepted.num_rows == len(hidden)  # the hidden row is imported all the same
+    assert 3 in validated.accepted["source_row"].to_pylist()
+    assert not any("hidden row" in note for note in prepared.report.notes)
+
+
 def test_a_summary_sheet_beside_the_log_is_skipped_with_a_note(store):
     data = workbook_bytes({"Log": [activity()],
                            "Summary": [{"teacher_id": "T1", "hours": 5, "activity_date": "Autumn", "title": "x"}]})
@@ -350,13 +409,13 @@ def test_example_total_and_subtotal_rows_are_set_aside_with_a_reason(store):
     rows = [activity(teacher_id="e.g. T001", activity_title="e.g. Maths subject knowledge"),
             activity(teacher_id="T1"), activity(teacher_id="T1", activity_title="Subtotal T1", hours=10),
             activity(teacher_id="Total", activity_title=None, hours=40)]
-    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"activity_title": "Session title"}))
     assert report.rows_accepted == 1
     assert [(e.row, e.message) for e in report.errors] == [
         (2, "This looks like an example row, not an activity"),
         (4, "This looks like a total or subtotal row, not an activity"),
         (5, "This looks like a total or subtotal row, not an activity"),
-        (5, "Activity title is missing")]
+        (5, "'Session title' is missing")]
     assert store.query_rows("SELECT teacher_id FROM activities") == [("T1",)]
 
 
@@ -392,9 +451,10 @@ def test_hours_in_days_are_refused_and_dotted_minutes_warned(store):
 
 @pytest.mark.parametrize("name", ["Jane Smith", "Mrs J Smith", "J. Smith", "SMITH Jane", "Smith, Jane", "Dr Patel"])
 def test_common_forms_of_personal_names_get_a_privacy_warning(store, name):
-    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=name)]))
-    assert [w.message for w in report.warnings] == [
-        "Teacher ID looks like a person's name; use a pseudonymous staff code"]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes([activity(teacher_id=name)],
+                                                           header_names={"teacher_id": "Teacher"}))
+    assert [(w.column, w.message) for w in report.warnings] == [
+        ("Teacher", "'Teacher' looks like a person's name; use a pseudonymous staff code")]
 
 
 @pytest.mark.parametrize("code", ["T1", "107100-015", "JSM", "ABC12", "S1-T4"])
@@ -421,3 +481,96 @@ def test_a_repeated_header_mid_sheet_remaps_the_columns_below_it(store):
         ("T1", True, False, 2), ("T2", True, False, 4)]
     assert ("Sheet 'Log': the header row repeats at row 3; the rows below it were read by its own column order"
             in report.notes)
+
+
+# --------------------------------------------------------------------------- the Schools register
+
+NOT_REGISTERED = ("is not in the Schools register; add the school to the register (a Schools sheet with its code) "
+                  "or correct the code")
+
+
+def test_without_a_schools_register_any_school_code_is_taken(store):
+    rows = [activity(school_id="S9"), activity(school_id="URN 107100")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.errors == []
+    assert store.query_rows("SELECT school_id FROM activities ORDER BY 1") == [("107100",), ("S9",)]
+
+
+def test_a_school_outside_the_stored_register_is_set_aside_naming_the_code(store):
+    register = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"},
+                                           {"school_id": "107100", "name": "Brook Hill"}]})
+    assert ingest_bytes(store, "schools.xlsx", register, accept_reference_changes=True).status == "accepted"
+    rows = [activity(school_id="S1"), activity(school_id="URN 107100", teacher_id="T2"),
+            activity(school_id="S3", teacher_id="T3"), activity(school_id="URN 999999", teacher_id="T4")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"school_id": "School URN"}))
+    assert (report.rows_accepted, report.rows_quarantined) == (2, 2)
+    assert store.query_rows("SELECT school_id, teacher_id FROM activities ORDER BY 2") == [("S1", "T1"),
+                                                                                          ("107100", "T2")]
+    assert store.query_rows("SELECT row_number, column_name, value, reason FROM quarantine ORDER BY 1") == [
+        (4, "School URN", "S3", f"School 'S3' {NOT_REGISTERED}"),
+        (5, "School URN", "URN 999999", f"School '999999' (written 'URN 999999') {NOT_REGISTERED}")]
+
+
+def test_a_schools_sheet_in_the_same_workbook_is_the_register(store):
+    data = workbook_bytes({"Log": [activity(school_id="S1"), activity(school_id="S2", teacher_id="T2")],
+                           "Schools": [{"school_id": "S1", "name": "Abbey Lane"}]})
+    report = ingest_bytes(store, "log.xlsx", data, accept_reference_changes=True)
+    assert store.query_rows("SELECT school_id, teacher_id FROM activities") == [("S1", "T1")]
+    assert [(e.row, e.column, e.message) for e in report.errors] == [(3, "school_id", f"School 'S2' {NOT_REGISTERED}")]
+
+
+def test_the_school_given_for_the_whole_file_is_checked_against_the_register(store):
+    ingest_bytes(store, "schools.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"}]}),
+                 accept_reference_changes=True)
+    rows = [{k: v for k, v in activity().items() if k != "school_id"}]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows), school="S7")
+    assert report.rows_accepted == 0
+    assert [(e.row, e.column, e.message) for e in report.errors] == [
+        (None, None, "log.xlsx: no row could be accepted"), (2, "School", f"School 'S7' {NOT_REGISTERED}")]
+
+
+# --------------------------------------------------------------------------- ambiguous yes/no marks
+
+def test_an_x_beside_yes_words_is_ambiguous_and_set_aside_with_the_header_row_and_value(store):
+    rows = [activity(teacher_id="T1", collaboration="Y"), activity(teacher_id="T2", collaboration="x"),
+            activity(teacher_id="T3", collaboration="N"), activity(teacher_id="T4", collaboration="perhaps")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"collaboration": "Collaborative?"}))
+    assert (report.rows_accepted, report.rows_quarantined) == (2, 2)
+    assert store.query_rows("SELECT teacher_id, collaboration FROM activities ORDER BY 1") == [
+        ("T1", True), ("T3", False)]
+    assert store.query_rows("SELECT row_number, column_name, value, reason FROM quarantine ORDER BY 1") == [
+        (3, "Collaborative?", "x", "'x' in 'Collaborative?' could mean yes or no: the column also marks yes with "
+                                   "'Y'. Write yes or no the same way in every row"),
+        (5, "Collaborative?", "perhaps",
+         "Expected yes or no (Y, N, Yes, No, True, False, 1, 0, ✓, ✗ or x); found 'perhaps'")]
+
+
+def test_an_x_is_yes_in_a_column_of_x_and_n_and_no_in_a_column_of_ticks(store):
+    rows = [activity(teacher_id="T1", collaboration="x", sustained="✓"),
+            activity(teacher_id="T2", collaboration="N", sustained="x")]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows))
+    assert report.errors == []
+    assert store.query_rows("SELECT teacher_id, collaboration, sustained FROM activities ORDER BY 1") == [
+        ("T1", True, True), ("T2", False, False)]
+
+
+# --------------------------------------------------------------------------- the file's own words
+
+def test_missing_column_suggestions_name_only_missing_fields_in_plain_words(store):
+    rows = [{k: v for k, v in activity().items() if k != "hours"} | {"Hourz": 2, "Description": "x"}]
+    report = ingest_bytes(store, "log.xlsx", workbook_bytes(rows, header_names={"provider": "Provider"}))
+    message = report.errors[0].message
+    assert message.startswith("Sheet 'Log' is missing required column(s): Hours. Headers found: ")
+    assert message.endswith(". 'Hourz' might be Hours")  # no guess for 'Description' or the matched 'Provider'
+    assert "did you mean" not in message and "provider?" not in message
+
+
+def test_no_header_row_suggests_fields_in_plain_words_and_never_for_a_matched_header(store):
+    data = workbook_bytes([{"Provider": "STEM", "Hourz": 2, "Teachr ID": "T1", "Notes": "x"}])
+    report = ingest_bytes(store, "odd.xlsx", data)
+    assert report.status == "rejected"
+    assert report.errors[0].message == (
+        "odd.xlsx: no sheet has a recognised header row (need columns such as School, Teacher ID, Date, "
+        "Activity title, Activity type, Hours, Subject specific, Aligned to needs, DfE 1 pupil outcomes, "
+        "DfE 2 evidence-based, DfE 3 collaboration, DfE 4 sustained). Headers found: 'Hourz' (did you mean Hours?); "
+        "'Teachr ID' (did you mean Teacher ID?)")

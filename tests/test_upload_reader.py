@@ -91,3 +91,25 @@ def test_a_file_name_chosen_by_a_school_is_shown_as_typed_in_upload_messages(db,
     assert not at.exception
     assert "Upload #1 undone: 1 activity row(s) stop counting. Schools affected: S1." in texts(at)
     assert not [m for m in (*at.success, *at.warning, *at.info, *at.error, *at.markdown) if "![" in m.value]
+
+
+def test_the_upload_page_sets_aside_a_school_outside_the_register_in_the_files_own_words(db, monkeypatch):
+    from qa.ingest import ingest_bytes
+    from tests.conftest import workbook_bytes
+
+    with Store(db) as store:
+        ingest_bytes(store, "schools.xlsx", workbook_bytes({"Schools": [{"school_id": "S1", "name": "Abbey Lane"}]}),
+                     accept_reference_changes=True)
+    header = ["School URN", *CANONICAL[1:]]
+    text = "\n".join(",".join(r) for r in (header, ROW, ["URN 107100", *ROW[1:]])) + "\n"
+    at = app(db, monkeypatch, "evaluator")
+    at.switch_page(f"{PAGES}/upload.py").run()
+    at.file_uploader(key="uploads-0").upload("log.csv", text.encode(), "text/csv").run()
+    at.button(key="check").click().run()
+    assert not at.exception
+    assert at.dataframe[0].value.loc[0, "Rows accepted"] == 1
+    problems = at.dataframe[1].value
+    row = problems[problems["Description"].str.startswith("School '107100'")].iloc[0]
+    assert (row["Column"], row["Value"], row["Description"]) == (
+        "School URN", "URN 107100", "School '107100' (written 'URN 107100') is not in the Schools register; add the "
+        "school to the register (a Schools sheet with its code) or correct the code")

@@ -67,7 +67,7 @@ def _batch(items, *, dry_run: bool, replace: bool = False, whole_term: bool = Fa
         prepared.append(ingest.Prepared(ingest.rejected_report(name, data)) if isinstance(data, ingest.FileRejected)
                         else ingest.prepare(name, data, school=school, date_order=date_order))
     bar.progress(0.5, text="Validating…")
-    validated = ingest.validate_batch(prepared, school)
+    validated = ingest.validate_batch(prepared, school, ingest.school_register(db))
     reports = returns.commit_batch(
         db, prepared, validated, dry_run=dry_run, replace=replace, whole_term=whole_term,
         accept_reference_changes=accept, by=ctx.viewer.email,
