@@ -63,9 +63,13 @@ class Row:
     links_pseudonym: bool = False  # suppressed whatever its size: it would tie a school's label to the group
 
 
-def links_pseudonym(unnamed_schools: int) -> bool:
-    """Would a group row holding this many unnamed (pseudonymous) schools tie their labels to the group?"""
-    return 0 < unnamed_schools < FEW_UNNAMED
+def links_pseudonym(unnamed_schools: int, schools: int, schools_released: int, attribute_known: bool = True) -> bool:
+    """Would a group row holding this many unnamed (pseudonymous) schools tie their labels to the group?
+
+    Only a group that names something public about its members says anything: a real phase or local
+    authority (not "unknown"), and not one holding every school of the release (that a label is "in
+    the programme" is no news). Such a group with 1..FEW_UNNAMED-1 unnamed members links them."""
+    return attribute_known and schools < schools_released and 0 < unnamed_schools < FEW_UNNAMED
 
 
 def is_suppressed(value: object) -> bool:

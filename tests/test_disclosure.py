@@ -216,7 +216,8 @@ def link_attack(public: pd.DataFrame, this_year: set[str], overview: views.Funde
     """Labels an attacker ties to a phase or local authority: the group's shown teachers and teachers
     meeting, minus its named schools' shown rows, matched against every combination of shown labelled
     rows of the size the group's school count leaves (up to 2 unnamed schools: the rule's promise).
-    A unique combination that is the true set of unnamed members is a link."""
+    A unique combination that is the true set of unnamed members is a link. A group that is "unknown" or
+    holds every school of the year ties a label to nothing public, so it is not tried."""
     public = public[public["school_id"].isin(this_year)]
     named = public["consent_to_name"].fillna(False).astype(bool) & public["name"].fillna("").str.strip().ne("")
     by_school = overview.schools
@@ -231,6 +232,8 @@ def link_attack(public: pd.DataFrame, this_year: set[str], overview: views.Funde
             if row["teachers"] == SUPPRESSED:
                 continue
             members = public[public[column].fillna("unknown") == row[column]]
+            if row[column] == "unknown" or len(members) == len(public):
+                continue
             known = members[named.loc[members.index]]
             if not set(known["name"]) <= set(shown):
                 continue  # a named member's row is hidden: no exact remainder to match
@@ -520,7 +523,9 @@ def test_a_lone_unnamed_school_is_not_tied_to_its_phase_or_local_authority(lone_
 
 
 def test_a_group_needs_one_or_two_unnamed_schools_to_be_held_back():
-    assert [disclosure.links_pseudonym(n) for n in range(5)] == [False, True, True, False, False]
+    assert [disclosure.links_pseudonym(n, 6, 10) for n in range(5)] == [False, True, True, False, False]
+    # a group of every school released, or of schools whose phase is not known, names nothing public
+    assert not disclosure.links_pseudonym(1, 10, 10) and not disclosure.links_pseudonym(1, 6, 10, False)
     rows = [Row(("phase", "a"), 30, {"s": frozenset({1, 2, 3})}, links_pseudonym=True),
             Row(("phase", "b"), 40, {"s": frozenset({4, 5})}),
             Row(("phase", "c"), 50, {"s": frozenset({6})})]
