@@ -510,6 +510,10 @@ class Store:
     def migrate(self, target: int = SCHEMA_VERSION) -> list[int]:
         """Apply pending migrations up to `target`; returns the versions applied."""
         applied: list[int] = []
+        if self.schema_version() >= target:
+            # nothing to apply: an empty transaction would still move the data version on, dropping every
+            # result stored under it each time the file is opened again (a second Store in this process)
+            return applied
         with self.transaction() as cur:
             cur.execute("""CREATE TABLE IF NOT EXISTS schema_version (
                 version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)""")

@@ -238,3 +238,18 @@ def test_a_stored_result_dropped_while_being_read_is_computed_instead(tmp_path):
                 cur.execute(f"DROP TABLE {table}")
     with Store(path) as store:
         assert engine.school_results(store, framework, engine.Filters(as_of=AS_OF))["hours"].tolist() == [7.0]
+
+
+def test_opening_another_store_on_the_file_keeps_the_stored_results(tmp_path, monkeypatch):
+    """Opening the database again (a second Store in the process: the CLI beside a page, a test) changes no
+    data, so the version stays and results already worked out are read, not computed again."""
+    path = tmp_path / "again.duckdb"
+    with Store(path) as first:
+        ingest_bytes(first, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", first)
+        engine.school_results(first, framework, engine.Filters(as_of=AS_OF))
+        version = first.data_version
+        with Store(path) as second:
+            assert second.data_version == version == first.scalar("SELECT data_version FROM data_state")
+            monkeypatch.setattr(engine, "_school_results", lambda *_: pytest.fail("computed again"))
+            assert engine.school_results(second, framework, engine.Filters(as_of=AS_OF))["hours"].tolist() == [7.0]
