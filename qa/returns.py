@@ -243,8 +243,9 @@ def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: Fil
     upload_id = run(cur, "SELECT coalesce(max(upload_id), 0) + 1 FROM uploads")[0][0]
     run(cur, "INSERT INTO uploads VALUES (?, ?, ?, ?, current_timestamp, ?, ?, ?, 'active')",
         [upload_id, name, prepared.digest, by, report.rows_accepted, report.rows_quarantined, len(report.warnings)])
-    if validated is not None and report.rows_accepted:
+    if validated is not None:  # rows kept aside are kept even when none was accepted (a register with them)
         _write_rows(cur, [(validated, upload_id)])
+    if validated is not None and report.rows_accepted:
         teacher = "NULL" if replace and whole_term else "teacher_id"
         run(cur, f"""INSERT INTO upload_scope SELECT DISTINCT upload_id, school_id, academic_year, term, {teacher}
                      FROM activities WHERE upload_id = ?""", [upload_id])
