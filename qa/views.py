@@ -300,11 +300,15 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
     rows = [disclosure.Row(("year", y), int(g["teachers"].sum()), school_atoms(g), total=True)
             for y, g in merged.groupby("academic_year")]
     unnamed = ~named  # a phase or local authority of 1-2 labelled schools would name them by subtraction
-    rows += [disclosure.Row(("phase", p), int(g["teachers"].sum()), school_atoms(g),
-                            links_pseudonym=disclosure.links_pseudonym(int(unnamed[g.index].sum())))
+
+    def links(group: pd.DataFrame) -> bool:
+        # a group of every school of the year is the only row of its table, so it says every label is in it
+        # however its figures are shown; holding it back would only take the year's total with it
+        return len(group) < len(this_year) and disclosure.links_pseudonym(int(unnamed[group.index].sum()))
+
+    rows += [disclosure.Row(("phase", p), int(g["teachers"].sum()), school_atoms(g), links_pseudonym=links(g))
              for p, g in this_year.groupby("phase")]
-    rows += [disclosure.Row(("la", la), int(g["teachers"].sum()), school_atoms(g),
-                            links_pseudonym=disclosure.links_pseudonym(int(unnamed[g.index].sum())))
+    rows += [disclosure.Row(("la", la), int(g["teachers"].sum()), school_atoms(g), links_pseudonym=links(g))
              for la, g in this_year.groupby("local_authority")]
     rows += [disclosure.Row(("school", s), int(this_year.loc[i, "teachers"]), school_atoms(this_year.iloc[i:i + 1]))
              for i, s in enumerate(this_year["school_id"])]
