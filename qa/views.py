@@ -88,7 +88,7 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
         baseline = base.iloc[0] if len(base) else None
     teachers = engine.teacher_results(store, framework, filters)
     progress_rows = []
-    last_term = schema.term_index(through_term) if through_term else max(1, schema.terms_started(year, as_of))
+    last_term = max(1, upto)  # terms not yet begun have no progress to chart
     for term in schema.TERMS[:last_term]:
         by_term = engine.teacher_results(
             store, framework, engine.Filters(year=year, through_term=term, as_of=as_of, schools=scope))
