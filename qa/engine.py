@@ -191,10 +191,10 @@ def _elapsed_cte(store: Store, filters: Filters) -> tuple[str, dict]:
         years = [schema.academic_year_of(filters.as_of)]
     rows, params = [], {}
     for i, year in enumerate(years):
+        elapsed = schema.terms_started(year, filters.as_of)
         if filters.through_term:
-            elapsed = schema.term_index(filters.through_term)
-        else:
-            elapsed = schema.terms_started(year, filters.as_of)
+            # to the end of a term not yet begun is the year so far: judged in progress, never as over
+            elapsed = min(schema.term_index(filters.through_term), elapsed)
         in_progress = elapsed < 3
         rows.append(f"($ey_{i}, {max(elapsed, 0)}, {'TRUE' if in_progress else 'FALSE'})")
         params[f"ey_{i}"] = year

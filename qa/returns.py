@@ -243,8 +243,9 @@ def _commit_in(cur, prepared: Prepared, validated: Validated | None, report: Fil
     upload_id = run(cur, "SELECT coalesce(max(upload_id), 0) + 1 FROM uploads")[0][0]
     run(cur, "INSERT INTO uploads VALUES (?, ?, ?, ?, current_timestamp, ?, ?, ?, 'active')",
         [upload_id, name, prepared.digest, by, report.rows_accepted, report.rows_quarantined, len(report.warnings)])
-    if validated is not None and report.rows_accepted:
+    if validated is not None:  # rows kept aside are kept even when none was accepted (a register with them)
         _write_rows(cur, [(validated, upload_id)])
+    if validated is not None and report.rows_accepted:
         teacher = "NULL" if replace and whole_term else "teacher_id"
         run(cur, f"""INSERT INTO upload_scope SELECT DISTINCT upload_id, school_id, academic_year, term, {teacher}
                      FROM activities WHERE upload_id = ?""", [upload_id])
@@ -678,11 +679,13 @@ def undo_upload(store: Store, upload_id: int, by: str = "cli", *, dry_run: bool 
 def set_consent(store: Store, school_id: str, consent: bool, by: str) -> None:
     """An evaluator records whether a school agreed to be named; uploads never change this.
 
-    Only for a school the database knows (in the Schools register or in a return): a mistyped code
-    would otherwise create a school nobody has, and leave the real one's consent unrecorded."""
+    Only for a school the database knows (in the Schools register or in a return that counts): a mistyped
+    code would otherwise create a school nobody has, and leave the real one's consent unrecorded; a return
+    under that code uploaded by mistake and undone does not make it a school."""
     with store.transaction() as cur:
         known = run(cur, """SELECT EXISTS (SELECT 1 FROM schools WHERE school_id = ?)
-                                OR EXISTS (SELECT 1 FROM activities WHERE school_id = ?)""", [school_id, school_id])
+                                OR EXISTS (SELECT 1 FROM active_activities WHERE school_id = ?)""",
+                    [school_id, school_id])
         if not known[0][0]:
             raise CpdqaError(f"No school with code {school_id!r} is in the Schools register or in any return. "
                              "Check the code (the School dashboard lists every school), or upload the Schools "

@@ -458,7 +458,11 @@ class Store:
         with self.transaction(changes_results=False) as cur:
             if run(cur, "SELECT data_version FROM data_state")[0][0] != version:
                 return  # the data moved on while this was computed: the result is of no version now
-            self._drop_stored(cur, "result_key = ? OR data_version < ?", [digest, version])
+            # results of an older version can never be read again; nor, in practice, those stored before today:
+            # pages ask as of today, so each day's keys are new, and without this a programme whose data has not
+            # changed for weeks kept every day's results (nine tables per school dashboard per day)
+            self._drop_stored(cur, "result_key = ? OR data_version < ? OR stored_at < current_date",
+                              [digest, version])
             run(cur, f"CREATE TABLE {name} (body BLOB NOT NULL)")
             run(cur, f"INSERT INTO {name} VALUES (?)", [sink.getvalue().to_pybytes()])
             run(cur, "INSERT INTO stored_results VALUES (?, ?, current_timestamp, ?)", [digest, version, name])
@@ -510,6 +514,10 @@ class Store:
     def migrate(self, target: int = SCHEMA_VERSION) -> list[int]:
         """Apply pending migrations up to `target`; returns the versions applied."""
         applied: list[int] = []
+        if self.schema_version() >= target:
+            # nothing to apply: an empty transaction would still move the data version on, dropping every
+            # result stored under it each time the file is opened again (a second Store in this process)
+            return applied
         with self.transaction() as cur:
             cur.execute("""CREATE TABLE IF NOT EXISTS schema_version (
                 version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)""")

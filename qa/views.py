@@ -79,7 +79,8 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
     # The baseline is judged over the same span of terms as this year, so "change since" compares like with
     # like: to the term chosen, or, for a year still in progress, to the terms begun so far.
     begun = schema.terms_started(year, as_of)
-    span = through_term or (schema.TERMS[begun - 1] if 0 < begun < len(schema.TERMS) else None)
+    upto = min(schema.term_index(through_term) if through_term else len(schema.TERMS), begun)
+    span = schema.TERMS[upto - 1] if 0 < upto < len(schema.TERMS) else through_term
     baseline = None
     if baseline_year:
         base = engine.school_results(store, framework, engine.Filters(
@@ -87,7 +88,7 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
         baseline = base.iloc[0] if len(base) else None
     teachers = engine.teacher_results(store, framework, filters)
     progress_rows = []
-    last_term = schema.term_index(through_term) if through_term else max(1, schema.terms_started(year, as_of))
+    last_term = max(1, upto)  # terms not yet begun have no progress to chart
     for term in schema.TERMS[:last_term]:
         by_term = engine.teacher_results(
             store, framework, engine.Filters(year=year, through_term=term, as_of=as_of, schools=scope))

@@ -140,6 +140,7 @@ def test_signed_in_champion_sees_only_their_school(signed_db, monkeypatch):
     teachers = at.dataframe[0].value["Teacher (staff code)"].tolist()
     assert "<script>alert(1)</script>" in teachers  # shown literally as text, never as HTML
     assert "<script>" not in page_text(at, as_read=False)  # escaped wherever the staff code is quoted
+    assert "\\<script\\>alert\\(1\\)" in page_text(at, as_read=False)
     other = signed_in(signed_db, monkeypatch, {"is_logged_in": True, "email": "chris@abbey.sch.uk"}, school="S2")
     assert "You can see your own school's data only." in page_text(other) and not other.metric
     with Store(signed_db) as store:

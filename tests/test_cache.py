@@ -238,3 +238,35 @@ def test_a_stored_result_dropped_while_being_read_is_computed_instead(tmp_path):
                 cur.execute(f"DROP TABLE {table}")
     with Store(path) as store:
         assert engine.school_results(store, framework, engine.Filters(as_of=AS_OF))["hours"].tolist() == [7.0]
+
+
+def test_opening_another_store_on_the_file_keeps_the_stored_results(tmp_path, monkeypatch):
+    """Opening the database again (a second Store in the process: the CLI beside a page, a test) changes no
+    data, so the version stays and results already worked out are read, not computed again."""
+    path = tmp_path / "again.duckdb"
+    with Store(path) as first:
+        ingest_bytes(first, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", first)
+        engine.school_results(first, framework, engine.Filters(as_of=AS_OF))
+        version = first.data_version
+        with Store(path) as second:
+            assert second.data_version == version == first.scalar("SELECT data_version FROM data_state")
+            monkeypatch.setattr(engine, "_school_results", lambda *_: pytest.fail("computed again"))
+            assert engine.school_results(second, framework, engine.Filters(as_of=AS_OF))["hours"].tolist() == [7.0]
+
+
+def test_results_stored_before_today_are_dropped_when_one_is_stored(tmp_path):
+    """Pages ask as of today, so yesterday's stored results are never read again; they go, tables and all,
+    the next time a result is stored, even when the data has not changed since."""
+    with Store(tmp_path / "days.duckdb") as store:
+        ingest_bytes(store, "a.xlsx", workbook_bytes([activity(hours=7)]))
+        framework = load_framework("wellcome", store)
+        engine.school_results(store, framework, engine.Filters(as_of=dt.date(2020, 9, 1)))
+        old = {r[0] for r in store.query_rows("SELECT table_name FROM stored_results")}
+        with store.transaction(changes_results=False) as cur:
+            cur.execute("UPDATE stored_results SET stored_at = current_date - INTERVAL 1 DAY")
+        engine.school_results(store, framework, engine.Filters(as_of=dt.date(2020, 9, 2)))
+        tables = {r[0] for r in store.query_rows("SELECT table_name FROM duckdb_tables()")}
+        kept = {r[0] for r in store.query_rows("SELECT table_name FROM stored_results")}
+        assert old and not old & kept and not old & tables
+        assert kept and kept <= tables

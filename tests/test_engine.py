@@ -87,6 +87,20 @@ def test_on_track_during_the_year_is_pro_rata_by_terms(store, load):
     assert teachers(store, filters=through_spring).loc["A", "status"] == "at_risk"  # needs 23.33 h by Spring
 
 
+def test_to_the_end_of_a_term_not_yet_begun_is_the_year_so_far(store, load):
+    """Mid-Autumn, "up to the end of Summer" (or Spring) holds only Autumn's activities, so it is judged as the
+    year so far: on track at the Autumn pro-rata target, as the whole-year view says, never "not met" for a year
+    that has two terms still to come."""
+    load(sessions("A", 12, n=3))  # 12 h in Autumn 2019: above 35 x 1/3 = 11.67 h
+    mid_autumn = dt.date(2019, 11, 1)
+    for term in (None, "Autumn", "Spring", "Summer"):
+        result = teachers(store, filters=engine.Filters(year="2019/20", through_term=term, as_of=mid_autumn))
+        assert result.loc["A", "status"] == "on_track", term
+        school = engine.school_results(store, WELLCOME, engine.Filters(year="2019/20", through_term=term,
+                                                                        as_of=mid_autumn)).iloc[0]
+        assert (bool(school.in_progress), school.teachers_met_or_on_track) == (True, 1), term
+
+
 def test_through_term_only_counts_terms_so_far(store, load):
     load([*sessions("A", 20, n=2), activity(teacher_id="A", hours=20, activity_date=dt.date(2020, 5, 1))])
     full = teachers(store).loc["A"]

@@ -368,6 +368,16 @@ def test_consent_changes_only_by_an_evaluator_and_is_audited(mem):
     assert len(mem.query_rows("SELECT * FROM audit_log WHERE action = 'consent'")) == 1
 
 
+def test_consent_is_refused_for_a_code_only_in_a_return_that_was_undone(mem):
+    """A return under a mistyped code, undone: giving consent to that code again would put a phantom school in
+    the Schools register (and in every list, missing all its returns on the Termly round)."""
+    one(mem, "typo.csv", [("S11", "T1", "Autumn", 2)])
+    returns.undo_upload(mem, 1)
+    with pytest.raises(CpdqaError, match=r"No school with code 'S11' is in the Schools register or in any return"):
+        returns.set_consent(mem, "S11", True, "eva")
+    assert mem.query_rows("SELECT * FROM schools") == [] and mem.schools().empty
+
+
 def test_schema_1_database_with_two_spellings_of_one_provider_upgrades_to_one_provider(tmp_path):
     path = tmp_path / "old.duckdb"
     old = Store(path, migrate_to=1)

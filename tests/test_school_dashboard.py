@@ -187,6 +187,12 @@ def test_whole_year_view_of_a_year_in_progress_compares_the_baseline_to_the_same
         early = views.school_dashboard(store, Viewer("champion", "c", "C1"), "C1", load_framework("wellcome", store),
                                        "2019/20", as_of=dt.date(2019, 8, 1))  # before the year begins
         assert champion.change_since_baseline(early.summary, early.baseline) is None
+        # to the end of Summer while the year is in Spring: the year so far, beside the baseline to Spring
+        summer = views.school_dashboard(store, Viewer("champion", "c", "C1"), "C1", load_framework("wellcome", store),
+                                        "2019/20", through_term="Summer", as_of=dt.date(2020, 2, 10))
+        assert summer.baseline_span == "Spring" and champion.headline(summer.summary).label == "On track"
+        assert summer.progress["term"].tolist() == ["Autumn", "Spring"]  # Summer not begun: nothing to chart
+        assert champion.change_since_baseline(summer.summary, summer.baseline) == pytest.approx(100 / 3 - 100)
 
 
 ASPECTS = ("pupil_outcomes", "evidence_based", "collaboration", "sustained")

@@ -277,3 +277,21 @@ def test_a_row_kept_aside_whose_term_cannot_be_told_still_counts_against_its_sch
         chase = termly.termly_round(store, EVALUATOR, framework, YEAR, TODAY).chase_up["to_do"].tolist()
         assert chase[-1] == ("1 row was kept aside in 2019/20, term not known (upload #1, year.xlsx): please correct "
                              "and send it again.")
+
+
+def test_rows_kept_aside_of_a_file_whose_only_accepted_rows_are_reference_rows_are_kept(tmp_path):
+    """A Schools register with a Log whose only row is bad goes in (the register is accepted), and the bad
+    row is kept aside to correct, as in any other file: it was counted on the upload and then never stored,
+    so the Termly round and the Data quality page had nothing to show or chase."""
+    with Store(tmp_path / "register.duckdb") as store:
+        bad = activity(school_id="S1", teacher_id="T1", activity_date=AUTUMN, hours="two",
+                       activity_title="Phonics coaching")
+        book = workbook_bytes({"Schools": [{"school_id": "S1", "name": "Ash School"}], "Log": [bad]})
+        report = ingest_bytes(store, "register.xlsx", book)
+        assert (report.status, report.rows_accepted, report.rows_quarantined) == ("accepted", 0, 1)
+        rows = termly.kept_aside(store, EVALUATOR).all()
+        assert rows[["upload_id", "file_name", "teacher_id", "activity_title", "hours"]].values.tolist() == [
+            [1, "register.xlsx", "T1", "Phonics coaching", "two"]]
+        grid = termly.termly_round(store, EVALUATOR, load_framework("wellcome"), YEAR, TODAY).grid
+        assert grid[["school_id", "term", "kept_aside"]].values.tolist() == [
+            ["S1", "Autumn", 1], ["S1", "Spring", 0], ["S1", "Summer", 0]]

@@ -100,3 +100,22 @@ def test_full_width_and_hidden_formula_starts_are_neutralised(cell):
     assert neutralise(cell) == "'" + cell
     assert to_csv_bytes(pd.DataFrame({"provider": [cell]})).decode("utf-8-sig").splitlines()[1].startswith(
         ("'", "\"'"))
+
+
+def test_a_programme_in_one_local_authority_keeps_its_year_total_beside_an_unnamed_school(store, load):
+    """All schools in Sheffield, one not named: the Sheffield row is the year itself, the only row of its table,
+    so holding it back ties nothing; the funder keeps the year's headline figures, and only the unnamed school's
+    small row and the one row that would give it back are suppressed."""
+    load([activity(school_id=s, teacher_id=f"{s}-{i}", hours=40) for s, n in (("S1", 6), ("S2", 2), ("S3", 5))
+          for i in range(n)])
+    load(workbook_bytes({"Schools": [{"school_id": s, "name": n, "phase": "primary", "local_authority": "Sheffield"}
+                                     for s, n in (("S1", "Abbey"), ("S2", "Birch"), ("S3", "Cedar"))]}),
+         name="ref.xlsx", accept_reference_changes=True)
+    for school in ("S1", "S3"):
+        returns.set_consent(store, school, True, "eva")
+    overview = views.funder_overview(store, FUNDER, WELLCOME, "2019/20", as_of=AS_OF)
+    assert overview.by_year.iloc[0][["teachers", "schools"]].tolist() == [13, 3]
+    assert overview.by_local_authority.iloc[0]["teachers"] == 13 and overview.by_phase.iloc[0]["teachers"] == 13
+    shown = overview.schools.set_index("school")["teachers"]
+    assert shown[views.school_labels(store, ["S2"])["S2"]] == SUPPRESSED
+    assert (shown == SUPPRESSED).sum() == 2  # Birch's 2, and one named school so that 13 - it - 2 is not shown
