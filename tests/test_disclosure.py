@@ -241,7 +241,7 @@ def link_attack(public: pd.DataFrame, this_year: set[str], overview: views.Funde
                     round(float(row["teachers"]) * float(row["share_meeting"]))
                     - sum(shown[n][1] for n in known["name"]))
             size = int(row["schools"]) - len(known)
-            if not 0 < size <= 2 or len(members) == len(public):
+            if not 0 < size <= 2:
                 continue  # the only row of its table ties every label to it, shown or held back
             answers = [combo for combo in itertools.combinations(sorted(labelled), size)
                        if tuple(map(sum, zip(*(labelled[c] for c in combo), strict=True))) == left]
