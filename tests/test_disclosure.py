@@ -242,7 +242,7 @@ def link_attack(public: pd.DataFrame, this_year: set[str], overview: views.Funde
                     - sum(shown[n][1] for n in known["name"]))
             size = int(row["schools"]) - len(known)
             if not 0 < size <= 2:
-                continue  # the only row of its table ties every label to it, shown or held back
+                continue
             answers = [combo for combo in itertools.combinations(sorted(labelled), size)
                        if tuple(map(sum, zip(*(labelled[c] for c in combo), strict=True))) == left]
             truth = tuple(sorted(labels[s] for s in members.loc[~named.loc[members.index], "school_id"]))
