@@ -128,6 +128,12 @@ def register(store: Store, schools: list[dict]) -> None:
             returns.set_consent(store, school["school_id"], school["consent_to_name"] == "Y", "eva@example.org")
 
 
+def schools_register(rows: list[tuple[str, str, str, str, str]]) -> list[dict]:
+    """Schools sheet rows from (code, name, phase, local authority, consent Y/N)."""
+    return [{"school_id": code, "name": name, "phase": phase, "local_authority": la, "consent_to_name": consent}
+            for code, name, phase, la, consent in rows]
+
+
 def _numbers(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(frame[column].where(frame[column].astype(str) != SUPPRESSED), errors="coerce")
 
@@ -360,15 +366,10 @@ def small_nursery(store, load):
     rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=3, collaboration="N") for i in range(3)]
     rows += [activity(school_id="100004", teacher_id="D0", hours=2, activity_date=dt.date(2018, 10, 1))]
     load(rows)
-    register(store, [
-        {"school_id": "100001", "name": "Ash Secondary", "phase": "secondary", "local_authority": "Leeds",
-         "consent_to_name": "Y"},
-        {"school_id": "100002", "name": "Beech Primary", "phase": "primary", "local_authority": "Leeds",
-         "consent_to_name": "Y"},
-        {"school_id": "100003", "name": "Cedar Nursery", "phase": "nursery", "local_authority": "York",
-         "consent_to_name": "N"},
-        {"school_id": "100004", "name": "Damson School", "phase": "primary", "local_authority": "York",
-         "consent_to_name": "N"}])
+    register(store, schools_register([("100001", "Ash Secondary", "secondary", "Leeds", "Y"),
+                                      ("100002", "Beech Primary", "primary", "Leeds", "Y"),
+                                      ("100003", "Cedar Nursery", "nursery", "York", "N"),
+                                      ("100004", "Damson School", "primary", "York", "N")]))
     return store
 
 
@@ -485,19 +486,12 @@ def lone_special(store, load):
     rows = [activity(school_id=s, teacher_id=f"T{i}", hours=5, collaboration="Y" if i % 2 else "N")
             for s, n in sizes.items() for i in range(n)]
     load(rows)
-    register(store, [
-        {"school_id": "300001", "name": "Ash Secondary", "phase": "secondary", "local_authority": "Leeds",
-         "consent_to_name": "Y"},
-        {"school_id": "300002", "name": "Beech Primary", "phase": "primary", "local_authority": "Leeds",
-         "consent_to_name": "Y"},
-        {"school_id": "300003", "name": "Cedar Special", "phase": "special", "local_authority": "York",
-         "consent_to_name": "N"},
-        {"school_id": "300004", "name": "Elm Primary", "phase": "primary", "local_authority": "York",
-         "consent_to_name": "N"},
-        {"school_id": "300005", "name": "Fir Primary", "phase": "primary", "local_authority": "York",
-         "consent_to_name": "N"},
-        {"school_id": "300006", "name": "Gorse Primary", "phase": "primary", "local_authority": "Leeds",
-         "consent_to_name": "N"}])
+    register(store, schools_register([("300001", "Ash Secondary", "secondary", "Leeds", "Y"),
+                                      ("300002", "Beech Primary", "primary", "Leeds", "Y"),
+                                      ("300003", "Cedar Special", "special", "York", "N"),
+                                      ("300004", "Elm Primary", "primary", "York", "N"),
+                                      ("300005", "Fir Primary", "primary", "York", "N"),
+                                      ("300006", "Gorse Primary", "primary", "Leeds", "N")]))
     return store
 
 
