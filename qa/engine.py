@@ -20,6 +20,7 @@ import pandas as pd
 from qa import schema
 from qa.framework import (
     HOUR_METRICS,
+    INSUFFICIENT_EVIDENCE,
     KITEMARK_FRAMEWORK,
     SCHOOL_METRICS,
     TEACHER_METRICS,
@@ -129,7 +130,7 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         late_cte = f"""
     late AS (
         SELECT school_id, teacher_id, programme, academic_year, COUNT(*) AS late_terms
-        FROM sessions WHERE NOT ({term_filter.replace('s.term', 'term')})
+        FROM sessions s WHERE NOT ({term_filter})
         GROUP BY school_id, teacher_id, programme, academic_year),"""
         late_terms = " - COALESCE(lt.late_terms, 0)"
         late_join = """
@@ -191,10 +192,7 @@ def _elapsed_cte(store: Store, filters: Filters) -> tuple[str, dict]:
         years = [schema.academic_year_of(filters.as_of)]
     rows, params = [], {}
     for i, year in enumerate(years):
-        elapsed = schema.terms_started(year, filters.as_of)
-        if filters.through_term:
-            # to the end of a term not yet begun is the year so far: judged in progress, never as over
-            elapsed = min(schema.term_index(filters.through_term), elapsed)
+        elapsed = schema.terms_judged(year, filters.as_of, filters.through_term)
         in_progress = elapsed < 3
         rows.append(f"($ey_{i}, {max(elapsed, 0)}, {'TRUE' if in_progress else 'FALSE'})")
         params[f"ey_{i}"] = year
@@ -418,10 +416,10 @@ def _provider_results(store: Store, framework: Framework, filters: Filters, kite
     base, params = _base_ctes(framework, filters, kitemark)
     params["min_teachers"] = rubric.min_teachers
     achieved = [f"({' AND '.join(_level_sql(level.rules))})" for level in rubric.levels]
-    level_case = ["WHEN teachers < $min_teachers THEN 'insufficient evidence'"]
+    level_case = [f"WHEN teachers < $min_teachers THEN {_sql_text(INSUFFICIENT_EVIDENCE)}"]
     for i in reversed(range(len(rubric.levels))):
         level_case.append(f"WHEN {' AND '.join(achieved[: i + 1])} THEN {_sql_text(rubric.levels[i].name)}")
-    level_case.append(f"ELSE {_sql_text('working towards ' + rubric.levels[0].name)}")
+    level_case.append(f"ELSE {_sql_text(rubric.working_towards())}")
     limited = ["WHEN teachers < $min_teachers THEN 'Fewer than ' || CAST($min_teachers AS VARCHAR) || "
                "' teachers logged activities with this provider (' || CAST(teachers AS VARCHAR) || ')'"]
     for level, ok in zip(rubric.levels, achieved, strict=True):

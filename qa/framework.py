@@ -134,6 +134,9 @@ class KitemarkLevel(_Model):
     rules: list[LevelRule]
 
 
+INSUFFICIENT_EVIDENCE = "insufficient evidence"  # a provider with too few teachers to judge
+
+
 class Kitemark(_Model):
     min_teachers: int = Field(5, ge=1)
     expiring_days: int = Field(90, ge=0)
@@ -141,8 +144,12 @@ class Kitemark(_Model):
     levels: list[KitemarkLevel] = Field(min_length=1)
 
     def level_names(self) -> list[str]:
-        """Every level a provider can get, lowest first (the names `engine` gives providers)."""
-        return ["insufficient evidence", f"working towards {self.levels[0].name}", *(lv.name for lv in self.levels)]
+        """Every level a provider can get, lowest first: the names `engine` gives providers."""
+        return [INSUFFICIENT_EVIDENCE, self.working_towards(), *(lv.name for lv in self.levels)]
+
+    def working_towards(self) -> str:
+        """The level of a provider with enough teachers that reaches no level yet."""
+        return f"working towards {self.levels[0].name}"
 
 
 class Recognition(_Model):

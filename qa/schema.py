@@ -280,6 +280,13 @@ def terms_started(year: str, as_of: dt.date) -> int:
     return term_index(term_of(as_of))
 
 
+def terms_judged(year: str, as_of: dt.date, through_term: str | None = None) -> int:
+    """How many terms of the year a view judges: up to the term chosen, but never past the terms begun by
+    `as_of` (to the end of a term not yet begun is the year so far, never the year as over)."""
+    chosen = term_index(through_term) if through_term else len(TERMS)
+    return min(chosen, terms_started(year, as_of))
+
+
 # --------------------------------------------------------------------------- activity type
 
 # normalise_header(typed name) -> canonical type; anything else is recorded as 'other'

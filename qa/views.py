@@ -78,8 +78,7 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
     baseline_year = years[0][0] if years and years[0][0] != year else None
     # The baseline is judged over the same span of terms as this year, so "change since" compares like with
     # like: to the term chosen, or, for a year still in progress, to the terms begun so far.
-    begun = schema.terms_started(year, as_of)
-    upto = min(schema.term_index(through_term) if through_term else len(schema.TERMS), begun)
+    upto = schema.terms_judged(year, as_of, through_term)
     span = schema.TERMS[upto - 1] if 0 < upto < len(schema.TERMS) else through_term
     baseline = None
     if baseline_year:
@@ -146,9 +145,7 @@ def missing_returns(store: Store, viewer: Viewer, as_of: dt.date | None = None,
     scope = school_scope(viewer, school_id)
     as_of = as_of or dt.date.today()
     columns = ["school_id", "academic_year", "term"]
-    cap = schema.term_index(through_term) if through_term else len(schema.TERMS)
-    begun = [(y, t) for y in store.academic_years()
-             for t in schema.TERMS[:min(cap, schema.terms_started(y, as_of))]]
+    begun = [(y, t) for y in store.academic_years() for t in schema.TERMS[:schema.terms_judged(y, as_of, through_term)]]
     expected = pd.DataFrame(begun, columns=columns[1:])
     schools = store.schools()[["school_id"]]
     if scope is not None:
