@@ -12,14 +12,12 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from qa import schema
+from qa import chart_data, schema
+from qa.chart_data import PALETTE, TARGET_COLOUR
 from qa.disclosure import SUPPRESSED, is_suppressed, numeric_or_nan
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 LEVEL_COLOURS = {"Gold": "#E69F00", "Silver": "#999999", "Bronze": "#A6611A",
                  "working towards Bronze": "#56B4E9", "insufficient evidence": "#DDDDDD"}
-TARGET_COLOUR = "#D55E00"
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 14}
 
 
@@ -33,23 +31,27 @@ def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     return fig
 
 
+def _lines(chart: chart_data.LineChart) -> go.Figure:
+    fig = go.Figure()
+    for line in chart.lines:
+        fig.add_scatter(x=line.x, y=line.y, name=line.name, mode="lines+markers" if line.markers else "lines",
+                        line={"width": line.width, "dash": line.dash, "color": line.colour}, hovertemplate=line.hover)
+    fig.update_xaxes(categoryorder="array", categoryarray=chart.categories)
+    return _layout(fig, chart.title, chart.x_title, chart.y_title)
+
+
+def _heat(chart: chart_data.HeatChart) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=chart.z, x=chart.x, y=chart.y, colorscale=chart.colour_scale, zmin=chart.zmin,
+                               zmax=chart.zmax, text=chart.text, texttemplate="%{text}", hovertemplate=chart.hover,
+                               colorbar={"title": chart.colour_title}))
+    return _layout(fig, chart.title, chart.x_title, chart.y_title)
+
+
 def cumulative_hours(progress: pd.DataFrame, threshold: float | None) -> go.Figure:
     """Median and mean counted hours to the end of each term against the pro-rata target line."""
-    fig = go.Figure()
-    fig.add_scatter(x=progress["term"], y=progress["median_counted_hours"], name="Median teacher",
-                    mode="lines+markers", line={"width": 3},
-                    hovertemplate="%{x}: median %{y:.1f} counted hours<extra></extra>")
-    fig.add_scatter(x=progress["term"], y=progress["mean_counted_hours"], name="Mean", mode="lines+markers",
-                    line={"dash": "dot"}, hovertemplate="%{x}: mean %{y:.1f} counted hours<extra></extra>")
-    if threshold is not None:
-        terms = list(schema.TERMS)
-        fig.add_scatter(x=terms, y=[threshold * (i + 1) / 3 for i in range(3)],
-                        name=f"Target ({threshold:g} h a year, pro rata)",
-                        mode="lines", line={"color": "#D55E00", "dash": "dash"},
-                        hovertemplate="%{x}: target %{y:.1f} h<extra></extra>")
-    fig.update_xaxes(categoryorder="array", categoryarray=list(schema.TERMS))
+    fig = _lines(chart_data.cumulative_hours(progress, threshold))
     fig.update_yaxes(rangemode="tozero")  # hours accumulate from nothing: an axis from 8 h exaggerates the climb
-    return _layout(fig, "Cumulative counted hours by term", "End of term", "Counted hours per teacher")
+    return fig
 
 
 def hours_distribution(teachers: pd.DataFrame, threshold: float | None) -> go.Figure:
@@ -64,14 +66,7 @@ def hours_distribution(teachers: pd.DataFrame, threshold: float | None) -> go.Fi
 
 
 def aspect_heatmap(aspects: pd.DataFrame) -> go.Figure:
-    columns = [*schema.DFE_ASPECTS, "all_four"]
-    labels = ["DfE 1 pupil outcomes", "DfE 2 evidence", "DfE 3 collaboration", "DfE 4 sustained", "All four"]
-    z = aspects[columns].to_numpy().T * 100
-    fig = go.Figure(go.Heatmap(z=z, x=aspects["term"], y=labels, colorscale="Cividis", zmin=0, zmax=100,
-                               text=[[f"{v:.0f}%" for v in row] for row in z], texttemplate="%{text}",
-                               hovertemplate="%{y}, %{x}: %{z:.0f}% of hours<extra></extra>",
-                               colorbar={"title": "% of hours"}))
-    return _layout(fig, "Share of CPD hours with each DfE aspect, by term", "Term", "")
+    return _heat(chart_data.aspect_heatmap(aspects))
 
 
 def literal(value: object) -> str:
@@ -193,7 +188,7 @@ def aspect_bars(row: pd.Series) -> go.Figure | None:
     """None when the provider's figures are suppressed."""
     if any(is_suppressed(row[f"share_hours_{a}"]) for a in schema.DFE_ASPECTS):
         return None
-    labels = ["DfE 1 pupil outcomes", "DfE 2 evidence", "DfE 3 collaboration", "DfE 4 sustained"]
+    labels = chart_data.ASPECT_LABELS
     values = [float(row[f"share_hours_{a}"]) * 100 for a in schema.DFE_ASPECTS]
     fig = px.bar(x=values, y=labels, orientation="h", color_discrete_sequence=[PALETTE[0]])
     fig.update_traces(hovertemplate="%{y}: %{x:.0f}% of hours<extra></extra>")

@@ -1,8 +1,9 @@
 """Printable school and funder reports (PDF) and the whole-assessment workbook (XLSX).
 
-Everything comes from the same `qa` results and `qa.figures` builders as the
-dashboard. Charts are static PNGs made by kaleido with a Chromium; where no
-browser is available the report still builds, with tables, and says so.
+Everything comes from the same `qa` results as the dashboard. The school report's charts are drawn
+by matplotlib (`qa.static_charts`) from the very data the dashboard's plotly figures draw
+(`qa.chart_data`); the funder report's are the dashboard's plotly figures as PNGs made by kaleido
+with a Chromium, and where no browser is available it still builds, with tables, and says so.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from qa import champion, engine, figures, labels, schema, views
+from qa import champion, chart_data, engine, labels, schema, static_charts, views
 from qa.access import Viewer, require, school_scope
 from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 from qa.exports import to_xlsx_bytes
@@ -178,8 +179,8 @@ class _Report(FPDF):
                 table.row([plain(_cell(v)) for v in record])
         self.ln(2)
 
-    def chart(self, fig, height: int = 440) -> None:
-        png = chart_png(fig, height=height)
+    def chart(self, png: bytes | None) -> None:
+        """A chart drawn as PNG, or None when it could not be drawn (the stamp block then says so)."""
         if png is None:
             self.charts_omitted = True
             return
@@ -273,7 +274,6 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
                       generated_by: str, as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """The termly/annual report a champion takes to governors (champions: their own school only)."""
     school_scope(viewer, school_id)
-    prestart_chart_server()
     board = views.school_dashboard(store, viewer, school_id, framework, year, through_term, as_of)
     shown_period = labels.period(year, through_term)
     pdf = _Report(f"CPD report: {board.name} ({school_id}), {shown_period}", _stamp(store, framework, generated_by))
@@ -297,13 +297,13 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
         hours_rule = champion.hours_rule(framework)
         threshold = float(hours_rule.threshold) if hours_rule else None
         pdf.heading("Termly progress")
-        pdf.chart(figures.cumulative_hours(board.progress, threshold))
+        pdf.chart(static_charts.png(static_charts.line_chart(chart_data.cumulative_hours(board.progress, threshold))))
         progress = board.progress[["term", "teachers", "median_counted_hours", "share_on_track", "target_hours"]]
         pdf.frame_table(progress.assign(share_on_track=progress["share_on_track"].map(_pct)).rename(columns={
             "term": "Term", "teachers": "Teachers", "median_counted_hours": "Median counted hours",
             "share_on_track": "On track or meeting", "target_hours": "Target to date (hours)"}))
         pdf.heading("Coverage of the DfE aspects (share of hours)")
-        pdf.chart(figures.aspect_heatmap(board.aspects_by_term), height=300)
+        pdf.chart(static_charts.png(static_charts.heat_chart(chart_data.aspect_heatmap(board.aspects_by_term))))
         aspects = board.aspects_by_term.copy()
         for col in [*schema.DFE_ASPECTS, "all_four"]:
             aspects[col] = aspects[col].map(_pct)
@@ -344,6 +344,9 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
                       as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """The annual programme report: only figures released through `qa.disclosure` (evaluators, funders)."""
     require(viewer, "evaluator", "funder")
+    from qa import figures  # plotly: only the funder report's charts need it
+
+    prestart_chart_server()
     overview = views.funder_overview(store, viewer, framework, year, as_of, through_term)
     shown_period = labels.period(year, through_term)
     pdf = _Report(f"Programme report {shown_period}", _stamp(store, framework, generated_by))
@@ -386,17 +389,17 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
                  f"({then(meeting)}"
                  + ("; the pilot reported about 10% of teachers with 35 fully compliant hours)." if pilot else ")."))
     pdf.heading("From the baseline year" + (f", each year to the end of {through_term}" if through_term else ""))
-    pdf.chart(figures.trend(overview.by_year, None if base is None else overview.baseline_year, through_term,
-                            overview.in_progress))
+    pdf.chart(chart_png(figures.trend(overview.by_year, None if base is None else overview.baseline_year,
+                                      through_term, overview.in_progress)))
     pdf.frame_table(_shares_as_text(overview.by_year))
     for title, frame in (("By phase", overview.by_phase), ("By local authority", overview.by_local_authority)):
         pdf.heading(title)
         pdf.frame_table(_shares_as_text(frame.drop(columns=["hours"], errors="ignore")))
     pdf.heading("Collaborative and sustained CPD")
-    pdf.chart(figures.quadrant(overview.quadrant))
+    pdf.chart(chart_png(figures.quadrant(overview.quadrant)))
     pdf.frame_table(labels.labelled(overview.quadrant))
     pdf.heading("Provider kite-mark levels")
-    pdf.chart(figures.provider_levels(overview.provider_levels, overview.level_order), height=320)
+    pdf.chart(chart_png(figures.provider_levels(overview.provider_levels, overview.level_order), height=320))
     pdf.frame_table(overview.provider_levels.rename(columns={"kitemark_level": "Level", "providers": "Providers"}))
     pdf.stamp_block()
     return bytes(pdf.output())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from qa import figures
+from qa import chart_data, figures, static_charts
 from qa.disclosure import SUPPRESSED
 from qa.framework import load_framework
 
@@ -115,3 +115,32 @@ def test_trend_legends_and_hover_show_a_provider_name_as_typed():
         drawn = fig.data[-1]
         assert drawn.name == '&lt;a href="https://evil.example"&gt;Click&lt;/a&gt;'
         assert "<a " not in drawn.hovertemplate
+
+
+@pytest.mark.parametrize("terms", [["Autumn", "Spring"], ["Spring"], ["Autumn", "Spring", "Summer"]])
+def test_the_school_reports_progress_chart_plots_the_dashboards_values(terms):
+    progress = pd.DataFrame({"term": terms, "median_counted_hours": [8.5, 19.0, 30.25][:len(terms)],
+                             "mean_counted_hours": [9.0, 21.5, 33.0][:len(terms)]})
+    page = figures.cumulative_hours(progress, 35)
+    ax = static_charts.line_chart(chart_data.cumulative_hours(progress, 35)).axes[0]
+    categories = [t.get_text() for t in ax.get_xticklabels()]
+    assert categories == list(page.layout.xaxis.categoryarray) == ["Autumn", "Spring", "Summer"]
+    drawn = [(line.get_label(), [categories[int(x)] for x in line.get_xdata()], list(line.get_ydata()))
+             for line in ax.get_lines()]
+    assert drawn == [(t.name, list(t.x), list(t.y)) for t in page.data]
+    assert drawn[-1] == ("Target (35 h a year, pro rata)", ["Autumn", "Spring", "Summer"],
+                         pytest.approx([35 / 3, 70 / 3, 35]))
+    assert ax.get_ylim()[0] == 0
+
+
+def test_the_school_reports_aspect_chart_plots_the_dashboards_values():
+    aspects = pd.DataFrame({"term": ["Autumn", "Spring"], "pupil_outcomes": [0.73, 0.61],
+                            "evidence_based": [0.72, 0.5449], "collaboration": [0.64, 0.69],
+                            "sustained": [0.6, 0.62], "all_four": [0.45, 0.34]})
+    page = figures.aspect_heatmap(aspects).data[0]
+    ax = static_charts.heat_chart(chart_data.aspect_heatmap(aspects)).axes[0]
+    assert (ax.images[0].get_array() == page.z).all()
+    assert [t.get_text() for t in ax.texts] == [text for row in page.text for text in row]
+    assert [t.get_text() for t in ax.texts][:2] == ["73%", "61%"] and ax.texts[3].get_text() == "54%"
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(page.x)
+    assert [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()] == list(page.y)
