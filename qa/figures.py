@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
 from qa import chart_data, schema
-from qa.chart_data import PALETTE, TARGET_COLOUR
-from qa.disclosure import SUPPRESSED, is_suppressed, numeric_or_nan
+from qa.chart_data import PALETTE, TARGET_COLOUR, level_colours
+from qa.disclosure import is_suppressed, numeric_or_nan
 
-LEVEL_COLOURS = {"Gold": "#E69F00", "Silver": "#999999", "Bronze": "#A6611A",
-                 "working towards Bronze": "#56B4E9", "insufficient evidence": "#DDDDDD"}
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 14}
 
 
@@ -36,22 +33,33 @@ def _lines(chart: chart_data.LineChart) -> go.Figure:
     for line in chart.lines:
         fig.add_scatter(x=line.x, y=line.y, name=line.name, mode="lines+markers" if line.markers else "lines",
                         line={"width": line.width, "dash": line.dash, "color": line.colour}, hovertemplate=line.hover)
+    if chart.marker_at:  # add_vline cannot place a categorical x, so draw the marker as a shape
+        fig.add_shape(type="line", x0=chart.marker_at, x1=chart.marker_at, yref="paper", y0=0, y1=1,
+                      line={"dash": "dot", "color": "#666666"})
+        fig.add_annotation(x=chart.marker_at, yref="paper", y=1.02, text=chart.marker_label, showarrow=False)
     fig.update_xaxes(categoryorder="array", categoryarray=chart.categories)
+    fig.update_yaxes(rangemode="tozero", ticksuffix=chart.y_suffix)
     return _layout(fig, chart.title, chart.x_title, chart.y_title)
 
 
 def _heat(chart: chart_data.HeatChart) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=chart.z, x=chart.x, y=chart.y, colorscale=chart.colour_scale, zmin=chart.zmin,
                                zmax=chart.zmax, text=chart.text, texttemplate="%{text}", hovertemplate=chart.hover,
-                               colorbar={"title": chart.colour_title}))
+                               showscale=chart.colour_title is not None,
+                               colorbar={"title": chart.colour_title} if chart.colour_title else None))
+    if chart.first_row_on_top:
+        fig.update_yaxes(autorange="reversed")
+    if chart.outline:
+        row, col = chart.outline
+        fig.add_shape(type="rect", xref="x", yref="y", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                      line={"color": TARGET_COLOUR, "width": 4}, fillcolor="rgba(0,0,0,0)")
     return _layout(fig, chart.title, chart.x_title, chart.y_title)
 
 
 def cumulative_hours(progress: pd.DataFrame, threshold: float | None) -> go.Figure:
     """Median and mean counted hours to the end of each term against the pro-rata target line."""
-    fig = _lines(chart_data.cumulative_hours(progress, threshold))
-    fig.update_yaxes(rangemode="tozero")  # hours accumulate from nothing: an axis from 8 h exaggerates the climb
-    return fig
+    # from zero: hours accumulate from nothing, and an axis from 8 h exaggerates the climb
+    return _lines(chart_data.cumulative_hours(progress, threshold))
 
 
 def hours_distribution(teachers: pd.DataFrame, threshold: float | None) -> go.Figure:
@@ -85,70 +93,23 @@ def mix_bar(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
 
 def trend(by_year: pd.DataFrame, baseline_year: str | None, through_term: str | None = None,
           on_track: bool = False) -> go.Figure:
-    """The two headline figures by year (each year to the end of `through_term` when given): share of
-    teachers meeting (`on_track`: meeting or on pace for, in a year to date), share of activities with
-    all four aspects."""
-    fig = go.Figure()
-    column, name = ("share_on_track", "Teachers meeting or on track") if on_track else \
-        ("share_meeting", "Teachers meeting the criteria")
-    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year[column]) * 100,
-                    name=name, mode="lines+markers", line={"width": 3},
-                    hovertemplate="%{x}: %{y:.1f}% of teachers<extra></extra>")
-    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year["share_activities_all_aspects"]) * 100,
-                    name="Activities with all four DfE aspects", mode="lines+markers", line={"width": 3},
-                    hovertemplate="%{x}: %{y:.1f}% of activities<extra></extra>")
-    if baseline_year:  # add_vline cannot place a categorical x, so draw the marker as a shape
-        fig.add_shape(type="line", x0=baseline_year, x1=baseline_year, yref="paper", y0=0, y1=1,
-                      line={"dash": "dot", "color": "#666666"})
-        fig.add_annotation(x=baseline_year, yref="paper", y=1.02, text="baseline", showarrow=False)
-    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
-    title = "From the baseline year: the two headline figures"
-    if through_term:
-        title += f", each year to the end of {through_term}"
-    return _layout(fig, title, "Academic year", "Share")
+    """The two headline figures by year (see chart_data.trend), from zero, the baseline year marked."""
+    return _lines(chart_data.trend(by_year, baseline_year, through_term, on_track))
 
 
 def quadrant(frame: pd.DataFrame) -> go.Figure:
-    """Hours in each cell; a suppressed cell is drawn blank and labelled as suppressed, and then no
-    percentages are given (they would reveal the total the suppressed cells share)."""
-    frame = frame.assign(hours=numeric_or_nan(frame["hours"].astype(object)))
-    pivot = frame.pivot(index="collaborative", columns="sustained (2+ terms)", values="hours").loc[["yes", "no"],
-                                                                                                 ["no", "yes"]]
-    values = pivot.to_numpy(dtype=float)
-    hidden = np.isnan(values).any()
-    total = np.nansum(values) or 1
-    text = [[SUPPRESSED if np.isnan(v) else f"{v:,.0f} h" + ("" if hidden else f"<br>{100 * v / total:.0f}%")
-             for v in row] for row in values]
-    text[0][1] = "<b>target</b><br>" + text[0][1]
-    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=["one-off or 1 term", "sustained over 2+ terms"],
-                               y=["collaborative", "not collaborative"], text=text, texttemplate="%{text}",
-                               colorscale="Blues", showscale=False,
-                               hovertemplate="%{y}, %{x}: %{z:,.0f} hours<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    # the cell the programme aims for: collaborative CPD sustained over 2+ terms (row 0, column 1)
-    fig.add_shape(type="rect", xref="x", yref="y", x0=0.5, x1=1.5, y0=-0.5, y1=0.5,
-                  line={"color": TARGET_COLOUR, "width": 4}, fillcolor="rgba(0,0,0,0)")
-    return _layout(fig, "Collaborative × sustained CPD (hours; target outlined)", "How long the programme ran",
-                   "Working with colleagues")
-
-
-def level_colours(order: list[str]) -> dict[str, str]:
-    """A fixed colour per kite-mark level, so a level looks the same on every chart and page; levels a
-    framework names differently take the next colour of the palette by their place in the order."""
-    spare = iter(c for c in PALETTE if c not in LEVEL_COLOURS.values())
-    return {lv: LEVEL_COLOURS.get(lv) or next(spare, "#666666") for lv in order}
+    """Collaborative × sustained hours, the target cell outlined (see chart_data.quadrant)."""
+    return _heat(chart_data.quadrant(frame))
 
 
 def provider_levels(levels: pd.DataFrame, order: list[str]) -> go.Figure:
     """Providers per kite-mark level: every level of the framework (`order`, lowest first), empty ones too."""
-    counts = levels.set_index("kitemark_level")["providers"].reindex(order, fill_value=0) if len(levels) \
-        else pd.Series(0, index=order)
-    colours = level_colours(order)
-    fig = go.Figure(go.Bar(x=order, y=counts.astype(int).tolist(), marker_color=[colours[lv] for lv in order],
-                           hovertemplate="%{x}: %{y} providers<extra></extra>", showlegend=False))
-    fig.update_xaxes(categoryorder="array", categoryarray=order)
-    fig.update_yaxes(rangemode="tozero", dtick=1 if counts.max() <= 5 else None)
-    return _layout(fig, "Providers by kite-mark level", "Level", "Providers")
+    chart = chart_data.provider_levels(levels, order)
+    fig = go.Figure(go.Bar(x=chart.x, y=chart.y, marker_color=chart.colours, hovertemplate=chart.hover,
+                           showlegend=False))
+    fig.update_xaxes(categoryorder="array", categoryarray=chart.x)
+    fig.update_yaxes(rangemode="tozero", dtick=1 if chart.whole_ticks else None)
+    return _layout(fig, chart.title, chart.x_title, chart.y_title)
 
 
 def level_trend(levels: pd.DataFrame, order: list[str]) -> go.Figure:

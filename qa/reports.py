@@ -1,21 +1,14 @@
 """Printable school and funder reports (PDF) and the whole-assessment workbook (XLSX).
 
-Everything comes from the same `qa` results as the dashboard. The school report's charts are drawn
-by matplotlib (`qa.static_charts`) from the very data the dashboard's plotly figures draw
-(`qa.chart_data`); the funder report's are the dashboard's plotly figures as PNGs made by kaleido
-with a Chromium, and where no browser is available it still builds, with tables, and says so.
+Everything comes from the same `qa` results as the dashboard. The charts are drawn by matplotlib
+(`qa.static_charts`) from the very data the dashboard's plotly figures draw (`qa.chart_data`), in
+the process itself: no browser to start.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import datetime as dt
 import io
-import os
-import shutil
-import threading
-import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -69,68 +62,12 @@ def id_ranges(ids: list[int]) -> str:
     return ", ".join(parts)
 
 
-_chart_server = threading.Lock()
-_chart_server_started = False
-
-
-def _start_chart_server() -> None:
-    """One headless Chromium for every chart this process draws: launching one per chart costs
-    seconds each (a school report has five charts)."""
-    global _chart_server_started
-    with _chart_server:
-        if not _chart_server_started:
-            import kaleido
-
-            kaleido.start_sync_server(silence_warnings=True)
-            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-            _chart_server_started = True
-
-
-def _find_browser() -> bool:
-    if "BROWSER_PATH" not in os.environ:
-        browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        if not browser:
-            return False
-        os.environ["BROWSER_PATH"] = browser
-    return True
-
-
-def prestart_chart_server() -> None:
-    """Start the chart browser in the background while a report's figures are computed: starting
-    Chromium (about 2.5 s) is most of a report's time in a fresh process, and it needs none of the data."""
-    if _chart_server_started or not _find_browser():
-        return
-
-    def start() -> None:
-        import plotly.graph_objects as go
-
-        # the browser starts with the first figure drawn, not with the server: draw a blank one
-        with contextlib.suppress(Exception):  # chart_png tries again and, failing, leaves the charts out
-            chart_png(go.Figure(), width=10, height=10)
-
-    threading.Thread(target=start, name="chart-server", daemon=True).start()
-
-
-def chart_png(fig, width: int = 1000, height: int = 440) -> bytes | None:
-    """The figure as PNG, or None when no Chromium is available for static export."""
-    if not _find_browser():
-        return None
-    try:
-        _start_chart_server()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # plotly passes options the shared server ignores
-            return fig.to_image(format="png", width=width, height=height, scale=1)
-    except Exception:  # kaleido reports a missing or broken browser in several ways; the report goes on
-        return None
-
-
 class _Report(FPDF):
     def __init__(self, title: str, stamp: Stamp) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.report_title, self.stamp = title, stamp
         self.set_auto_page_break(auto=True, margin=16)
         self.set_margins(14, 14, 14)
-        self.charts_omitted = False
 
     def footer(self) -> None:
         self.set_y(-11)
@@ -179,11 +116,7 @@ class _Report(FPDF):
                 table.row([plain(_cell(v)) for v in record])
         self.ln(2)
 
-    def chart(self, png: bytes | None) -> None:
-        """A chart drawn as PNG, or None when it could not be drawn (the stamp block then says so)."""
-        if png is None:
-            self.charts_omitted = True
-            return
+    def chart(self, png: bytes) -> None:
         self.image(io.BytesIO(png), w=self.w - self.l_margin - self.r_margin)
         self.ln(2)
 
@@ -192,9 +125,6 @@ class _Report(FPDF):
         self.set_text_color(90)
         for line in self.stamp.lines():
             self.cell(0, 4, plain(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        if self.charts_omitted:
-            self.cell(0, 4, "Charts omitted: no browser was available to draw them; the tables carry the figures.",
-                      new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0)
 
 
@@ -344,9 +274,6 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
                       as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """The annual programme report: only figures released through `qa.disclosure` (evaluators, funders)."""
     require(viewer, "evaluator", "funder")
-    from qa import figures  # plotly: only the funder report's charts need it
-
-    prestart_chart_server()
     overview = views.funder_overview(store, viewer, framework, year, as_of, through_term)
     shown_period = labels.period(year, through_term)
     pdf = _Report(f"Programme report {shown_period}", _stamp(store, framework, generated_by))
@@ -389,17 +316,18 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
                  f"({then(meeting)}"
                  + ("; the pilot reported about 10% of teachers with 35 fully compliant hours)." if pilot else ")."))
     pdf.heading("From the baseline year" + (f", each year to the end of {through_term}" if through_term else ""))
-    pdf.chart(chart_png(figures.trend(overview.by_year, None if base is None else overview.baseline_year,
-                                      through_term, overview.in_progress)))
+    pdf.chart(static_charts.png(static_charts.line_chart(chart_data.trend(
+        overview.by_year, None if base is None else overview.baseline_year, through_term, overview.in_progress))))
     pdf.frame_table(_shares_as_text(overview.by_year))
     for title, frame in (("By phase", overview.by_phase), ("By local authority", overview.by_local_authority)):
         pdf.heading(title)
         pdf.frame_table(_shares_as_text(frame.drop(columns=["hours"], errors="ignore")))
     pdf.heading("Collaborative and sustained CPD")
-    pdf.chart(chart_png(figures.quadrant(overview.quadrant)))
+    pdf.chart(static_charts.png(static_charts.heat_chart(chart_data.quadrant(overview.quadrant), height=440)))
     pdf.frame_table(labels.labelled(overview.quadrant))
     pdf.heading("Provider kite-mark levels")
-    pdf.chart(chart_png(figures.provider_levels(overview.provider_levels, overview.level_order), height=320))
+    pdf.chart(static_charts.png(static_charts.bar_chart(chart_data.provider_levels(overview.provider_levels,
+                                                                                   overview.level_order))))
     pdf.frame_table(overview.provider_levels.rename(columns={"kitemark_level": "Level", "providers": "Providers"}))
     pdf.stamp_block()
     return bytes(pdf.output())
