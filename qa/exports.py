@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import io
 
 import pandas as pd
@@ -41,12 +43,35 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return to_csv_text(frame).encode("utf-8-sig")
 
 
+EXCEL_MAX_TEXT = 32_767  # characters in one cell
+
+
+def _cell_value(value: object) -> object:
+    """A value the writer stores as itself: text too long for a cell is cut with a visible '…', and
+    anything that is not text, a number, a truth value or a date (a duration, a time of day, a list)
+    is written as its text rather than left blank."""
+    if isinstance(value, str):
+        return value if len(value) <= EXCEL_MAX_TEXT else value[:EXCEL_MAX_TEXT - 1] + "…"
+    if value is None or isinstance(value, bool | int | float | dt.date):  # dt.datetime is a dt.date
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return _cell_value(str(value))
+
+
+_PLAIN_TYPES = (str, bool, int, float, dt.date, dt.datetime, pd.Timestamp, type(None))
+
+
 def _cell_values(series: pd.Series) -> list:
     """Plain Python values for the writer: blanks as None, times without a zone (Excel has none)."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         series = series.dt.tz_localize(None)
-    values = series.astype(object)
-    return values.where(series.notna(), None).tolist()
+    values = series.astype(object).where(series.notna(), None).tolist()
+    kinds = set(map(type, values))
+    if kinds <= {float, int, bool, type(None)} or (
+            kinds <= set(_PLAIN_TYPES) and not any(isinstance(v, str) and len(v) > EXCEL_MAX_TEXT for v in values)):
+        return values
+    return [_cell_value(v) for v in values]
 
 
 def _unique(headers: list[str]) -> list[str]:

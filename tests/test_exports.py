@@ -1,6 +1,7 @@
 """XLSX exports read back cell for cell: text stays text (neutralised), numbers numbers, blanks blank."""
 
 import datetime as dt
+import decimal
 import io
 
 import openpyxl
@@ -45,3 +46,12 @@ def test_typed_columns_blanks_dates_and_repeated_headers():
         [None, None, None, None, None],  # a blank row stays a row
         [dt.datetime(2021, 3, 4, 10, 30), 3, True, 0.25, "'-1"]]
     assert sheet["A1"].font.b and sheet["A3"].number_format == "yyyy-mm-dd"
+
+
+def test_nothing_is_left_blank_or_breaks_the_file():
+    """Text past Excel's 32,767 characters is cut with a visible '…'; values of other kinds are written as text."""
+    frame = pd.DataFrame({"v": pd.Series(["=" + "x" * 40_000, dt.timedelta(hours=2), dt.time(10, 30), [1, 2],
+                                          decimal.Decimal("1.5")], dtype=object)})
+    values = [row[0] for row in _read(to_xlsx_bytes({"t": frame}), "t")[1:]]
+    assert len(values[0]) == 32_767 and values[0].startswith("'=xxx") and values[0].endswith("x…")
+    assert values[1:] == ["2:00:00", "10:30:00", "[1, 2]", 1.5]
