@@ -55,6 +55,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/assess.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/cli.py
 
 sample: $(BIN)/.installed
 	$(BIN)/python scripts/generate_sample_data.py

@@ -9,12 +9,12 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import pandas as pd
 
-from qa import accounts, audit, engine, returns, schema
-from qa import ingest as ingest_mod
+from qa import accounts, audit, engine, schema
 from qa.access import ROLES, Viewer
 from qa.errors import CpdqaError
 from qa.exports import to_csv_text
@@ -31,6 +31,12 @@ from qa.framework import (
     with_overrides,
 )
 from qa.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from qa import ingest as ingest_mod
+
+# qa.ingest and qa.returns (readers, validation) load only in the commands that take in returns: a report
+# or an export starts faster without them.
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
 DB_OPTION = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
@@ -85,6 +91,8 @@ def template(out: str) -> None:
 
 
 def _print_report(report: ingest_mod.FileReport, verbose_limit: int = 20) -> None:
+    from qa import returns
+
     mark = {"accepted": "✓", "duplicate": "=", "needs_replace": "↻", "rejected": "✗"}[report.status]
     line = f"{mark} {report.file_name}: {returns.outcome_word(report)}"
     if report.status == "accepted":
@@ -124,7 +132,7 @@ def _print_report(report: ingest_mod.FileReport, verbose_limit: int = 20) -> Non
 @click.option("--by", default="cli", show_default=True, help="Who is uploading (recorded in history).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary per file.")
 @click.option("--max-mb", type=float, default=50, show_default=True, help="Largest file accepted.")
-@click.option("--date-order", type=click.Choice(ingest_mod.DATE_ORDERS), default="day-first", show_default=True,
+@click.option("--date-order", type=click.Choice(schema.DATE_ORDERS), default="day-first", show_default=True,
               help="How to read dates like 04/09/2020 when a file's own dates leave it open "
                    "(a date like 25/09/2020 or 9/25/2020 in the file always decides).")
 def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bool, replace: bool,
@@ -135,6 +143,9 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
     Every file gets an outcome: accepted, needs Replace, duplicate or refused. Files of one
     run that cover the same teacher and term are refused before anything is written.
     """
+    from qa import ingest as ingest_mod
+    from qa import returns
+
     if whole_school and not replace:
         raise click.UsageError("--whole-school only applies with --replace")
     store = _open(db_path)
@@ -178,6 +189,8 @@ def _echo_table(frame, fmt: str, empty: str) -> None:
 @TABLE_FORMAT
 def uploads(db_path: str, fmt: str) -> None:
     """List upload history: what came in, when, from whom, and what replaced what."""
+    from qa import ingest as ingest_mod
+
     store = _open(db_path)
     frame = ingest_mod.list_uploads(store)
     store.close()
@@ -191,6 +204,8 @@ def uploads(db_path: str, fmt: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would change and change nothing.")
 def undo(db_path: str, upload_id: int, by: str, dry_run: bool) -> None:
     """Reverse one upload as if it never happened; any return it replaced counts again."""
+    from qa import returns
+
     store = _open(db_path)
     try:
         summary = returns.undo_upload(store, upload_id, by, dry_run=dry_run)
@@ -214,6 +229,8 @@ def school() -> None:
 @click.option("--by", required=True, help="The evaluator recording it (written to the audit log).")
 def school_consent(db_path: str, school_id: str, answer: str, by: str) -> None:
     """Record whether a school agreed to be named to funders (uploads never change this)."""
+    from qa import returns
+
     store = _open(db_path)
     try:
         returns.set_consent(store, school_id, answer == "yes", by)
@@ -224,6 +241,9 @@ def school_consent(db_path: str, school_id: str, answer: str, by: str) -> None:
 
 def build_demo(db_path: str | Path, sample_dir: Path = SAMPLE_DIR) -> list[ingest_mod.FileReport]:
     """Build the demo database from the bundled sample returns (reference workbook first)."""
+    from qa import ingest as ingest_mod
+    from qa import returns
+
     files = sorted(p for p in sample_dir.iterdir() if p.suffix.lower() in ingest_mod.SUPPORTED_SUFFIXES)
     if not files:
         raise click.ClickException(f"no sample returns in {sample_dir}")

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from qa import schema
-from qa.disclosure import SUPPRESSED, is_suppressed, numeric_or_nan
+from qa import chart_data, schema
+from qa.chart_data import PALETTE, TARGET_COLOUR, level_colours
+from qa.disclosure import is_suppressed, numeric_or_nan
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-LEVEL_COLOURS = {"Gold": "#E69F00", "Silver": "#999999", "Bronze": "#A6611A",
-                 "working towards Bronze": "#56B4E9", "insufficient evidence": "#DDDDDD"}
-TARGET_COLOUR = "#D55E00"
 FONT = {"family": "Source Sans Pro, sans-serif", "size": 14}
 
 
@@ -33,23 +28,38 @@ def _layout(fig: go.Figure, title: str, x: str, y: str) -> go.Figure:
     return fig
 
 
+def _lines(chart: chart_data.LineChart) -> go.Figure:
+    fig = go.Figure()
+    for line in chart.lines:
+        fig.add_scatter(x=line.x, y=line.y, name=line.name, mode="lines+markers" if line.markers else "lines",
+                        line={"width": line.width, "dash": line.dash, "color": line.colour}, hovertemplate=line.hover)
+    if chart.marker_at:  # add_vline cannot place a categorical x, so draw the marker as a shape
+        fig.add_shape(type="line", x0=chart.marker_at, x1=chart.marker_at, yref="paper", y0=0, y1=1,
+                      line={"dash": "dot", "color": "#666666"})
+        fig.add_annotation(x=chart.marker_at, yref="paper", y=1.02, text=chart.marker_label, showarrow=False)
+    fig.update_xaxes(categoryorder="array", categoryarray=chart.categories)
+    fig.update_yaxes(rangemode="tozero", ticksuffix=chart.y_suffix)
+    return _layout(fig, chart.title, chart.x_title, chart.y_title)
+
+
+def _heat(chart: chart_data.HeatChart) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=chart.z, x=chart.x, y=chart.y, colorscale=chart.colour_scale, zmin=chart.zmin,
+                               zmax=chart.zmax, text=chart.text, texttemplate="%{text}", hovertemplate=chart.hover,
+                               showscale=chart.colour_title is not None,
+                               colorbar={"title": chart.colour_title} if chart.colour_title else None))
+    if chart.first_row_on_top:
+        fig.update_yaxes(autorange="reversed")
+    if chart.outline:
+        row, col = chart.outline
+        fig.add_shape(type="rect", xref="x", yref="y", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                      line={"color": TARGET_COLOUR, "width": 4}, fillcolor="rgba(0,0,0,0)")
+    return _layout(fig, chart.title, chart.x_title, chart.y_title)
+
+
 def cumulative_hours(progress: pd.DataFrame, threshold: float | None) -> go.Figure:
     """Median and mean counted hours to the end of each term against the pro-rata target line."""
-    fig = go.Figure()
-    fig.add_scatter(x=progress["term"], y=progress["median_counted_hours"], name="Median teacher",
-                    mode="lines+markers", line={"width": 3},
-                    hovertemplate="%{x}: median %{y:.1f} counted hours<extra></extra>")
-    fig.add_scatter(x=progress["term"], y=progress["mean_counted_hours"], name="Mean", mode="lines+markers",
-                    line={"dash": "dot"}, hovertemplate="%{x}: mean %{y:.1f} counted hours<extra></extra>")
-    if threshold is not None:
-        terms = list(schema.TERMS)
-        fig.add_scatter(x=terms, y=[threshold * (i + 1) / 3 for i in range(3)],
-                        name=f"Target ({threshold:g} h a year, pro rata)",
-                        mode="lines", line={"color": "#D55E00", "dash": "dash"},
-                        hovertemplate="%{x}: target %{y:.1f} h<extra></extra>")
-    fig.update_xaxes(categoryorder="array", categoryarray=list(schema.TERMS))
-    fig.update_yaxes(rangemode="tozero")  # hours accumulate from nothing: an axis from 8 h exaggerates the climb
-    return _layout(fig, "Cumulative counted hours by term", "End of term", "Counted hours per teacher")
+    # from zero: hours accumulate from nothing, and an axis from 8 h exaggerates the climb
+    return _lines(chart_data.cumulative_hours(progress, threshold))
 
 
 def hours_distribution(teachers: pd.DataFrame, threshold: float | None) -> go.Figure:
@@ -64,14 +74,7 @@ def hours_distribution(teachers: pd.DataFrame, threshold: float | None) -> go.Fi
 
 
 def aspect_heatmap(aspects: pd.DataFrame) -> go.Figure:
-    columns = [*schema.DFE_ASPECTS, "all_four"]
-    labels = ["DfE 1 pupil outcomes", "DfE 2 evidence", "DfE 3 collaboration", "DfE 4 sustained", "All four"]
-    z = aspects[columns].to_numpy().T * 100
-    fig = go.Figure(go.Heatmap(z=z, x=aspects["term"], y=labels, colorscale="Cividis", zmin=0, zmax=100,
-                               text=[[f"{v:.0f}%" for v in row] for row in z], texttemplate="%{text}",
-                               hovertemplate="%{y}, %{x}: %{z:.0f}% of hours<extra></extra>",
-                               colorbar={"title": "% of hours"}))
-    return _layout(fig, "Share of CPD hours with each DfE aspect, by term", "Term", "")
+    return _heat(chart_data.aspect_heatmap(aspects))
 
 
 def literal(value: object) -> str:
@@ -90,70 +93,23 @@ def mix_bar(frame: pd.DataFrame, category: str, title: str) -> go.Figure:
 
 def trend(by_year: pd.DataFrame, baseline_year: str | None, through_term: str | None = None,
           on_track: bool = False) -> go.Figure:
-    """The two headline figures by year (each year to the end of `through_term` when given): share of
-    teachers meeting (`on_track`: meeting or on pace for, in a year to date), share of activities with
-    all four aspects."""
-    fig = go.Figure()
-    column, name = ("share_on_track", "Teachers meeting or on track") if on_track else \
-        ("share_meeting", "Teachers meeting the criteria")
-    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year[column]) * 100,
-                    name=name, mode="lines+markers", line={"width": 3},
-                    hovertemplate="%{x}: %{y:.1f}% of teachers<extra></extra>")
-    fig.add_scatter(x=by_year["academic_year"], y=numeric_or_nan(by_year["share_activities_all_aspects"]) * 100,
-                    name="Activities with all four DfE aspects", mode="lines+markers", line={"width": 3},
-                    hovertemplate="%{x}: %{y:.1f}% of activities<extra></extra>")
-    if baseline_year:  # add_vline cannot place a categorical x, so draw the marker as a shape
-        fig.add_shape(type="line", x0=baseline_year, x1=baseline_year, yref="paper", y0=0, y1=1,
-                      line={"dash": "dot", "color": "#666666"})
-        fig.add_annotation(x=baseline_year, yref="paper", y=1.02, text="baseline", showarrow=False)
-    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
-    title = "From the baseline year: the two headline figures"
-    if through_term:
-        title += f", each year to the end of {through_term}"
-    return _layout(fig, title, "Academic year", "Share")
+    """The two headline figures by year (see chart_data.trend), from zero, the baseline year marked."""
+    return _lines(chart_data.trend(by_year, baseline_year, through_term, on_track))
 
 
 def quadrant(frame: pd.DataFrame) -> go.Figure:
-    """Hours in each cell; a suppressed cell is drawn blank and labelled as suppressed, and then no
-    percentages are given (they would reveal the total the suppressed cells share)."""
-    frame = frame.assign(hours=numeric_or_nan(frame["hours"].astype(object)))
-    pivot = frame.pivot(index="collaborative", columns="sustained (2+ terms)", values="hours").loc[["yes", "no"],
-                                                                                                 ["no", "yes"]]
-    values = pivot.to_numpy(dtype=float)
-    hidden = np.isnan(values).any()
-    total = np.nansum(values) or 1
-    text = [[SUPPRESSED if np.isnan(v) else f"{v:,.0f} h" + ("" if hidden else f"<br>{100 * v / total:.0f}%")
-             for v in row] for row in values]
-    text[0][1] = "<b>target</b><br>" + text[0][1]
-    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=["one-off or 1 term", "sustained over 2+ terms"],
-                               y=["collaborative", "not collaborative"], text=text, texttemplate="%{text}",
-                               colorscale="Blues", showscale=False,
-                               hovertemplate="%{y}, %{x}: %{z:,.0f} hours<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    # the cell the programme aims for: collaborative CPD sustained over 2+ terms (row 0, column 1)
-    fig.add_shape(type="rect", xref="x", yref="y", x0=0.5, x1=1.5, y0=-0.5, y1=0.5,
-                  line={"color": TARGET_COLOUR, "width": 4}, fillcolor="rgba(0,0,0,0)")
-    return _layout(fig, "Collaborative × sustained CPD (hours; target outlined)", "How long the programme ran",
-                   "Working with colleagues")
-
-
-def level_colours(order: list[str]) -> dict[str, str]:
-    """A fixed colour per kite-mark level, so a level looks the same on every chart and page; levels a
-    framework names differently take the next colour of the palette by their place in the order."""
-    spare = iter(c for c in PALETTE if c not in LEVEL_COLOURS.values())
-    return {lv: LEVEL_COLOURS.get(lv) or next(spare, "#666666") for lv in order}
+    """Collaborative × sustained hours, the target cell outlined (see chart_data.quadrant)."""
+    return _heat(chart_data.quadrant(frame))
 
 
 def provider_levels(levels: pd.DataFrame, order: list[str]) -> go.Figure:
     """Providers per kite-mark level: every level of the framework (`order`, lowest first), empty ones too."""
-    counts = levels.set_index("kitemark_level")["providers"].reindex(order, fill_value=0) if len(levels) \
-        else pd.Series(0, index=order)
-    colours = level_colours(order)
-    fig = go.Figure(go.Bar(x=order, y=counts.astype(int).tolist(), marker_color=[colours[lv] for lv in order],
-                           hovertemplate="%{x}: %{y} providers<extra></extra>", showlegend=False))
-    fig.update_xaxes(categoryorder="array", categoryarray=order)
-    fig.update_yaxes(rangemode="tozero", dtick=1 if counts.max() <= 5 else None)
-    return _layout(fig, "Providers by kite-mark level", "Level", "Providers")
+    chart = chart_data.provider_levels(levels, order)
+    fig = go.Figure(go.Bar(x=chart.x, y=chart.y, marker_color=chart.colours, hovertemplate=chart.hover,
+                           showlegend=False))
+    fig.update_xaxes(categoryorder="array", categoryarray=chart.x)
+    fig.update_yaxes(rangemode="tozero", dtick=1 if chart.whole_ticks else None)
+    return _layout(fig, chart.title, chart.x_title, chart.y_title)
 
 
 def level_trend(levels: pd.DataFrame, order: list[str]) -> go.Figure:
@@ -193,7 +149,7 @@ def aspect_bars(row: pd.Series) -> go.Figure | None:
     """None when the provider's figures are suppressed."""
     if any(is_suppressed(row[f"share_hours_{a}"]) for a in schema.DFE_ASPECTS):
         return None
-    labels = ["DfE 1 pupil outcomes", "DfE 2 evidence", "DfE 3 collaboration", "DfE 4 sustained"]
+    labels = chart_data.ASPECT_LABELS
     values = [float(row[f"share_hours_{a}"]) * 100 for a in schema.DFE_ASPECTS]
     fig = px.bar(x=values, y=labels, orientation="h", color_discrete_sequence=[PALETTE[0]])
     fig.update_traces(hovertemplate="%{y}: %{x:.0f}% of hours<extra></extra>")

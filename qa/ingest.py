@@ -206,7 +206,7 @@ class Prepared:
     references: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-DATE_ORDERS = ("day-first", "month-first")
+DATE_ORDERS = schema.DATE_ORDERS
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})\s*$")
 
 

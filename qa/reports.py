@@ -1,20 +1,14 @@
 """Printable school and funder reports (PDF) and the whole-assessment workbook (XLSX).
 
-Everything comes from the same `qa` results and `qa.figures` builders as the
-dashboard. Charts are static PNGs made by kaleido with a Chromium; where no
-browser is available the report still builds, with tables, and says so.
+Everything comes from the same `qa` results as the dashboard. The charts are drawn by matplotlib
+(`qa.static_charts`) from the very data the dashboard's plotly figures draw (`qa.chart_data`), in
+the process itself: no browser to start.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import datetime as dt
 import io
-import os
-import shutil
-import threading
-import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,7 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from qa import champion, engine, figures, labels, schema, views
+from qa import champion, chart_data, engine, labels, schema, static_charts, views
 from qa.access import Viewer, require, school_scope
 from qa.disclosure import SUPPRESSION_NOTE, is_suppressed
 from qa.exports import to_xlsx_bytes
@@ -68,68 +62,12 @@ def id_ranges(ids: list[int]) -> str:
     return ", ".join(parts)
 
 
-_chart_server = threading.Lock()
-_chart_server_started = False
-
-
-def _start_chart_server() -> None:
-    """One headless Chromium for every chart this process draws: launching one per chart costs
-    seconds each (a school report has five charts)."""
-    global _chart_server_started
-    with _chart_server:
-        if not _chart_server_started:
-            import kaleido
-
-            kaleido.start_sync_server(silence_warnings=True)
-            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
-            _chart_server_started = True
-
-
-def _find_browser() -> bool:
-    if "BROWSER_PATH" not in os.environ:
-        browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        if not browser:
-            return False
-        os.environ["BROWSER_PATH"] = browser
-    return True
-
-
-def prestart_chart_server() -> None:
-    """Start the chart browser in the background while a report's figures are computed: starting
-    Chromium (about 2.5 s) is most of a report's time in a fresh process, and it needs none of the data."""
-    if _chart_server_started or not _find_browser():
-        return
-
-    def start() -> None:
-        import plotly.graph_objects as go
-
-        # the browser starts with the first figure drawn, not with the server: draw a blank one
-        with contextlib.suppress(Exception):  # chart_png tries again and, failing, leaves the charts out
-            chart_png(go.Figure(), width=10, height=10)
-
-    threading.Thread(target=start, name="chart-server", daemon=True).start()
-
-
-def chart_png(fig, width: int = 1000, height: int = 440) -> bytes | None:
-    """The figure as PNG, or None when no Chromium is available for static export."""
-    if not _find_browser():
-        return None
-    try:
-        _start_chart_server()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # plotly passes options the shared server ignores
-            return fig.to_image(format="png", width=width, height=height, scale=1)
-    except Exception:  # kaleido reports a missing or broken browser in several ways; the report goes on
-        return None
-
-
 class _Report(FPDF):
     def __init__(self, title: str, stamp: Stamp) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.report_title, self.stamp = title, stamp
         self.set_auto_page_break(auto=True, margin=16)
         self.set_margins(14, 14, 14)
-        self.charts_omitted = False
 
     def footer(self) -> None:
         self.set_y(-11)
@@ -178,11 +116,7 @@ class _Report(FPDF):
                 table.row([plain(_cell(v)) for v in record])
         self.ln(2)
 
-    def chart(self, fig, height: int = 440) -> None:
-        png = chart_png(fig, height=height)
-        if png is None:
-            self.charts_omitted = True
-            return
+    def chart(self, png: bytes) -> None:
         self.image(io.BytesIO(png), w=self.w - self.l_margin - self.r_margin)
         self.ln(2)
 
@@ -191,9 +125,6 @@ class _Report(FPDF):
         self.set_text_color(90)
         for line in self.stamp.lines():
             self.cell(0, 4, plain(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        if self.charts_omitted:
-            self.cell(0, 4, "Charts omitted: no browser was available to draw them; the tables carry the figures.",
-                      new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0)
 
 
@@ -273,7 +204,6 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
                       generated_by: str, as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """The termly/annual report a champion takes to governors (champions: their own school only)."""
     school_scope(viewer, school_id)
-    prestart_chart_server()
     board = views.school_dashboard(store, viewer, school_id, framework, year, through_term, as_of)
     shown_period = labels.period(year, through_term)
     pdf = _Report(f"CPD report: {board.name} ({school_id}), {shown_period}", _stamp(store, framework, generated_by))
@@ -297,13 +227,13 @@ def school_report_pdf(store: Store, viewer: Viewer, school_id: str, framework: F
         hours_rule = champion.hours_rule(framework)
         threshold = float(hours_rule.threshold) if hours_rule else None
         pdf.heading("Termly progress")
-        pdf.chart(figures.cumulative_hours(board.progress, threshold))
+        pdf.chart(static_charts.png(static_charts.line_chart(chart_data.cumulative_hours(board.progress, threshold))))
         progress = board.progress[["term", "teachers", "median_counted_hours", "share_on_track", "target_hours"]]
         pdf.frame_table(progress.assign(share_on_track=progress["share_on_track"].map(_pct)).rename(columns={
             "term": "Term", "teachers": "Teachers", "median_counted_hours": "Median counted hours",
             "share_on_track": "On track or meeting", "target_hours": "Target to date (hours)"}))
         pdf.heading("Coverage of the DfE aspects (share of hours)")
-        pdf.chart(figures.aspect_heatmap(board.aspects_by_term), height=300)
+        pdf.chart(static_charts.png(static_charts.heat_chart(chart_data.aspect_heatmap(board.aspects_by_term))))
         aspects = board.aspects_by_term.copy()
         for col in [*schema.DFE_ASPECTS, "all_four"]:
             aspects[col] = aspects[col].map(_pct)
@@ -386,17 +316,18 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
                  f"({then(meeting)}"
                  + ("; the pilot reported about 10% of teachers with 35 fully compliant hours)." if pilot else ")."))
     pdf.heading("From the baseline year" + (f", each year to the end of {through_term}" if through_term else ""))
-    pdf.chart(figures.trend(overview.by_year, None if base is None else overview.baseline_year, through_term,
-                            overview.in_progress))
+    pdf.chart(static_charts.png(static_charts.line_chart(chart_data.trend(
+        overview.by_year, None if base is None else overview.baseline_year, through_term, overview.in_progress))))
     pdf.frame_table(_shares_as_text(overview.by_year))
     for title, frame in (("By phase", overview.by_phase), ("By local authority", overview.by_local_authority)):
         pdf.heading(title)
         pdf.frame_table(_shares_as_text(frame.drop(columns=["hours"], errors="ignore")))
     pdf.heading("Collaborative and sustained CPD")
-    pdf.chart(figures.quadrant(overview.quadrant))
+    pdf.chart(static_charts.png(static_charts.heat_chart(chart_data.quadrant(overview.quadrant), height=440)))
     pdf.frame_table(labels.labelled(overview.quadrant))
     pdf.heading("Provider kite-mark levels")
-    pdf.chart(figures.provider_levels(overview.provider_levels, overview.level_order), height=320)
+    pdf.chart(static_charts.png(static_charts.bar_chart(chart_data.provider_levels(overview.provider_levels,
+                                                                                   overview.level_order))))
     pdf.frame_table(overview.provider_levels.rename(columns={"kitemark_level": "Level", "providers": "Providers"}))
     pdf.stamp_block()
     return bytes(pdf.output())

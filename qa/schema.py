@@ -328,3 +328,7 @@ def record_format_markdown() -> str:
         synonyms = ", ".join(f"`{s}`" for s in col.synonyms if normalise_header(s) != normalise_header(col.name))
         lines.append(f"| `{col.name}` | {'yes' if col.required else ''} | {col.description} | {synonyms} |")
     return "\n".join(lines)
+
+
+# How to read a date like 04/09/2020 when a file's own dates leave it open (qa.ingest; the CLI's choices).
+DATE_ORDERS = ("day-first", "month-first")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
-from qa import figures
+from qa import chart_data, figures, static_charts
 from qa.disclosure import SUPPRESSED
 from qa.framework import load_framework
 
@@ -115,3 +117,74 @@ def test_trend_legends_and_hover_show_a_provider_name_as_typed():
         drawn = fig.data[-1]
         assert drawn.name == '&lt;a href="https://evil.example"&gt;Click&lt;/a&gt;'
         assert "<a " not in drawn.hovertemplate
+
+
+@pytest.mark.parametrize("terms", [["Autumn", "Spring"], ["Spring"], ["Autumn", "Spring", "Summer"]])
+def test_the_school_reports_progress_chart_plots_the_dashboards_values(terms):
+    progress = pd.DataFrame({"term": terms, "median_counted_hours": [8.5, 19.0, 30.25][:len(terms)],
+                             "mean_counted_hours": [9.0, 21.5, 33.0][:len(terms)]})
+    page = figures.cumulative_hours(progress, 35)
+    ax = static_charts.line_chart(chart_data.cumulative_hours(progress, 35)).axes[0]
+    categories = [t.get_text() for t in ax.get_xticklabels()]
+    assert categories == list(page.layout.xaxis.categoryarray) == ["Autumn", "Spring", "Summer"]
+    drawn = [(line.get_label(), [categories[int(x)] for x in line.get_xdata()], list(line.get_ydata()))
+             for line in ax.get_lines()]
+    assert drawn == [(t.name, list(t.x), list(t.y)) for t in page.data]
+    assert drawn[-1] == ("Target (35 h a year, pro rata)", ["Autumn", "Spring", "Summer"],
+                         pytest.approx([35 / 3, 70 / 3, 35]))
+    assert ax.get_ylim()[0] == 0
+
+
+def test_the_school_reports_aspect_chart_plots_the_dashboards_values():
+    aspects = pd.DataFrame({"term": ["Autumn", "Spring"], "pupil_outcomes": [0.73, 0.61],
+                            "evidence_based": [0.72, 0.5449], "collaboration": [0.64, 0.69],
+                            "sustained": [0.6, 0.62], "all_four": [0.45, 0.34]})
+    page = figures.aspect_heatmap(aspects).data[0]
+    ax = static_charts.heat_chart(chart_data.aspect_heatmap(aspects)).axes[0]
+    assert (ax.images[0].get_array() == page.z).all()
+    assert [t.get_text() for t in ax.texts] == [text for row in page.text for text in row]
+    assert [t.get_text() for t in ax.texts][:2] == ["73%", "61%"] and ax.texts[3].get_text() == "54%"
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(page.x)
+    assert [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()] == list(page.y)
+
+
+def _drawn_lines(ax) -> list[tuple]:
+    categories = [t.get_text() for t in ax.get_xticklabels()]
+    return [(line.get_label(), [categories[int(x)] for x in line.get_xdata()], list(line.get_ydata()))
+            for line in ax.get_lines() if not line.get_label().startswith("_")]  # "_child": the baseline marker
+
+
+def test_the_funder_reports_trend_plots_the_dashboards_values_and_leaves_a_suppressed_year_out():
+    by_year = pd.DataFrame({"academic_year": ["2017/18", "2018/19", "2019/20"],
+                            "share_meeting": [0.02, SUPPRESSED, 0.18], "share_on_track": [0.1, 0.2, 0.3],
+                            "share_activities_all_aspects": [0.12, 0.21, 0.32]})
+    page = figures.trend(by_year, "2017/18")
+    ax = static_charts.line_chart(chart_data.trend(by_year, "2017/18")).axes[0]
+    drawn = _drawn_lines(ax)
+    assert [(name, x) for name, x, _ in drawn] == [(t.name, list(t.x)) for t in page.data]
+    for (_, _, y), trace in zip(drawn, page.data, strict=True):
+        assert y == pytest.approx(list(trace.y), nan_ok=True)
+    assert drawn[0][2] == pytest.approx([2.0, float("nan"), 18.0], nan_ok=True)
+    [marker] = [line for line in ax.get_lines() if line.get_label().startswith("_")]
+    assert list(marker.get_xdata()) == [0, 0] and page.layout.shapes[0].x0 == "2017/18"
+    assert [t.get_text() for t in ax.texts] == ["baseline"]
+
+
+@pytest.mark.parametrize("hours", [[120.0, 60.0, 10.0, 10.0], [SUPPRESSED, 60.0, SUPPRESSED, 10.0]])
+def test_the_funder_reports_quadrant_shows_the_dashboards_cells_and_target(hours):
+    page = figures.quadrant(quadrant_frame(hours)).data[0]
+    ax = static_charts.heat_chart(chart_data.quadrant(quadrant_frame(hours))).axes[0]
+    np.testing.assert_array_equal(ax.images[0].get_array().filled(np.nan), np.asarray(page.z, dtype=float))
+    assert [t.get_text() for t in ax.texts] == [static_charts.plain_label(t) for row in page.text for t in row]
+    assert ax.texts[1].get_text().startswith("target\n")
+    [outline] = ax.patches
+    assert outline.get_xy() == (0.5, -0.5) and outline.get_edgecolor()[:3] == pytest.approx((213 / 255, 94 / 255, 0))
+
+
+def test_the_funder_reports_levels_chart_shows_the_dashboards_bars():
+    levels = pd.DataFrame({"kitemark_level": ["Gold", "Bronze"], "providers": [3, 1]})
+    page = figures.provider_levels(levels, KITEMARK_ORDER).data[0]
+    ax = static_charts.bar_chart(chart_data.provider_levels(levels, KITEMARK_ORDER)).axes[0]
+    assert [bar.get_height() for bar in ax.patches] == list(page.y) == [0, 0, 1, 0, 3]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(page.x) == KITEMARK_ORDER
+    assert [to_hex(bar.get_facecolor()) for bar in ax.patches] == [c.lower() for c in page.marker.color]
