@@ -333,13 +333,25 @@ def funder_report_pdf(store: Store, viewer: Viewer, framework: Framework, year: 
     return bytes(pdf.output())
 
 
+def _for_people(results: pd.DataFrame) -> pd.DataFrame:
+    """A level's results as a person reads them in a spreadsheet: the CLI's rounding, but statuses and
+    yes/no in words (the CSV keeps `not_met` and true/false for scripts)."""
+    out = engine.format_for_output(results)
+    for col in results.columns:
+        if col == "status":
+            out[col] = out[col].map(lambda v: labels.STATUSES.get(v, v))
+        elif results[col].dtype == bool or str(results[col].dtype) == "boolean":
+            out[col] = out[col].map({"true": "yes", "false": "no", "": ""})
+    return labels.labelled(out)
+
+
 def assessment_xlsx(store: Store, viewer: Viewer, framework: Framework, year: str | None, generated_by: str,
                     as_of: dt.date | None = None, through_term: str | None = None) -> bytes:
     """A whole assessment: one sheet per level, the framework's rules, and the run metadata (evaluators)."""
     require(viewer, "evaluator")
     filters = engine.Filters(year=year, as_of=as_of or dt.date.today(), through_term=through_term)
     runs = {level: engine.assess(store, level, framework, filters, run_by=generated_by) for level in engine.LEVELS}
-    sheets = {level: labels.labelled(engine.format_for_output(run.results)) for level, run in runs.items()}
+    sheets = {level: _for_people(run.results) for level, run in runs.items()}
     sheets["framework"] = pd.DataFrame([{"Rule": r.title, "Column": labels.label(engine.rule_column(r)),
                                          "Applies to": labels.LEVELS[r.level],
                                          "Criterion": labels.criterion(r.metric, r.comparator, r.threshold),

@@ -108,6 +108,11 @@ def test_whole_assessment_xlsx_and_report_commands(demo_db, tmp_path):
     run = dict(book["run"].iter_rows(min_row=2, values_only=True))
     assert run["framework"] == "wellcome version 1" and run["uploads"] == "1-239"
     assert len(list(book["school"].iter_rows())) == 41  # header + 40 schools
+    header, *teachers = book["teacher"].iter_rows(values_only=True)
+    status = header.index("Status")
+    assert {row[status] for row in teachers} == {"meets the criteria", "not yet"}  # words, never `not_met`
+    flags = [i for i, name in enumerate(header) if name.startswith("Meets")]
+    assert flags and {row[i] for row in teachers for i in flags} == {"yes", "no"}
     pdf = tmp_path / "school.pdf"
     made = runner.invoke(main, ["report", "school", "--db", str(db), "--school", "107100", "--year", "2017/18",
                                 "--out", str(pdf)])
