@@ -187,11 +187,23 @@ def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> 
 
 # --------------------------------------------------------------------------- validation
 
+COVER_COLUMNS = ("school_id", "academic_year", "term", "teacher_id")
+
+
 @dataclass
 class Validated:
     accepted: pa.Table  # canonical columns, parsed
     quarantined: pd.DataFrame  # _rid, _file, sheet, row_number, column_name, value, reason, raw_row
     warnings: pd.DataFrame  # _rid, _file, sheet, row_number, column_name, value, message
+    _covered: list[tuple[str, str, str, str]] | None = field(default=None, repr=False, compare=False)
+
+    def covered(self) -> list[tuple[str, str, str, str]]:
+        """The distinct (school, academic year, term, teacher) of the accepted rows, in order of first
+        appearance; found once per file (the batch checks, the report and the commit all ask)."""
+        if self._covered is None:
+            columns = (self.accepted[c].to_pylist() for c in COVER_COLUMNS)
+            self._covered = list(dict.fromkeys(zip(*columns, strict=True)))
+        return self._covered
 
 
 # --------------------------------------------------------------------------- the upload
@@ -367,6 +379,8 @@ def _numbered(cells: pa.Table, file_number: int = 0, first_rid: int = 0) -> pa.T
 
 
 def _issue_list(frame: pd.DataFrame, text_column: str) -> list[Issue]:
+    if frame.empty:  # most files of a batch: no pandas column lookups at all
+        return []
     return [Issue(m, sh, int(r), c, v) for m, sh, r, c, v in zip(
         frame[text_column], frame["sheet"], frame["row_number"], frame["column_name"], frame["value"], strict=True)]
 
@@ -402,8 +416,9 @@ def validate_batch(prepared: list[Prepared], school: str | None = None,
     bounds = np.searchsorted(accepted["_file"].to_numpy(), np.arange(len(prepared) + 1))
     quarantined_by_file = dict(tuple(quarantined.groupby("_file")))
     warnings_by_file = dict(tuple(warnings.groupby("_file")))
+    no_quarantine, no_warnings = quarantined.iloc[:0], warnings.iloc[:0]  # shared by the files without any
     return [Validated(accepted.slice(bounds[i], bounds[i + 1] - bounds[i]),
-                      quarantined_by_file.get(i, quarantined.iloc[:0]), warnings_by_file.get(i, warnings.iloc[:0]))
+                      quarantined_by_file.get(i, no_quarantine), warnings_by_file.get(i, no_warnings))
             if p.activities is not None and p.report.status != "rejected" else None
             for i, p in enumerate(prepared)]
 

@@ -280,9 +280,7 @@ def _fill_counts(report: FileReport, validated: Validated | None) -> None:
     report.warnings.extend(_issue_list(validated.warnings, "message"))
     report.rows_accepted = validated.accepted.num_rows
     report.rows_quarantined = int(validated.quarantined["_rid"].nunique())
-    keys = validated.accepted.group_by(["school_id", "academic_year", "term"]).aggregate([])
-    report.school_terms = sorted(zip(*(keys[k].to_pylist() for k in ("school_id", "academic_year", "term")),
-                                     strict=True))
+    report.school_terms = sorted({cell[:3] for cell in validated.covered()})
 
 
 def commit(store: Store, prepared: Prepared, validated: Validated | None, *, replace: bool = False,
@@ -383,7 +381,6 @@ def batch_outcomes(prepared: list[Prepared], validated: list[Validated | None], 
     are all refused: nobody can tell which of them is right.
     """
     claims = claims if claims is not None else BatchClaims()
-    columns = ["school_id", "academic_year", "term"] + ([] if whole_term else ["teacher_id"])
     overlaps: dict[int, set[str]] = {}
     where: dict[int, list[tuple]] = {}
     owners: dict[tuple, list[int]] = {}
@@ -401,8 +398,7 @@ def batch_outcomes(prepared: list[Prepared], validated: list[Validated | None], 
         claims.digests[p.digest] = name
         if v is None or not v.accepted.num_rows:
             continue
-        keys = v.accepted.group_by(columns).aggregate([])
-        for key in zip(*(keys[c].to_pylist() for c in columns), strict=True):
+        for key in dict.fromkeys(cell[:3] if whole_term else cell for cell in v.covered()):
             if key in claims.cells and claims.cells[key] != name:
                 overlaps.setdefault(i, set()).add(claims.cells[key])
                 where.setdefault(i, []).append(key)
@@ -506,9 +502,7 @@ def _commit_plain(store: Store, files: list[tuple[Prepared, Validated]], *, dry_
 
 def _scope_rows(validated: Validated) -> list[tuple]:
     """The (school, year, term, teacher) cells a file covers without Replace."""
-    keys = validated.accepted.group_by(["school_id", "academic_year", "term", "teacher_id"]).aggregate([])
-    return list(zip(*(keys[k].to_pylist() for k in ("school_id", "academic_year", "term", "teacher_id")),
-                    strict=True))
+    return validated.covered()
 
 
 def _write_uploads(cur, files: list[tuple[Prepared, Validated]], reports: list[FileReport],

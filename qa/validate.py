@@ -102,13 +102,6 @@ def encode_column(values: Sequence[object]) -> tuple[pa.Array, pa.Array, pa.Arra
     return pa.array(text, pa.string()), pa.array(num, pa.float64()), pa.array(day, pa.date32())
 
 
-def _constant(n: int, text: str | None) -> pa.Array:
-    """`text` on every one of n rows, stored once (a dictionary array); all null when None."""
-    if text is None:
-        return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()), pa.array([], pa.string()))
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([text], pa.string()))
-
-
 def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: int,
                 extra: dict[str, pa.Array], keep_blank_rows: bool = False,
                 headers: dict[str, str] | None = None) -> pa.Table:
@@ -118,31 +111,73 @@ def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: i
     text as typed, the text trimmed of (Unicode) whitespace, the number and the date.
     Per column too, constant over this table: whether it marks yes with ticks, the first
     plain yes word it uses (then an 'x' in it is ambiguous) and the file's header text.
+    A batch of small returns calls this once per sheet, so arrays that do not depend on a
+    column's cells (nulls, constant flags, dictionary indices) are built once per call and shared.
     """
+    zeros = pa.array(np.zeros(n, dtype=np.int32))  # the indices of every constant (dictionary) column
+    no_text, no_num, no_day = pa.nulls(n, pa.string()), pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
+    unknown = pa.nulls(n, pa.dictionary(pa.int32(), pa.string()))
+    flag = {False: pa.array(np.zeros(n, dtype=bool)), True: pa.array(np.ones(n, dtype=bool))}
+
+    def constant(text: str | None) -> pa.Array:
+        """`text` on every row, stored once (a dictionary array); all null when None."""
+        return unknown if text is None else pa.DictionaryArray.from_arrays(zeros, pa.array([text], pa.string()))
+
+    present = [name for name in names if name in columns]
+    encoded = [encode_column(columns[name]) for name in present]
+    # each Arrow call below runs over every column at once (a chunk per column): one call per table, not
+    # one per column, which is what a batch of a thousand small returns would otherwise pay for
+    trimmed_texts = _per_column(pc.utf8_trim_whitespace(pa.chunked_array([t for t, _, _ in encoded], pa.string())),
+                                len(present), n)
+    everything = pa.chunked_array(trimmed_texts, pa.string())
+    has_text = _grid(pc.fill_null(pc.not_equal(everything, ""), False), len(present), n)
+    filled = has_text.any(axis=0) if present else None
+    for _, num, day in encoded:
+        for typed in (num, day):
+            if typed.null_count < n:
+                filled |= typed.is_valid().to_numpy(zero_copy_only=False)
+    ticked = _grid(pc.is_in(everything, pa.array(TICKS)), len(present), n).any(axis=1)
+    yes_no = [i for i, name in enumerate(present) if name in YES_NO_NAMES]
+    plain = _grid(pc.is_in(pc.utf8_lower(pa.chunked_array([trimmed_texts[i] for i in yes_no], pa.string())),
+                           pa.array(PLAIN_YES)), len(yes_no), n)
     arrays: dict[str, pa.Array] = dict(extra)
-    arrays.setdefault(MONTH_FIRST, pa.array(np.zeros(n, dtype=bool)))
-    filled = pa.array(np.zeros(n, dtype=bool))
+    arrays.setdefault(MONTH_FIRST, flag[False])
+    position = {name: i for i, name in enumerate(present)}
     for name in names:
-        if name in columns:
-            text, num, day = encode_column(columns[name])
-            trimmed_text = pc.utf8_trim_whitespace(text)
-            has_text = pc.fill_null(pc.not_equal(trimmed_text, ""), False)
-            filled = pc.or_(filled, pc.or_(has_text, pc.or_(num.is_valid(), day.is_valid())))
-        else:
-            text = trimmed_text = pa.nulls(n, pa.string())
-            num, day = pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
-        arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = text, trimmed_text, num, day
+        i = position.get(name)
+        if i is None:  # the sheet lacks this column
+            arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = (
+                no_text, no_text, no_num, no_day)
+            arrays[name + TICKED], arrays[name + YES_MARK], arrays[name + HEADER] = flag[False], unknown, unknown
+            continue
+        text, num, day = encoded[i]
+        arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = (
+            text, trimmed_texts[i], num, day)
         # one flag per column of this table, computed once here rather than per row in SQL
-        ticked = name in columns and pc.any(pc.is_in(trimmed_text, pa.array(TICKS))).as_py()
-        arrays[name + TICKED] = pa.array(np.full(n, bool(ticked)))
+        arrays[name + TICKED] = flag[bool(ticked[i])]
         yes_mark = None
-        if name in columns and name in YES_NO_NAMES:
-            words = trimmed_text.filter(pc.fill_null(pc.is_in(pc.utf8_lower(trimmed_text), pa.array(PLAIN_YES)), False))
-            yes_mark = words[0].as_py() if len(words) else None
-        arrays[name + YES_MARK] = _constant(n, yes_mark)
-        arrays[name + HEADER] = _constant(n, (headers or {}).get(name) if name in columns else None)
+        if i in yes_no:
+            hits = plain[yes_no.index(i)]
+            yes_mark = trimmed_texts[i][int(hits.argmax())].as_py() if hits.any() else None
+        arrays[name + YES_MARK] = constant(yes_mark)
+        arrays[name + HEADER] = constant((headers or {}).get(name))
     table = pa.table(arrays)
-    return table if keep_blank_rows or pc.all(filled).as_py() in (True, None) else table.filter(filled)
+    if keep_blank_rows or (filled is not None and filled.all()):
+        return table
+    return table.slice(0, 0) if filled is None else table.filter(pa.array(filled))
+
+
+def _per_column(chunked: pa.ChunkedArray, k: int, n: int) -> list[pa.Array]:
+    """The k columns of n rows each that were computed as the chunks of one array."""
+    if chunked.num_chunks == k and all(len(c) == n for c in chunked.chunks):
+        return list(chunked.chunks)
+    whole = chunked.combine_chunks()
+    return [whole.slice(i * n, n) for i in range(k)]
+
+
+def _grid(flags: pa.ChunkedArray, k: int, n: int) -> np.ndarray:
+    """A boolean array over k columns of n rows each, as a k x n grid."""
+    return flags.to_numpy().reshape(k, n) if k else np.zeros((0, n), dtype=bool)
 
 
 # --------------------------------------------------------------------------- SQL pieces
