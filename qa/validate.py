@@ -346,8 +346,19 @@ def hours_error(c: str, raw: str) -> str:
         END)"""
 
 
-def yes_no_key(c: str) -> str:
-    return f"lower(coalesce({trimmed(c)}, ''))"
+def yes_no_word(k: str) -> str:
+    """What a mark `k` says, worked out once per distinct mark (see parses): 'y' a yes word or tick,
+    'x' an x (yes or no by its column), 'n' a no or blank, '?' neither."""
+    key = f"lower(coalesce({k}, ''))"
+    plain = ", ".join(map(lit, sorted(schema.YES_VALUES - {"x"})))
+    known = ", ".join(map(lit, sorted(schema.NO_VALUES | {""})))
+    return (f"(CASE WHEN {key} IN ({plain}) THEN 'y' WHEN {key} = 'x' THEN 'x' WHEN {key} IN ({known}) THEN 'n' "
+            f"ELSE '?' END)")
+
+
+def yes_no_mark(c: str) -> str:
+    """Per row: yes_no_word of column `c`'s mark (a blank cell, or no such column, is 'n')."""
+    return f"coalesce({ident('yw__' + c)}, 'n')"
 
 
 TICKS = ("✓", "✔", "☑")
@@ -359,17 +370,15 @@ def ticks_used(c: str) -> str:
 
 
 def yes_no_value(c: str, ticks: str | None = None) -> str:
-    plain = sorted(schema.YES_VALUES - {"x"})
     x_means_yes = "true" if ticks is None else f"NOT coalesce({ticks}, false) AND {ident(c + YES_MARK)} IS NULL"
-    return f"({yes_no_key(c)} IN ({', '.join(map(lit, plain))}) OR ({yes_no_key(c)} = 'x' AND {x_means_yes}))"
+    return f"({yes_no_mark(c)} = 'y' OR ({yes_no_mark(c)} = 'x' AND {x_means_yes}))"
 
 
 def yes_no_error(c: str) -> str:
     """Neither a yes nor a no; or an 'x' in a column that also writes yes as a word, where x may mean no."""
-    known = ", ".join(map(lit, sorted(schema.YES_VALUES | schema.NO_VALUES | {""})))
-    return (f"(CASE WHEN {yes_no_key(c)} NOT IN ({known}) THEN 'Expected yes or no (Y, N, Yes, No, True, False, "
+    return (f"(CASE WHEN {yes_no_mark(c)} = '?' THEN 'Expected yes or no (Y, N, Yes, No, True, False, "
             f"1, 0, ✓, ✗ or x); found ' || {quoted(ident(c))} "
-            f"WHEN {yes_no_key(c)} = 'x' AND NOT coalesce({ticks_used(c)}, false) "
+            f"WHEN {yes_no_mark(c)} = 'x' AND NOT coalesce({ticks_used(c)}, false) "
             f"AND {ident(c + YES_MARK)} IS NOT NULL "
             f"THEN {quoted(trimmed(c))} || ' in ' || {named(c)} || ' could mean yes or no: the column also marks yes "
             f"with ' || {quoted(ident(c + YES_MARK))} || '. Write yes or no the same way in every row' END)")
@@ -481,6 +490,7 @@ def parses(columns: Sequence[schema.Column]) -> tuple[list[tuple[str, str]], lis
     per_value = [(f"r__{c.name}", trimmed(c.name), per_value_parse(c.kind))
                  for c in columns if per_value_parse(c.kind)]
     per_value += [lookup for c in columns if c.kind == "date" for lookup in date_lookups(c.name)]
+    per_value += [(f"yw__{c.name}", trimmed(c.name), yes_no_word("k")) for c in columns if c.kind == "yesno"]
     return per_row, per_value
 
 
