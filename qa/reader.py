@@ -174,8 +174,8 @@ _ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 _ATTR_R = re.compile(rb'\br=["\'](\d+)["\']')
 _HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
 # r="..." on a row or a cell, either quote: calamine places a cell by its own reference, whatever its row says
-_TALL_REF = re.compile(rb' r=["\'][A-Za-z]{0,3}(\d{6,})')  # rows 100,000 and beyond
-_ANY_REF_ROW = re.compile(rb' r=["\'][A-Za-z]{0,3}(\d+)')
+_TALL_REF = re.compile(rb' r=["\'][A-Za-z]{0,3}+(\d{6,})')  # rows 100,000 and beyond ({0,3}+: no backtracking)
+_ANY_REF_ROW = re.compile(rb' r=["\'][A-Za-z]{0,3}+(\d+)')
 SHORT_ROWS = 99_999  # the furthest row a reference of at most five digits can name
 _ANY_WIDE_CELL = re.compile(rb' r=["\'][A-Za-z]{2}')
 _WIDE_CELL_COL = re.compile(rb' r=["\']([A-Za-z]{2,3})\d')
