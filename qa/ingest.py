@@ -8,11 +8,11 @@ quarantine table with the sheet, Excel row, column, value and a plain reason.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from operator import itemgetter
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,12 @@ class FileReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def copy(self) -> FileReport:
+        """A copy whose lists and counts change without touching this one: a batch copies each file's
+        report once or twice, and issues are never changed in place, so their lists are copied, not them."""
+        return replace(self, **{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)
+                                if isinstance(getattr(self, f.name), list | dict)})
 
 
 def sha256_of(data: bytes) -> str:
@@ -152,8 +158,10 @@ def _segment_cells(sheet: RawSheet, start: int, end: int, columns: dict[int, str
     body = sheet.rows[start:end]
     numbers = (np.arange(start + 1, end + 1) if sheet.row_numbers is None  # Excel row numbers
                else sheet.row_numbers[start:end])
+    # the rows as one grid of cell objects, whose columns are views: a tenth of the time of a list per column
+    grid = np.array(body, dtype=object) if body else np.empty((0, len(sheet.rows[0]) if sheet.rows else 0), object)
     return validate.cells_table(
-        {name: list(map(itemgetter(pos), body)) for pos, name in columns.items()}, names, len(body),
+        {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
         {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
          "source_row": pa.array(numbers, pa.int64())}, headers=headers)
 
@@ -187,11 +195,25 @@ def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> 
 
 # --------------------------------------------------------------------------- validation
 
+COVER_COLUMNS = ("school_id", "academic_year", "term", "teacher_id")
+
+
 @dataclass
 class Validated:
     accepted: pa.Table  # canonical columns, parsed
     quarantined: pd.DataFrame  # _rid, _file, sheet, row_number, column_name, value, reason, raw_row
     warnings: pd.DataFrame  # _rid, _file, sheet, row_number, column_name, value, message
+    _covered: list[tuple[str, str, str, str]] | None = field(default=None, repr=False, compare=False)
+
+    def covered(self) -> list[tuple[str, str, str, str]]:
+        """The distinct (school, academic year, term, teacher) of the accepted rows, in order of first
+        appearance; found once per file (the batch checks, the report and the commit all ask)."""
+        if self._covered is None:
+            keys = self.accepted.select(COVER_COLUMNS)
+            if keys.num_rows > 5_000:  # a big return: Arrow's hash aggregate first (a small one: its fixed cost)
+                keys = keys.group_by(list(COVER_COLUMNS), use_threads=False).aggregate([])
+            self._covered = list(dict.fromkeys(zip(*(keys[c].to_pylist() for c in COVER_COLUMNS), strict=True)))
+        return self._covered
 
 
 # --------------------------------------------------------------------------- the upload
@@ -367,6 +389,8 @@ def _numbered(cells: pa.Table, file_number: int = 0, first_rid: int = 0) -> pa.T
 
 
 def _issue_list(frame: pd.DataFrame, text_column: str) -> list[Issue]:
+    if frame.empty:  # most files of a batch: no pandas column lookups at all
+        return []
     return [Issue(m, sh, int(r), c, v) for m, sh, r, c, v in zip(
         frame[text_column], frame["sheet"], frame["row_number"], frame["column_name"], frame["value"], strict=True)]
 
@@ -397,13 +421,16 @@ def validate_batch(prepared: list[Prepared], school: str | None = None,
             first_rid += p.activities.num_rows
     if not tables:
         return [None] * len(prepared)
-    accepted, quarantined, warnings = validate.validate_activities(pa.concat_tables(tables), school, known or None)
+    # one contiguous chunk per column: DuckDB scans a thousand small files' chunks three times slower
+    cells = pa.concat_tables(tables).combine_chunks()
+    accepted, quarantined, warnings = validate.validate_activities(cells, school, known or None)
     # accepted rows come in row order, so each file's rows are one slice
     bounds = np.searchsorted(accepted["_file"].to_numpy(), np.arange(len(prepared) + 1))
     quarantined_by_file = dict(tuple(quarantined.groupby("_file")))
     warnings_by_file = dict(tuple(warnings.groupby("_file")))
+    no_quarantine, no_warnings = quarantined.iloc[:0], warnings.iloc[:0]  # shared by the files without any
     return [Validated(accepted.slice(bounds[i], bounds[i + 1] - bounds[i]),
-                      quarantined_by_file.get(i, quarantined.iloc[:0]), warnings_by_file.get(i, warnings.iloc[:0]))
+                      quarantined_by_file.get(i, no_quarantine), warnings_by_file.get(i, no_warnings))
             if p.activities is not None and p.report.status != "rejected" else None
             for i, p in enumerate(prepared)]
 

@@ -102,13 +102,6 @@ def encode_column(values: Sequence[object]) -> tuple[pa.Array, pa.Array, pa.Arra
     return pa.array(text, pa.string()), pa.array(num, pa.float64()), pa.array(day, pa.date32())
 
 
-def _constant(n: int, text: str | None) -> pa.Array:
-    """`text` on every one of n rows, stored once (a dictionary array); all null when None."""
-    if text is None:
-        return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()), pa.array([], pa.string()))
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([text], pa.string()))
-
-
 def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: int,
                 extra: dict[str, pa.Array], keep_blank_rows: bool = False,
                 headers: dict[str, str] | None = None) -> pa.Table:
@@ -118,31 +111,73 @@ def cells_table(columns: dict[str, Sequence[object]], names: Sequence[str], n: i
     text as typed, the text trimmed of (Unicode) whitespace, the number and the date.
     Per column too, constant over this table: whether it marks yes with ticks, the first
     plain yes word it uses (then an 'x' in it is ambiguous) and the file's header text.
+    A batch of small returns calls this once per sheet, so arrays that do not depend on a
+    column's cells (nulls, constant flags, dictionary indices) are built once per call and shared.
     """
+    zeros = pa.array(np.zeros(n, dtype=np.int32))  # the indices of every constant (dictionary) column
+    no_text, no_num, no_day = pa.nulls(n, pa.string()), pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
+    unknown = pa.nulls(n, pa.dictionary(pa.int32(), pa.string()))
+    flag = {False: pa.array(np.zeros(n, dtype=bool)), True: pa.array(np.ones(n, dtype=bool))}
+
+    def constant(text: str | None) -> pa.Array:
+        """`text` on every row, stored once (a dictionary array); all null when None."""
+        return unknown if text is None else pa.DictionaryArray.from_arrays(zeros, pa.array([text], pa.string()))
+
+    present = [name for name in names if name in columns]
+    encoded = [encode_column(columns[name]) for name in present]
+    # each Arrow call below runs over every column at once (a chunk per column): one call per table, not
+    # one per column, which is what a batch of a thousand small returns would otherwise pay for
+    trimmed_texts = _per_column(pc.utf8_trim_whitespace(pa.chunked_array([t for t, _, _ in encoded], pa.string())),
+                                len(present), n)
+    everything = pa.chunked_array(trimmed_texts, pa.string())
+    has_text = _grid(pc.fill_null(pc.not_equal(everything, ""), False), len(present), n)
+    filled = has_text.any(axis=0) if present else None
+    for _, num, day in encoded:
+        for typed in (num, day):
+            if typed.null_count < n:
+                filled |= typed.is_valid().to_numpy(zero_copy_only=False)
+    ticked = _grid(pc.is_in(everything, pa.array(TICKS)), len(present), n).any(axis=1)
+    yes_no = [i for i, name in enumerate(present) if name in YES_NO_NAMES]
+    plain = _grid(pc.is_in(pc.utf8_lower(pa.chunked_array([trimmed_texts[i] for i in yes_no], pa.string())),
+                           pa.array(PLAIN_YES)), len(yes_no), n)
     arrays: dict[str, pa.Array] = dict(extra)
-    arrays.setdefault(MONTH_FIRST, pa.array(np.zeros(n, dtype=bool)))
-    filled = pa.array(np.zeros(n, dtype=bool))
+    arrays.setdefault(MONTH_FIRST, flag[False])
+    position = {name: i for i, name in enumerate(present)}
     for name in names:
-        if name in columns:
-            text, num, day = encode_column(columns[name])
-            trimmed_text = pc.utf8_trim_whitespace(text)
-            has_text = pc.fill_null(pc.not_equal(trimmed_text, ""), False)
-            filled = pc.or_(filled, pc.or_(has_text, pc.or_(num.is_valid(), day.is_valid())))
-        else:
-            text = trimmed_text = pa.nulls(n, pa.string())
-            num, day = pa.nulls(n, pa.float64()), pa.nulls(n, pa.date32())
-        arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = text, trimmed_text, num, day
+        i = position.get(name)
+        if i is None:  # the sheet lacks this column
+            arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = (
+                no_text, no_text, no_num, no_day)
+            arrays[name + TICKED], arrays[name + YES_MARK], arrays[name + HEADER] = flag[False], unknown, unknown
+            continue
+        text, num, day = encoded[i]
+        arrays[name], arrays[name + TRIMMED], arrays[name + NUM], arrays[name + DAY] = (
+            text, trimmed_texts[i], num, day)
         # one flag per column of this table, computed once here rather than per row in SQL
-        ticked = name in columns and pc.any(pc.is_in(trimmed_text, pa.array(TICKS))).as_py()
-        arrays[name + TICKED] = pa.array(np.full(n, bool(ticked)))
+        arrays[name + TICKED] = flag[bool(ticked[i])]
         yes_mark = None
-        if name in columns and name in YES_NO_NAMES:
-            words = trimmed_text.filter(pc.fill_null(pc.is_in(pc.utf8_lower(trimmed_text), pa.array(PLAIN_YES)), False))
-            yes_mark = words[0].as_py() if len(words) else None
-        arrays[name + YES_MARK] = _constant(n, yes_mark)
-        arrays[name + HEADER] = _constant(n, (headers or {}).get(name) if name in columns else None)
+        if i in yes_no:
+            hits = plain[yes_no.index(i)]
+            yes_mark = trimmed_texts[i][int(hits.argmax())].as_py() if hits.any() else None
+        arrays[name + YES_MARK] = constant(yes_mark)
+        arrays[name + HEADER] = constant((headers or {}).get(name))
     table = pa.table(arrays)
-    return table if keep_blank_rows or pc.all(filled).as_py() in (True, None) else table.filter(filled)
+    if keep_blank_rows or (filled is not None and filled.all()):
+        return table
+    return table.slice(0, 0) if filled is None else table.filter(pa.array(filled))
+
+
+def _per_column(chunked: pa.ChunkedArray, k: int, n: int) -> list[pa.Array]:
+    """The k columns of n rows each that were computed as the chunks of one array."""
+    if chunked.num_chunks == k and all(len(c) == n for c in chunked.chunks):
+        return list(chunked.chunks)
+    whole = chunked.combine_chunks()
+    return [whole.slice(i * n, n) for i in range(k)]
+
+
+def _grid(flags: pa.ChunkedArray, k: int, n: int) -> np.ndarray:
+    """A boolean array over k columns of n rows each, as a k x n grid."""
+    return flags.to_numpy().reshape(k, n) if k else np.zeros((0, n), dtype=bool)
 
 
 # --------------------------------------------------------------------------- SQL pieces
@@ -311,8 +346,19 @@ def hours_error(c: str, raw: str) -> str:
         END)"""
 
 
-def yes_no_key(c: str) -> str:
-    return f"lower(coalesce({trimmed(c)}, ''))"
+def yes_no_word(k: str) -> str:
+    """What a mark `k` says, worked out once per distinct mark (see parses): 'y' a yes word or tick,
+    'x' an x (yes or no by its column), 'n' a no or blank, '?' neither."""
+    key = f"lower(coalesce({k}, ''))"
+    plain = ", ".join(map(lit, sorted(schema.YES_VALUES - {"x"})))
+    known = ", ".join(map(lit, sorted(schema.NO_VALUES | {""})))
+    return (f"(CASE WHEN {key} IN ({plain}) THEN 'y' WHEN {key} = 'x' THEN 'x' WHEN {key} IN ({known}) THEN 'n' "
+            f"ELSE '?' END)")
+
+
+def yes_no_mark(c: str) -> str:
+    """Per row: yes_no_word of column `c`'s mark (a blank cell, or no such column, is 'n')."""
+    return f"coalesce({ident('yw__' + c)}, 'n')"
 
 
 TICKS = ("✓", "✔", "☑")
@@ -324,17 +370,15 @@ def ticks_used(c: str) -> str:
 
 
 def yes_no_value(c: str, ticks: str | None = None) -> str:
-    plain = sorted(schema.YES_VALUES - {"x"})
     x_means_yes = "true" if ticks is None else f"NOT coalesce({ticks}, false) AND {ident(c + YES_MARK)} IS NULL"
-    return f"({yes_no_key(c)} IN ({', '.join(map(lit, plain))}) OR ({yes_no_key(c)} = 'x' AND {x_means_yes}))"
+    return f"({yes_no_mark(c)} = 'y' OR ({yes_no_mark(c)} = 'x' AND {x_means_yes}))"
 
 
 def yes_no_error(c: str) -> str:
     """Neither a yes nor a no; or an 'x' in a column that also writes yes as a word, where x may mean no."""
-    known = ", ".join(map(lit, sorted(schema.YES_VALUES | schema.NO_VALUES | {""})))
-    return (f"(CASE WHEN {yes_no_key(c)} NOT IN ({known}) THEN 'Expected yes or no (Y, N, Yes, No, True, False, "
+    return (f"(CASE WHEN {yes_no_mark(c)} = '?' THEN 'Expected yes or no (Y, N, Yes, No, True, False, "
             f"1, 0, ✓, ✗ or x); found ' || {quoted(ident(c))} "
-            f"WHEN {yes_no_key(c)} = 'x' AND NOT coalesce({ticks_used(c)}, false) "
+            f"WHEN {yes_no_mark(c)} = 'x' AND NOT coalesce({ticks_used(c)}, false) "
             f"AND {ident(c + YES_MARK)} IS NOT NULL "
             f"THEN {quoted(trimmed(c))} || ' in ' || {named(c)} || ' could mean yes or no: the column also marks yes "
             f"with ' || {quoted(ident(c + YES_MARK))} || '. Write yes or no the same way in every row' END)")
@@ -446,6 +490,7 @@ def parses(columns: Sequence[schema.Column]) -> tuple[list[tuple[str, str]], lis
     per_value = [(f"r__{c.name}", trimmed(c.name), per_value_parse(c.kind))
                  for c in columns if per_value_parse(c.kind)]
     per_value += [lookup for c in columns if c.kind == "date" for lookup in date_lookups(c.name)]
+    per_value += [(f"yw__{c.name}", trimmed(c.name), yes_no_word("k")) for c in columns if c.kind == "yesno"]
     return per_row, per_value
 
 

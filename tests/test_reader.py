@@ -121,17 +121,8 @@ def test_password_protected_workbooks_say_to_remove_the_password():
 
 # --------------------------------------------------------------------------- bounded reading and isolation
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
-def test_sparse_workbook_with_a_cell_in_xfd1048576_reads_in_bounded_memory(tmp_path):
-    book = openpyxl.Workbook()
-    ws = book.active
-    ws.title = "Log"
-    ws.append(CANONICAL)
-    ws.append(list(activity(hours=2.5).values()))
-    ws["XFD1048576"] = "stray"
-    path = tmp_path / "sparse.xlsx"
-    book.save(path)
-    assert path.stat().st_size < 10_000
+def _read_in_a_fresh_process(path: Path) -> tuple[tuple[str, str, str], int]:
+    """(status, rows accepted, their hours) of a file, and the peak memory in MB of the process that read it."""
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
@@ -147,8 +138,54 @@ def test_sparse_workbook_with_a_cell_in_xfd1048576_reads_in_bounded_memory(tmp_p
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     status, rows, hours, peak_mb = out.stdout.split(maxsplit=3)
-    assert (status, rows, hours) == ("pending", "1", "[2.5]")
-    assert int(peak_mb.split()[-1]) < 300, out.stdout
+    return (status, rows, hours), int(peak_mb.split()[-1])
+
+
+def _one_activity_workbook() -> openpyxl.Workbook:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Log"
+    ws.append(CANONICAL)
+    ws.append(list(activity(hours=2.5).values()))
+    return book
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
+def test_sparse_workbook_with_a_cell_in_xfd1048576_reads_in_bounded_memory(tmp_path):
+    book = _one_activity_workbook()
+    book.active["XFD1048576"] = "stray"
+    path = tmp_path / "sparse.xlsx"
+    book.save(path)
+    assert path.stat().st_size < 10_000
+    read, peak_mb = _read_in_a_fresh_process(path)
+    assert read == ("pending", "1", "[2.5]")
+    assert peak_mb < 300
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
+@pytest.mark.parametrize("cell", [b'<c r="A1048576" t="inlineStr"><is><t>stray</t></is></c>',
+                                  b"<c r='XFD1048576' t='inlineStr'><is><t>stray</t></is></c>",
+                                  b'<c\nr="XFD1048576" t="inlineStr"><is><t>stray</t></is></c>',
+                                  b'<c r = "XFD1048576" t="inlineStr"><is><t>stray</t></is></c>'])
+def test_a_crafted_cell_far_below_its_own_row_tag_reads_in_bounded_memory(tmp_path, cell):
+    """No spreadsheet program writes a cell whose reference lies outside its row, but the reader places a cell
+    by its own reference, in any spelling XML allows: the guard must count it (it looked only at row tags,
+    written r="...")."""
+    plain = io.BytesIO()
+    _one_activity_workbook().save(plain)
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                at = body.index(b"</row>", body.index(b'<row r="2"'))
+                body = body[:at] + cell + body[at:]
+            dst.writestr(info.filename, body)
+    path = tmp_path / "crafted.xlsx"
+    path.write_bytes(crafted.getvalue())
+    read, peak_mb = _read_in_a_fresh_process(path)
+    assert read == ("pending", "1", "[2.5]")  # the activity is read; the stray cell is not an activity
+    assert peak_mb < 300
 
 
 def _zip_with_bad_crc(member: bytes) -> bytes:
