@@ -157,7 +157,7 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
     columns = ", ".join(f"s.{c}" for c in (
         "school_id", "teacher_id", "academic_year", "term", "activity_date", "hours", "provider",
         "provider_key", "programme", "subject_specific", "aligned_to_needs", *schema.DFE_ASPECTS))
-    aspects = " + ".join(f"CASE WHEN s.{a} THEN 1 ELSE 0 END" for a in schema.DFE_ASPECTS)
+    aspects = " + ".join(f"CAST(s.{a} AS INTEGER)" for a in schema.DFE_ASPECTS)
     sql = f"""
     sessions AS (
         SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
@@ -236,13 +236,15 @@ def _teacher_select(framework: Framework) -> str:
                CAST(SUM(CASE WHEN aspects = 4 THEN 1 ELSE 0 END) AS INTEGER) AS activities_all_aspects
         FROM flagged GROUP BY school_id, teacher_id, academic_year),
     school_years AS (SELECT DISTINCT school_id, academic_year FROM ty),
-    people AS (
-        SELECT school_id, teacher_id, academic_year FROM ty
-        UNION
-        SELECT t.school_id, t.teacher_id, y.academic_year
+    -- Registered teachers of a school-year with records, so those who logged nothing count too. One FULL
+    -- JOIN instead of a UNION and two joins back: a teacher-year with records and no roster row is a
+    -- teacher not on the register (the roster has every school-year with records), so the FTE is 1.
+    roster AS (
+        SELECT t.school_id, t.teacher_id, y.academic_year, t.fte
         FROM teachers t JOIN school_years y ON y.school_id = t.school_id),
     tm AS (
-        SELECT p.school_id, p.teacher_id, p.academic_year,
+        SELECT COALESCE(ty.school_id, r.school_id) AS school_id, COALESCE(ty.teacher_id, r.teacher_id) AS teacher_id,
+               COALESCE(ty.academic_year, r.academic_year) AS academic_year,
                ROUND(COALESCE(ty.total_hours, 0), 6) AS total_hours,
                ROUND(COALESCE(ty.quality_hours, 0), 6) AS quality_hours,
                ROUND(COALESCE(ty.counted_hours, 0), 6) AS counted_hours,
@@ -253,14 +255,13 @@ def _teacher_select(framework: Framework) -> str:
                ROUND(COALESCE(ty.collaborative_sustained_hours, 0), 6) AS collaborative_sustained_hours,
                COALESCE(ty.activities, 0) AS activities,
                COALESCE(ty.activities_all_aspects, 0) AS activities_all_aspects,
-               COALESCE(t.fte, 1.0) AS p_fte,
+               COALESCE(r.fte, 1.0) AS p_fte,
                e.terms_elapsed, e.in_progress,
                (ty.teacher_id IS NULL) AS no_records
-        FROM people p
-        LEFT JOIN ty ON ty.school_id = p.school_id AND ty.teacher_id = p.teacher_id
-                    AND ty.academic_year = p.academic_year
-        LEFT JOIN teachers t ON t.school_id = p.school_id AND t.teacher_id = p.teacher_id
-        LEFT JOIN elapsed e ON e.academic_year = p.academic_year),
+        FROM ty
+        FULL JOIN roster r ON r.school_id = ty.school_id AND r.teacher_id = ty.teacher_id
+                          AND r.academic_year = ty.academic_year
+        LEFT JOIN elapsed e ON e.academic_year = COALESCE(ty.academic_year, r.academic_year)),
     tr AS (
         SELECT tm.*, {', '.join(full)},
                ({' AND '.join(to_date)}) AS on_track_now,
