@@ -162,9 +162,12 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
     sessions AS (
         SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
         FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter}),
+    -- Only programmes spanning enough terms to be sustained at all: the activities are joined to a
+    -- table a few times smaller than every teacher's every programme (a tenth, at national scale).
     spans AS (
         SELECT school_id, teacher_id, programme, COUNT(*) AS terms_spanned
-        FROM sessions GROUP BY school_id, teacher_id, programme),{late_cte}
+        FROM sessions GROUP BY school_id, teacher_id, programme
+        HAVING COUNT(*) >= $sustained_min_terms),{late_cte}
     register AS (
         SELECT provider_key, provider, quality_mark, quality_mark_level, expires_on,
                CASE WHEN quality_mark IS NULL OR trim(quality_mark) = '' THEN 'none'
