@@ -134,8 +134,8 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         GROUP BY school_id, teacher_id, programme, academic_year),"""
         late_terms = " - COALESCE(lt.late_terms, 0)"
         late_join = """
-        LEFT JOIN late lt ON lt.school_id = s.school_id AND lt.teacher_id = s.teacher_id
-                         AND lt.programme = s.programme AND lt.academic_year = s.academic_year"""
+        LEFT JOIN late lt ON lt.school_id = f.school_id AND lt.teacher_id = f.teacher_id
+                         AND lt.programme = f.programme AND lt.academic_year = f.academic_year"""
     counted = ["aspects >= $k"]
     if d.counted_requires_aligned:
         counted.append("aligned_to_needs")
@@ -177,14 +177,18 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
                     ELSE 'current' END AS quality_mark_status
         FROM providers),
     acts AS (
-        SELECT {columns}, {aspects} AS aspects,
-               (COALESCE(sp.terms_spanned, 0){late_terms} >= $sustained_min_terms) AS in_sustained_programme{recognised}
-        FROM active_activities s
-        LEFT JOIN spans sp ON sp.school_id = s.school_id AND sp.teacher_id = s.teacher_id
-                          AND sp.programme = s.programme{late_join}{recognition_joins}
+        SELECT {columns}, {aspects} AS aspects{recognised}
+        FROM active_activities s{recognition_joins}
         WHERE {school_filter} AND {year_filter} AND {term_filter}),
     flagged AS (
-        SELECT *, (aspects >= $k) AS is_quality, ({' AND '.join(counted)}) AS is_counted FROM acts)"""
+        SELECT *, (aspects >= $k) AS is_quality, ({' AND '.join(counted)}) AS is_counted FROM acts),
+    -- The sustained flag per activity, for the levels that read it (teacher, school, provider): the
+    -- programme level and the champion's breakdown read `flagged` and skip the sessions altogether.
+    flagged_sustained AS (
+        SELECT f.*, (COALESCE(sp.terms_spanned, 0){late_terms} >= $sustained_min_terms) AS in_sustained_programme
+        FROM flagged f
+        LEFT JOIN spans sp ON sp.school_id = f.school_id AND sp.teacher_id = f.teacher_id
+                          AND sp.programme = f.programme{late_join})"""
     return sql, params
 
 
@@ -237,7 +241,7 @@ def _teacher_select(framework: Framework) -> str:
                    AS collaborative_sustained_hours,
                COUNT(*) AS activities,
                CAST(SUM(CASE WHEN aspects = 4 THEN 1 ELSE 0 END) AS INTEGER) AS activities_all_aspects
-        FROM flagged GROUP BY school_id, teacher_id, academic_year),
+        FROM flagged_sustained GROUP BY school_id, teacher_id, academic_year),
     school_years AS (SELECT DISTINCT school_id, academic_year FROM ty),
     -- Registered teachers of a school-year with records, so those who logged nothing count too. One FULL
     -- JOIN instead of a UNION and two joins back: a teacher-year with records and no roster row is a
@@ -374,7 +378,7 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
                    AS hours_neither,
                {quadrant_teachers},
                COUNT(DISTINCT term) AS terms_with_returns
-        FROM flagged GROUP BY school_id, academic_year),
+        FROM flagged_sustained GROUP BY school_id, academic_year),
     st AS (
         SELECT school_id, academic_year, COUNT(*) AS teachers,
                CAST(SUM(CASE WHEN meets_framework THEN 1 ELSE 0 END) AS INTEGER) AS teachers_meeting,
@@ -444,7 +448,7 @@ def _provider_results(store: Store, framework: Framework, filters: Filters, kite
                    AS share_hours_sustained_programmes,
                {', '.join(f'SUM(CASE WHEN {a} THEN hours ELSE 0 END) / SUM(hours) AS share_hours_{a}'
                           for a in schema.DFE_ASPECTS)}
-        FROM flagged WHERE provider_key IS NOT NULL GROUP BY provider_key, academic_year),
+        FROM flagged_sustained WHERE provider_key IS NOT NULL GROUP BY provider_key, academic_year),
     pm AS (
         SELECT pa.*, COALESCE(r.provider, pa.name_as_logged) AS provider,
                COALESCE(r.quality_mark_status, 'none') AS quality_mark_status,
@@ -477,10 +481,10 @@ def _programme_sql(framework: Framework, filters: Filters, kitemark: Framework) 
     tp AS (
         SELECT f.programme, f.school_id, f.teacher_id, MIN(f.provider) AS provider_as_logged,
                SUM(f.hours) AS hours,
-               COUNT(DISTINCT f.academic_year || ':' || f.term) AS terms_spanned,
+               COUNT(DISTINCT (f.academic_year, f.term)) AS terms_spanned,
                SUM(CASE WHEN f.sustained THEN f.hours ELSE 0 END) AS self_reported_sustained_hours,
                SUM(CASE WHEN {window} THEN f.hours ELSE 0 END) AS window_hours,
-               COUNT(DISTINCT CASE WHEN {window} THEN f.academic_year || ':' || f.term END) AS window_terms
+               COUNT(DISTINCT CASE WHEN {window} THEN (f.academic_year, f.term) END) AS window_terms
         FROM flagged f LEFT JOIN programmes pg ON pg.programme = f.programme
         WHERE f.programme IS NOT NULL GROUP BY f.programme, f.school_id, f.teacher_id),
     tpr AS (
