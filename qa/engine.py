@@ -357,8 +357,10 @@ def school_results(store: Store, framework: Framework, filters: Filters = Filter
 def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.DataFrame:
     sql, params = _teacher_query(store, framework, filters)
     rule_parts, explanation = _school_rules_sql(framework)
-    quadrant_teachers = ", ".join(f"COUNT(DISTINCT CASE WHEN {cond} THEN teacher_id END) AS {name}"
-                                  for name, cond in QUADRANT.items())
+    # Teachers per cell: each teacher-year's cells first (a BOOL_OR each), then counted per school-year,
+    # instead of a distinct count per cell over every activity.
+    teacher_cells = ", ".join(f"BOOL_OR({cond}) AS {name}" for name, cond in QUADRANT.items())
+    quadrant_teachers = ", ".join(f"COUNT(*) FILTER (WHERE {name}) AS {name}" for name in QUADRANT)
     aspect_cols = ",\n".join(
         f"SUM(CASE WHEN {a} THEN hours ELSE 0 END) / SUM(hours) AS share_hours_{a},\n"
         f"AVG(CASE WHEN {a} THEN 1.0 ELSE 0 END) AS share_activities_{a}" for a in schema.DFE_ASPECTS)
@@ -376,9 +378,12 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
                    AS hours_sustained_only,
                SUM(CASE WHEN NOT collaboration AND NOT in_sustained_programme THEN hours ELSE 0 END)
                    AS hours_neither,
-               {quadrant_teachers},
                COUNT(DISTINCT term) AS terms_with_returns
         FROM flagged_sustained GROUP BY school_id, academic_year),
+    tq AS (
+        SELECT school_id, academic_year, teacher_id, {teacher_cells}
+        FROM flagged_sustained GROUP BY school_id, academic_year, teacher_id),
+    sq AS (SELECT school_id, academic_year, {quadrant_teachers} FROM tq GROUP BY school_id, academic_year),
     st AS (
         SELECT school_id, academic_year, COUNT(*) AS teachers,
                CAST(SUM(CASE WHEN meets_framework THEN 1 ELSE 0 END) AS INTEGER) AS teachers_meeting,
@@ -394,9 +399,10 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
                {', '.join(f'sa.share_hours_{a}, sa.share_activities_{a}' for a in schema.DFE_ASPECTS)},
                sa.hours_collaborative_sustained / sa.hours AS share_hours_collaborative_sustained,
                sa.hours_collaborative_sustained, sa.hours_collaborative_only, sa.hours_sustained_only,
-               sa.hours_neither, {', '.join('sa.' + n for n in QUADRANT)}, sa.terms_with_returns,
+               sa.hours_neither, {', '.join('sq.' + n for n in QUADRANT)}, sa.terms_with_returns,
                att.leadership_prioritised
         FROM st JOIN sa ON sa.school_id = st.school_id AND sa.academic_year = st.academic_year
+        JOIN sq ON sq.school_id = st.school_id AND sq.academic_year = st.academic_year
         LEFT JOIN attestations att ON att.school_id = st.school_id AND att.academic_year = st.academic_year)
     SELECT sm.school_id, sm.academic_year, teachers, teachers_meeting, share_meeting, median_counted_hours,
            share_activities_all_aspects, leadership_prioritised,
@@ -439,7 +445,7 @@ def _provider_results(store: Store, framework: Framework, filters: Filters, kite
     sql = f"""WITH {base},
     pa AS (
         SELECT provider_key, academic_year,
-               COUNT(DISTINCT school_id || '/' || teacher_id) AS teachers,
+               COUNT(DISTINCT (school_id, teacher_id)) AS teachers,
                COUNT(DISTINCT school_id) AS schools, SUM(hours) AS hours, COUNT(*) AS activities,
                MIN(provider) AS name_as_logged,
                SUM(CASE WHEN aspects = 4 THEN hours ELSE 0 END) / SUM(hours) AS share_hours_all_aspects,
