@@ -163,7 +163,7 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
         FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter}),
     -- Only programmes spanning enough terms to be sustained at all: the activities are joined to a
-    -- table a few times smaller than every teacher's every programme (a tenth, at national scale).
+    -- table a few times smaller than every teacher's every programme (a seventh, in the national benchmark).
     spans AS (
         SELECT school_id, teacher_id, programme, COUNT(*) AS terms_spanned
         FROM sessions GROUP BY school_id, teacher_id, programme

@@ -317,3 +317,22 @@ def test_fte_comes_from_the_register_and_is_one_for_a_teacher_not_on_it(store, l
     assert bool(result.loc["part", "meets_hours"]) and not result.loc["unlisted", "meets_hours"]  # 20 h vs 17.5 / 35
     assert bool(result.loc["idle", "no_records"]) and result.loc["idle", "total_hours"] == 0
     assert sorted(result.index) == ["idle", "part", "unlisted"]
+
+
+def test_teachers_are_counted_once_per_collaborative_sustained_cell_and_per_school(store, load):
+    autumn, spring = dt.date(2019, 10, 1), dt.date(2020, 1, 10)
+    load([activity(teacher_id="A", programme="P", activity_date=autumn, provider="Prov"),
+          activity(teacher_id="A", programme="P", activity_date=spring),
+          activity(teacher_id="A", activity_date=spring),  # collaborative, outside any programme
+          activity(teacher_id="B", programme="P", collaboration="N", activity_date=autumn),
+          activity(teacher_id="B", programme="P", collaboration="N", activity_date=spring),
+          activity(teacher_id="C", collaboration="N"),
+          activity(teacher_id="C", collaboration="N", activity_date=spring),
+          activity(school_id="S2", teacher_id="A", provider="Prov")])  # another school's teacher A
+    school = engine.school_results(store, WELLCOME, DONE).set_index("school_id").loc["S1"]
+    cells = [school[name] for name in engine.QUADRANT]  # collaborative+sustained, collaborative only, ...
+    assert cells == [1, 1, 1, 1]
+    assert (school.hours_collaborative_sustained, school.hours_collaborative_only, school.hours_sustained_only,
+            school.hours_neither) == (10, 5, 10, 10)
+    provider = engine.provider_results(store, WELLCOME, DONE).set_index("provider").loc["Prov"]
+    assert (provider.teachers, provider.schools) == (2, 2)
