@@ -134,8 +134,8 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         GROUP BY school_id, teacher_id, programme, academic_year),"""
         late_terms = " - COALESCE(lt.late_terms, 0)"
         late_join = """
-        LEFT JOIN late lt ON lt.school_id = s.school_id AND lt.teacher_id = s.teacher_id
-                         AND lt.programme = s.programme AND lt.academic_year = s.academic_year"""
+        LEFT JOIN late lt ON lt.school_id = f.school_id AND lt.teacher_id = f.teacher_id
+                         AND lt.programme = f.programme AND lt.academic_year = f.academic_year"""
     counted = ["aspects >= $k"]
     if d.counted_requires_aligned:
         counted.append("aligned_to_needs")
@@ -157,14 +157,17 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
     columns = ", ".join(f"s.{c}" for c in (
         "school_id", "teacher_id", "academic_year", "term", "activity_date", "hours", "provider",
         "provider_key", "programme", "subject_specific", "aligned_to_needs", *schema.DFE_ASPECTS))
-    aspects = " + ".join(f"CASE WHEN s.{a} THEN 1 ELSE 0 END" for a in schema.DFE_ASPECTS)
+    aspects = " + ".join(f"CAST(s.{a} AS INTEGER)" for a in schema.DFE_ASPECTS)
     sql = f"""
     sessions AS (
         SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
         FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter}),
+    -- Only programmes spanning enough terms to be sustained at all: the activities are joined to a
+    -- table a few times smaller than every teacher's every programme (a seventh, in the national benchmark).
     spans AS (
         SELECT school_id, teacher_id, programme, COUNT(*) AS terms_spanned
-        FROM sessions GROUP BY school_id, teacher_id, programme),{late_cte}
+        FROM sessions GROUP BY school_id, teacher_id, programme
+        HAVING COUNT(*) >= $sustained_min_terms),{late_cte}
     register AS (
         SELECT provider_key, provider, quality_mark, quality_mark_level, expires_on,
                CASE WHEN quality_mark IS NULL OR trim(quality_mark) = '' THEN 'none'
@@ -174,14 +177,18 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
                     ELSE 'current' END AS quality_mark_status
         FROM providers),
     acts AS (
-        SELECT {columns}, {aspects} AS aspects,
-               (COALESCE(sp.terms_spanned, 0){late_terms} >= $sustained_min_terms) AS in_sustained_programme{recognised}
-        FROM active_activities s
-        LEFT JOIN spans sp ON sp.school_id = s.school_id AND sp.teacher_id = s.teacher_id
-                          AND sp.programme = s.programme{late_join}{recognition_joins}
+        SELECT {columns}, {aspects} AS aspects{recognised}
+        FROM active_activities s{recognition_joins}
         WHERE {school_filter} AND {year_filter} AND {term_filter}),
     flagged AS (
-        SELECT *, (aspects >= $k) AS is_quality, ({' AND '.join(counted)}) AS is_counted FROM acts)"""
+        SELECT *, (aspects >= $k) AS is_quality, ({' AND '.join(counted)}) AS is_counted FROM acts),
+    -- The sustained flag per activity, for the levels that read it (teacher, school, provider): the
+    -- programme level and the champion's breakdown read `flagged` and skip the sessions altogether.
+    flagged_sustained AS (
+        SELECT f.*, (COALESCE(sp.terms_spanned, 0){late_terms} >= $sustained_min_terms) AS in_sustained_programme
+        FROM flagged f
+        LEFT JOIN spans sp ON sp.school_id = f.school_id AND sp.teacher_id = f.teacher_id
+                          AND sp.programme = f.programme{late_join})"""
     return sql, params
 
 
@@ -234,15 +241,17 @@ def _teacher_select(framework: Framework) -> str:
                    AS collaborative_sustained_hours,
                COUNT(*) AS activities,
                CAST(SUM(CASE WHEN aspects = 4 THEN 1 ELSE 0 END) AS INTEGER) AS activities_all_aspects
-        FROM flagged GROUP BY school_id, teacher_id, academic_year),
+        FROM flagged_sustained GROUP BY school_id, teacher_id, academic_year),
     school_years AS (SELECT DISTINCT school_id, academic_year FROM ty),
-    people AS (
-        SELECT school_id, teacher_id, academic_year FROM ty
-        UNION
-        SELECT t.school_id, t.teacher_id, y.academic_year
+    -- Registered teachers of a school-year with records, so those who logged nothing count too. One FULL
+    -- JOIN instead of a UNION and two joins back: a teacher-year with records and no roster row is a
+    -- teacher not on the register (the roster has every school-year with records), so the FTE is 1.
+    roster AS (
+        SELECT t.school_id, t.teacher_id, y.academic_year, t.fte
         FROM teachers t JOIN school_years y ON y.school_id = t.school_id),
     tm AS (
-        SELECT p.school_id, p.teacher_id, p.academic_year,
+        SELECT COALESCE(ty.school_id, r.school_id) AS school_id, COALESCE(ty.teacher_id, r.teacher_id) AS teacher_id,
+               COALESCE(ty.academic_year, r.academic_year) AS academic_year,
                ROUND(COALESCE(ty.total_hours, 0), 6) AS total_hours,
                ROUND(COALESCE(ty.quality_hours, 0), 6) AS quality_hours,
                ROUND(COALESCE(ty.counted_hours, 0), 6) AS counted_hours,
@@ -253,14 +262,13 @@ def _teacher_select(framework: Framework) -> str:
                ROUND(COALESCE(ty.collaborative_sustained_hours, 0), 6) AS collaborative_sustained_hours,
                COALESCE(ty.activities, 0) AS activities,
                COALESCE(ty.activities_all_aspects, 0) AS activities_all_aspects,
-               COALESCE(t.fte, 1.0) AS p_fte,
+               COALESCE(r.fte, 1.0) AS p_fte,
                e.terms_elapsed, e.in_progress,
                (ty.teacher_id IS NULL) AS no_records
-        FROM people p
-        LEFT JOIN ty ON ty.school_id = p.school_id AND ty.teacher_id = p.teacher_id
-                    AND ty.academic_year = p.academic_year
-        LEFT JOIN teachers t ON t.school_id = p.school_id AND t.teacher_id = p.teacher_id
-        LEFT JOIN elapsed e ON e.academic_year = p.academic_year),
+        FROM ty
+        FULL JOIN roster r ON r.school_id = ty.school_id AND r.teacher_id = ty.teacher_id
+                          AND r.academic_year = ty.academic_year
+        LEFT JOIN elapsed e ON e.academic_year = COALESCE(ty.academic_year, r.academic_year)),
     tr AS (
         SELECT tm.*, {', '.join(full)},
                ({' AND '.join(to_date)}) AS on_track_now,
@@ -349,8 +357,10 @@ def school_results(store: Store, framework: Framework, filters: Filters = Filter
 def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.DataFrame:
     sql, params = _teacher_query(store, framework, filters)
     rule_parts, explanation = _school_rules_sql(framework)
-    quadrant_teachers = ", ".join(f"COUNT(DISTINCT CASE WHEN {cond} THEN teacher_id END) AS {name}"
-                                  for name, cond in QUADRANT.items())
+    # Teachers per cell: each teacher-year's cells first (a BOOL_OR each), then counted per school-year,
+    # instead of a distinct count per cell over every activity.
+    teacher_cells = ", ".join(f"BOOL_OR({cond}) AS {name}" for name, cond in QUADRANT.items())
+    quadrant_teachers = ", ".join(f"COUNT(*) FILTER (WHERE {name}) AS {name}" for name in QUADRANT)
     aspect_cols = ",\n".join(
         f"SUM(CASE WHEN {a} THEN hours ELSE 0 END) / SUM(hours) AS share_hours_{a},\n"
         f"AVG(CASE WHEN {a} THEN 1.0 ELSE 0 END) AS share_activities_{a}" for a in schema.DFE_ASPECTS)
@@ -368,9 +378,12 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
                    AS hours_sustained_only,
                SUM(CASE WHEN NOT collaboration AND NOT in_sustained_programme THEN hours ELSE 0 END)
                    AS hours_neither,
-               {quadrant_teachers},
                COUNT(DISTINCT term) AS terms_with_returns
-        FROM flagged GROUP BY school_id, academic_year),
+        FROM flagged_sustained GROUP BY school_id, academic_year),
+    tq AS (
+        SELECT school_id, academic_year, teacher_id, {teacher_cells}
+        FROM flagged_sustained GROUP BY school_id, academic_year, teacher_id),
+    sq AS (SELECT school_id, academic_year, {quadrant_teachers} FROM tq GROUP BY school_id, academic_year),
     st AS (
         SELECT school_id, academic_year, COUNT(*) AS teachers,
                CAST(SUM(CASE WHEN meets_framework THEN 1 ELSE 0 END) AS INTEGER) AS teachers_meeting,
@@ -386,9 +399,10 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
                {', '.join(f'sa.share_hours_{a}, sa.share_activities_{a}' for a in schema.DFE_ASPECTS)},
                sa.hours_collaborative_sustained / sa.hours AS share_hours_collaborative_sustained,
                sa.hours_collaborative_sustained, sa.hours_collaborative_only, sa.hours_sustained_only,
-               sa.hours_neither, {', '.join('sa.' + n for n in QUADRANT)}, sa.terms_with_returns,
+               sa.hours_neither, {', '.join('sq.' + n for n in QUADRANT)}, sa.terms_with_returns,
                att.leadership_prioritised
         FROM st JOIN sa ON sa.school_id = st.school_id AND sa.academic_year = st.academic_year
+        JOIN sq ON sq.school_id = st.school_id AND sq.academic_year = st.academic_year
         LEFT JOIN attestations att ON att.school_id = st.school_id AND att.academic_year = st.academic_year)
     SELECT sm.school_id, sm.academic_year, teachers, teachers_meeting, share_meeting, median_counted_hours,
            share_activities_all_aspects, leadership_prioritised,
@@ -431,7 +445,7 @@ def _provider_results(store: Store, framework: Framework, filters: Filters, kite
     sql = f"""WITH {base},
     pa AS (
         SELECT provider_key, academic_year,
-               COUNT(DISTINCT school_id || '/' || teacher_id) AS teachers,
+               COUNT(DISTINCT (school_id, teacher_id)) AS teachers,
                COUNT(DISTINCT school_id) AS schools, SUM(hours) AS hours, COUNT(*) AS activities,
                MIN(provider) AS name_as_logged,
                SUM(CASE WHEN aspects = 4 THEN hours ELSE 0 END) / SUM(hours) AS share_hours_all_aspects,
@@ -440,7 +454,7 @@ def _provider_results(store: Store, framework: Framework, filters: Filters, kite
                    AS share_hours_sustained_programmes,
                {', '.join(f'SUM(CASE WHEN {a} THEN hours ELSE 0 END) / SUM(hours) AS share_hours_{a}'
                           for a in schema.DFE_ASPECTS)}
-        FROM flagged WHERE provider_key IS NOT NULL GROUP BY provider_key, academic_year),
+        FROM flagged_sustained WHERE provider_key IS NOT NULL GROUP BY provider_key, academic_year),
     pm AS (
         SELECT pa.*, COALESCE(r.provider, pa.name_as_logged) AS provider,
                COALESCE(r.quality_mark_status, 'none') AS quality_mark_status,
@@ -473,10 +487,10 @@ def _programme_sql(framework: Framework, filters: Filters, kitemark: Framework) 
     tp AS (
         SELECT f.programme, f.school_id, f.teacher_id, MIN(f.provider) AS provider_as_logged,
                SUM(f.hours) AS hours,
-               COUNT(DISTINCT f.academic_year || ':' || f.term) AS terms_spanned,
+               COUNT(DISTINCT (f.academic_year, f.term)) AS terms_spanned,
                SUM(CASE WHEN f.sustained THEN f.hours ELSE 0 END) AS self_reported_sustained_hours,
                SUM(CASE WHEN {window} THEN f.hours ELSE 0 END) AS window_hours,
-               COUNT(DISTINCT CASE WHEN {window} THEN f.academic_year || ':' || f.term END) AS window_terms
+               COUNT(DISTINCT CASE WHEN {window} THEN (f.academic_year, f.term) END) AS window_terms
         FROM flagged f LEFT JOIN programmes pg ON pg.programme = f.programme
         WHERE f.programme IS NOT NULL GROUP BY f.programme, f.school_id, f.teacher_id),
     tpr AS (

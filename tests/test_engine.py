@@ -284,3 +284,55 @@ def test_every_shipped_framework_runs_every_level(store, load):
     for framework_id in ("wellcome", "dfe-2016", "eppi-collaborative-sustained"):
         for level in engine.LEVELS:
             assert len(engine.assess(store, level, framework_id, DONE, record=False).results) >= 1
+
+
+def test_sustained_needs_the_framework_s_terms_and_knows_nothing_of_later_terms(store, load):
+    """A programme over Autumn and Spring is sustained at 2 terms, not at 3; one over all three terms is
+    sustained at 3 at the year's end, but not when the year is judged to the end of Spring."""
+    autumn, spring, summer = dt.date(2019, 10, 1), dt.date(2020, 1, 10), dt.date(2020, 5, 1)
+    load([activity(teacher_id="two", programme="P", hours=4, activity_date=autumn),
+          activity(teacher_id="two", programme="P", hours=6, activity_date=spring),
+          activity(teacher_id="two", programme="Q", hours=7, activity_date=autumn),  # one term only
+          activity(teacher_id="three", programme="P", hours=4, activity_date=autumn),
+          activity(teacher_id="three", programme="P", hours=6, activity_date=spring),
+          activity(teacher_id="three", programme="P", hours=2, activity_date=summer)])
+    eppi = load_framework("eppi-collaborative-sustained")
+    at_two = teachers(store, with_overrides(eppi, {"sustained_min_terms": 2}))
+    at_three = teachers(store, with_overrides(eppi, {"sustained_min_terms": 3}))
+    to_spring = teachers(store, with_overrides(eppi, {"sustained_min_terms": 3}),
+                         engine.Filters(through_term="Spring", as_of=dt.date(2021, 1, 1)))
+    assert (at_two.loc["two", "collaborative_sustained_hours"], at_two.loc["three", "collaborative_sustained_hours"]) \
+        == (10, 12)
+    assert (at_three.loc["two", "collaborative_sustained_hours"],
+            at_three.loc["three", "collaborative_sustained_hours"]) == (0, 12)
+    assert to_spring.loc["three", "collaborative_sustained_hours"] == 0
+
+
+def test_fte_comes_from_the_register_and_is_one_for_a_teacher_not_on_it(store, load):
+    load(workbook_bytes({"Teachers": [{"teacher_id": "part", "school_id": "S1", "fte": 0.5},
+                                      {"teacher_id": "idle", "school_id": "S1", "fte": 0.8}]}),
+         name="roster.xlsx", accept_reference_changes=True)
+    load(sessions("part", 20) + sessions("unlisted", 20))
+    result = teachers(store, with_overrides(WELLCOME, {"pro_rata_fte": True}))
+    assert bool(result.loc["part", "meets_hours"]) and not result.loc["unlisted", "meets_hours"]  # 20 h vs 17.5 / 35
+    assert bool(result.loc["idle", "no_records"]) and result.loc["idle", "total_hours"] == 0
+    assert sorted(result.index) == ["idle", "part", "unlisted"]
+
+
+def test_teachers_are_counted_once_per_collaborative_sustained_cell_and_per_school(store, load):
+    autumn, spring = dt.date(2019, 10, 1), dt.date(2020, 1, 10)
+    load([activity(teacher_id="A", programme="P", activity_date=autumn, provider="Prov"),
+          activity(teacher_id="A", programme="P", activity_date=spring),
+          activity(teacher_id="A", activity_date=spring),  # collaborative, outside any programme
+          activity(teacher_id="B", programme="P", collaboration="N", activity_date=autumn),
+          activity(teacher_id="B", programme="P", collaboration="N", activity_date=spring),
+          activity(teacher_id="C", collaboration="N"),
+          activity(teacher_id="C", collaboration="N", activity_date=spring),
+          activity(school_id="S2", teacher_id="A", provider="Prov")])  # another school's teacher A
+    school = engine.school_results(store, WELLCOME, DONE).set_index("school_id").loc["S1"]
+    cells = [school[name] for name in engine.QUADRANT]  # collaborative+sustained, collaborative only, ...
+    assert cells == [1, 1, 1, 1]
+    assert (school.hours_collaborative_sustained, school.hours_collaborative_only, school.hours_sustained_only,
+            school.hours_neither) == (10, 5, 10, 10)
+    provider = engine.provider_results(store, WELLCOME, DONE).set_index("provider").loc["Prov"]
+    assert (provider.teachers, provider.schools) == (2, 2)
