@@ -333,6 +333,36 @@ def test_hidden_rows_and_hidden_sheets_are_skipped_and_listed(store):
     assert "Hidden sheet 'Last term' was not imported" in report.notes
 
 
+@pytest.mark.parametrize("tag", [b"<row r='4' hidden='1'>", b'<row r = "4" hidden = "1">',
+                                 b'<row r="4"\thidden="true">', b"<row hidden='true' spans='1:14' r='4'>"])
+def test_a_hidden_row_is_skipped_however_its_attributes_are_quoted_and_spaced(store, tag):
+    """XML allows either quote and spaces around '=': Excel hides such a row, so the importer must too
+    (it read only hidden="1", and a row number it could not read was taken as the row after the last)."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Autumn"
+    ws.append(CANONICAL)
+    ws.append(list(activity(teacher_id="T0").values()))
+    ws.append([])  # row 3 is empty: no row tag, so row 4's number must be read, not counted
+    for n in (1, 2, 3):
+        ws.append(list(activity(teacher_id=f"T{n}").values()))
+    ws.row_dimensions[4].hidden = True
+    plain = io.BytesIO()
+    book.save(plain)
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                assert body.count(b'<row r="4" hidden="1">') == 1
+                body = body.replace(b'<row r="4" hidden="1">', tag)
+            dst.writestr(info.filename, body)
+    report = ingest_bytes(store, "hidden.xlsx", crafted.getvalue())
+    assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [
+        ("T0", 2), ("T2", 5), ("T3", 6)]
+    assert report.notes[0] == "1 hidden row on 'Autumn' (hidden by hand or by a filter) was not imported"
+
+
 def ods_bytes(rows: list[tuple[list[object], str | None, int]]) -> bytes:
     """A minimal OpenDocument spreadsheet, sheet 'Autumn': (cells, row visibility or None, times repeated) per row."""
     def cell(v: object) -> str:
