@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import subprocess
 import sys
@@ -12,8 +13,9 @@ from pathlib import Path
 import openpyxl
 import pyarrow.compute as pc
 import pytest
+import python_calamine
 
-from qa import ingest
+from qa import ingest, reader
 from qa.ingest import decide_date_order, ingest_bytes, ingest_files, prepare, validate_batch
 from tests.conftest import CANONICAL, ROOT, activity, workbook_bytes
 
@@ -185,6 +187,59 @@ def test_a_crafted_cell_far_below_its_own_row_tag_reads_in_bounded_memory(tmp_pa
     path.write_bytes(crafted.getvalue())
     read, peak_mb = _read_in_a_fresh_process(path)
     assert read == ("pending", "1", "[2.5]")  # the activity is read; the stray cell is not an activity
+    assert peak_mb < 300
+
+
+def _with_rows_appended(rows_xml: bytes) -> bytes:
+    """The one-activity workbook with `rows_xml` added at the end of its sheet's data."""
+    plain = io.BytesIO()
+    _one_activity_workbook().save(plain)
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                at = body.index(b"</sheetData>")
+                body = body[:at] + rows_xml + body[at:]
+            dst.writestr(info.filename, body)
+    return crafted.getvalue()
+
+
+_BARE = b'<c t="inlineStr"><is><t>stray</t></is></c>'
+
+
+@pytest.mark.parametrize("rows_xml", [
+    b'<row r="3">' + _BARE * 40 + b'</row><row r="10"><c r="A10"><v>1</v></c></row>',  # cells without r
+    b'<row r="3"><c r="AA3"><v>1</v></c>' + _BARE * 5 + b'</row>',  # after a referenced cell
+    b'<row r="3"><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/>'
+    b'<c/><c/><c/><c/><c t="n"><v>1</v></c></row>',
+    b'<row r="150000"><c r="A150000"><v>1</v></c></row>' + b'<row>' + _BARE + b'</row>' * 1,  # rows without r
+    b'<row r="3">' + _BARE * 30 + b'</row>\n<row r="4"><c\nr="A4"><v>1</v></c></row>',  # and a new line
+])
+def test_the_sparse_guard_bounds_the_grid_calamine_builds_for_cells_and_rows_without_a_reference(rows_xml):
+    """calamine places a cell or row without its own reference after the one before it: the guard must count
+    those too, or 16,384 such cells (160 kB) beside a row 190,000 would make it build a grid of 3 billion cells."""
+    data = _with_rows_appended(rows_xml)
+    info = reader.xlsx_sheet_info(zipfile.ZipFile(io.BytesIO(data)))["Log"]
+    grid = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Log")
+    assert info.max_row >= grid.height and info.max_col >= grid.width
+    # and a sheet too big for calamine's grid, read cell by cell, places them where calamine does
+    dense = {(r + 1, c + 1, v) for r, row in enumerate(grid.to_python(skip_empty_area=False))
+             for c, v in enumerate(row) if v != ""}
+    rows, numbers = reader.read_xlsx_sparse(zipfile.ZipFile(io.BytesIO(data)), info.path)
+    used = sorted({c for _, c, _ in dense})
+    day = {v: v.date() for row in rows for v in row if isinstance(v, dt.datetime)}  # calamine gives a date
+    assert {(n, used[c], day.get(v, v)) for n, row in zip(numbers, rows, strict=True)
+            for c, v in enumerate(row) if v != ""} == dense
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
+def test_a_wide_row_of_cells_without_references_beside_a_far_row_reads_in_bounded_memory(tmp_path):
+    path = tmp_path / "bare.xlsx"
+    path.write_bytes(_with_rows_appended(b'<row r="3">' + b"<c><v>1</v></c>" * 16_384
+                                         + b'</row><row r="190000"><c r="A190000"><v>1</v></c></row>'))
+    read, peak_mb = _read_in_a_fresh_process(path)
+    assert read == ("pending", "1", "[2.5]")
     assert peak_mb < 300
 
 
