@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
+import numpy as np
 import python_calamine
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
@@ -217,12 +218,50 @@ def xlsx_sheet_info(zf: zipfile.ZipFile) -> dict[str, XlsxSheetInfo]:
             part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
             targets[rel.get("Id")] = part
     info = {}
+    lengths, room = _shared_string_lengths(zf), SHARED_TEXT_LIMIT
     for sheet in book.iter(f"{{{_NS['m']}}}sheet"):
         part = targets.get(sheet.get(f"{{{_NS['r']}}}id"))
         if part not in names:
             continue
-        info[sheet.get("name")] = _scan_sheet(part, zf.read(part))
+        xml = zf.read(part)
+        info[sheet.get("name")] = _scan_sheet(part, xml)
+        room -= _shared_text(xml, lengths, room)
+        if room < 0:
+            raise TooMuchText
     return info
+
+
+class TooMuchText(Exception):
+    """The workbook's shared-string cells spell out more than SHARED_TEXT_LIMIT characters."""
+
+
+SHARED_TEXT_LIMIT = 50_000_000  # characters a workbook's cells may spell out from its shared strings
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si\b.*?</(?:\w+:)?si\s*>|<(?:\w+:)?si\b[^>]*/>", re.DOTALL)
+_TAG = re.compile(rb"<[^>]*>")
+# a type of s and the string number in the <v> after it, never past the cell's end (starting with the literal
+# t lets the search skip ahead: 0.45 s per million cells); on a tag other than a cell it only counts more
+_SHARED_INDEX = re.compile(rb"""t\s*=\s*["']s["'][^>]*>(?:(?!</?(?:\w+:)?c[\s>/]).)*?<(?:\w+:)?v\b[^>]*>\s*(\d+)""",
+                           re.DOTALL)
+
+
+def _shared_string_lengths(zf: zipfile.ZipFile) -> np.ndarray:
+    """Per shared string, the bytes of its text (at least its characters), and a 0 for a number past them."""
+    name = next((n for n in zf.namelist() if n.lower() == "xl/sharedstrings.xml"), None)
+    texts = [] if name is None else _SHARED_STRING.findall(zf.read(name))
+    return np.array([len(m) - sum(map(len, _TAG.findall(m))) for m in texts] + [0], dtype=np.int64)
+
+
+def _shared_text(xml: bytes, lengths: np.ndarray, room: int) -> int:
+    """A bound on the characters a sheet's shared-string cells spell out: calamine gives each cell its own
+    copy, so a 30,000-character string named by 100,000 cells is 3 billion characters from a file of a few
+    hundred kB. A cell with a value has four tags at least, so the cheap bound (a cell per four tags, each
+    naming the longest string) settles most sheets; otherwise each cell's string is counted."""
+    longest = int(lengths.max())
+    cheap = xml.count(b"<") // 4 * longest
+    if cheap <= room:  # the room the workbook's other sheets left
+        return cheap
+    numbers = np.array(_SHARED_INDEX.findall(xml) or [b"0"]).astype(np.int64)
+    return int(lengths[np.minimum(numbers, len(lengths) - 1)].sum())
 
 
 def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
@@ -473,6 +512,11 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
             try:
                 xlsx_info = xlsx_sheet_info(zf) if suffix != ".ods" else {}
                 ods_hidden = ods_hidden_rows(zf) if suffix == ".ods" else {}
+            except TooMuchText as exc:
+                raise FileRejected(
+                    f"{name} repeats its text too often to be read safely (its cells spell out more than "
+                    f"{SHARED_TEXT_LIMIT:,} characters between them); copy only the CPD log into a new "
+                    f"workbook and upload that") from exc
             except (ElementTree.ParseError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 raise FileRejected(f"{name} is damaged (part of the workbook could not be read); save it again "
                                    f"from the spreadsheet program and upload the new copy") from exc

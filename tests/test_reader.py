@@ -243,6 +243,48 @@ def test_a_wide_row_of_cells_without_references_beside_a_far_row_reads_in_bounde
     assert peak_mb < 300
 
 
+def _with_shared_string_cells(length: int, cells: int, cell: bytes) -> bytes:
+    """A one-activity workbook with shared strings (as Excel writes it) whose rows 3 on each hold `cell`,
+    naming ({i}) a shared string of `length` characters."""
+    import xlsxwriter
+
+    plain = io.BytesIO()
+    book = xlsxwriter.Workbook(plain)
+    ws = book.add_worksheet("Log")
+    ws.write_row(0, 0, CANONICAL)
+    ws.write_row(1, 0, ["" if v is None else v.isoformat() if isinstance(v, dt.date) else v
+                        for v in activity(hours=2.5).values()])
+    book.close()
+    with zipfile.ZipFile(plain) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    strings, sheet = parts["xl/sharedStrings.xml"], parts["xl/worksheets/sheet1.xml"]
+    index = b"%d" % strings.count(b"<si>")
+    parts["xl/sharedStrings.xml"] = strings.replace(b"</sst>", b"<si><t>" + b"A" * length + b"</t></si></sst>")
+    rows = b"".join(b'<row r="%d">' % r + cell.replace(b"{r}", b"%d" % r).replace(b"{i}", index) + b"</row>"
+                    for r in range(3, 3 + cells))
+    at = sheet.index(b"</sheetData>")
+    parts["xl/worksheets/sheet1.xml"] = sheet[:at] + rows + sheet[at:]
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, body in parts.items():
+            dst.writestr(name, body)
+    return crafted.getvalue()
+
+
+@pytest.mark.parametrize("cell", [b'<c r="D{r}" t="s"><v>{i}</v></c>', b"<c r='D{r}' t = 's'><f>1</f><v> {i}</v></c>"])
+def test_a_long_shared_string_named_by_many_cells_is_refused_before_it_is_copied_into_each(monkeypatch, cell):
+    """Each cell gets its own copy of its shared string: 8,000 cells naming one of 30,000 characters took a
+    47 kB upload to 3 GB. The limit is lowered here to keep the test light."""
+    monkeypatch.setattr(reader, "SHARED_TEXT_LIMIT", 1_000_000, raising=False)
+    prepared = prepare("repeats.xlsx", _with_shared_string_cells(1_000, 1_500, cell))  # 1.5 million characters
+    assert prepared.report.status == "rejected"
+    assert prepared.report.errors[0].message == (
+        "repeats.xlsx repeats its text too often to be read safely (its cells spell out more than 1,000,000 "
+        "characters between them); copy only the CPD log into a new workbook and upload that")
+    fine = prepare("fine.xlsx", _with_shared_string_cells(1_000, 900, cell))  # 0.9 million: counted, not guessed
+    assert fine.report.status != "rejected" and fine.activities is not None
+
+
 def _zip_with_bad_crc(member: bytes) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
