@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -143,6 +144,18 @@ def _read_in_a_fresh_process(path: Path) -> tuple[tuple[str, str, str], int]:
     return (status, rows, hours), int(peak_mb.split()[-1])
 
 
+def _sheet_edited(book: openpyxl.Workbook, edit: Callable[[bytes], bytes]) -> bytes:
+    """The workbook as .xlsx bytes with its first sheet's XML passed through `edit` (a crafted file)."""
+    plain = io.BytesIO()
+    book.save(plain)
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            dst.writestr(info.filename, edit(body) if info.filename == "xl/worksheets/sheet1.xml" else body)
+    return crafted.getvalue()
+
+
 def _one_activity_workbook() -> openpyxl.Workbook:
     book = openpyxl.Workbook()
     ws = book.active
@@ -173,18 +186,12 @@ def test_a_crafted_cell_far_below_its_own_row_tag_reads_in_bounded_memory(tmp_pa
     """No spreadsheet program writes a cell whose reference lies outside its row, but the reader places a cell
     by its own reference, in any spelling XML allows: the guard must count it (it looked only at row tags,
     written r="...")."""
-    plain = io.BytesIO()
-    _one_activity_workbook().save(plain)
-    crafted = io.BytesIO()
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                at = body.index(b"</row>", body.index(b'<row r="2"'))
-                body = body[:at] + cell + body[at:]
-            dst.writestr(info.filename, body)
+    def add_cell(body: bytes) -> bytes:
+        at = body.index(b"</row>", body.index(b'<row r="2"'))
+        return body[:at] + cell + body[at:]
+
     path = tmp_path / "crafted.xlsx"
-    path.write_bytes(crafted.getvalue())
+    path.write_bytes(_sheet_edited(_one_activity_workbook(), add_cell))
     read, peak_mb = _read_in_a_fresh_process(path)
     assert read == ("pending", "1", "[2.5]")  # the activity is read; the stray cell is not an activity
     assert peak_mb < 300
@@ -192,17 +199,11 @@ def test_a_crafted_cell_far_below_its_own_row_tag_reads_in_bounded_memory(tmp_pa
 
 def _with_rows_appended(rows_xml: bytes) -> bytes:
     """The one-activity workbook with `rows_xml` added at the end of its sheet's data."""
-    plain = io.BytesIO()
-    _one_activity_workbook().save(plain)
-    crafted = io.BytesIO()
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                at = body.index(b"</sheetData>")
-                body = body[:at] + rows_xml + body[at:]
-            dst.writestr(info.filename, body)
-    return crafted.getvalue()
+    def append(body: bytes) -> bytes:
+        at = body.index(b"</sheetData>")
+        return body[:at] + rows_xml + body[at:]
+
+    return _sheet_edited(_one_activity_workbook(), append)
 
 
 _BARE = b'<c t="inlineStr"><is><t>stray</t></is></c>'
@@ -444,17 +445,11 @@ def test_a_hidden_row_is_skipped_however_its_attributes_are_quoted_and_spaced(st
     for n in (1, 2, 3):
         ws.append(list(activity(teacher_id=f"T{n}").values()))
     ws.row_dimensions[4].hidden = True
-    plain = io.BytesIO()
-    book.save(plain)
-    crafted = io.BytesIO()
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                assert body.count(b'<row r="4" hidden="1">') == 1
-                body = body.replace(b'<row r="4" hidden="1">', tag)
-            dst.writestr(info.filename, body)
-    report = ingest_bytes(store, "hidden.xlsx", crafted.getvalue())
+    def respell(body: bytes) -> bytes:
+        assert body.count(b'<row r="4" hidden="1">') == 1
+        return body.replace(b'<row r="4" hidden="1">', tag)
+
+    report = ingest_bytes(store, "hidden.xlsx", _sheet_edited(book, respell))
     assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [
         ("T0", 2), ("T2", 5), ("T3", 6)]
     assert report.notes[0] == "1 hidden row on 'Autumn' (hidden by hand or by a filter) was not imported"
