@@ -359,7 +359,7 @@ def ods_hidden_rows(zf: zipfile.ZipFile) -> dict[str, list[tuple[int, int]]]:
     if "content.xml" not in zf.namelist():
         return {}
     xml = zf.read("content.xml")
-    if xml.find(b'table:visibility="collapse"') < 0 and xml.find(b'table:visibility="filter"') < 0:
+    if xml.find(b"collapse") < 0 and xml.find(b"filter") < 0:  # either quote: table:visibility='filter'
         return {}
     hidden: dict[str, list[tuple[int, int]]] = {}
     name, row = "", 0
@@ -375,6 +375,58 @@ def ods_hidden_rows(zf: zipfile.ZipFile) -> dict[str, list[tuple[int, int]]]:
             row += repeat
             el.clear()
     return hidden
+
+
+# calamine knows the OpenDocument elements by these qualified names only
+_ODS_SHEET = re.compile(rb"<table:table[\s>]")
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell(?=[\s/>])([^>]*)>")
+_ODS_REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d+)")
+
+
+def _ods_row_extent(cells: bytes) -> int:
+    """How many columns a row lays out: up to its last cell with a type (calamine reads no other)."""
+    if cells.find(b"value-type") < 0:
+        return 0
+    if cells.find(b"repeated") < 0:  # no repeats: at most one column per cell (each cell's tags count once or twice)
+        return cells.count(b"table-cell")
+    extent = col = 0
+    for attributes in _ODS_CELL.findall(cells):
+        col += int(m.group(1)) if (m := _ODS_REPEAT.search(attributes)) else 1
+        if b"value-type" in attributes:
+            extent = col
+    return extent
+
+
+def ods_grid_cells(zf: zipfile.ZipFile) -> int:
+    """The most cells calamine lays out for one sheet of an OpenDocument spreadsheet: repeated rows and
+    cells are expanded up to the furthest cell that holds a value, so 100 bytes of XML (a valued cell
+    repeated across 16,000 columns, or after a million empty rows) would become a grid of billions.
+    Trailing empty rows and cells, which LibreOffice writes in every file, are not laid out."""
+    if "content.xml" not in zf.namelist():
+        return 0
+    xml = zf.read("content.xml")
+    sheets = [m.start() for m in _ODS_SHEET.finditer(xml)] + [len(xml)]
+    largest = row = rows_up_to = cols_up_to = 0
+    at, sheet = xml.find(b"<table:table-row"), 1
+    while at >= 0:
+        while at > sheets[sheet]:  # a new sheet starts before this row
+            largest, row, rows_up_to, cols_up_to, sheet = max(largest, rows_up_to * cols_up_to), 0, 0, 0, sheet + 1
+        head_end = xml.find(b">", at)
+        if head_end < 0:
+            break
+        head = xml[at:head_end]
+        times = int(r.group(1)) if (r := _ODS_REPEAT.search(head)) else 1
+        if head.endswith(b"/"):  # an empty row
+            body, at = b"", head_end
+        else:
+            end = xml.find(b"</table:table-row", head_end)
+            body, at = xml[head_end:end if end >= 0 else len(xml)], end if end >= 0 else len(xml)
+        row += times
+        extent = _ods_row_extent(body)
+        if extent:
+            rows_up_to, cols_up_to = row, max(cols_up_to, extent)
+        at = xml.find(b"<table:table-row", at)
+    return max(largest, rows_up_to * cols_up_to)
 
 
 _BUILTIN_DATE_FORMATS = {14, 15, 16, 17, 22, 27, 30, 36, 50, 57}
@@ -512,6 +564,11 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
             try:
                 xlsx_info = xlsx_sheet_info(zf) if suffix != ".ods" else {}
                 ods_hidden = ods_hidden_rows(zf) if suffix == ".ods" else {}
+                if suffix == ".ods" and ods_grid_cells(zf) > DENSE_CELL_LIMIT:
+                    raise FileRejected(
+                        f"{name} lays its cells out over more than {DENSE_CELL_LIMIT:,} places (rows or columns "
+                        f"repeated far beyond its data); delete the empty rows and columns below and to the right "
+                        f"of the CPD log, or save it as .xlsx, and upload it again")
             except TooMuchText as exc:
                 raise FileRejected(
                     f"{name} repeats its text too often to be read safely (its cells spell out more than "

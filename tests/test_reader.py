@@ -498,6 +498,64 @@ def test_hidden_and_filtered_rows_of_an_ods_are_skipped_and_listed(store):
     assert report.notes[0] == "3 hidden rows on 'Autumn' (hidden by hand or by a filter) were not imported"
 
 
+def _ods_edited(data: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    """An OpenDocument spreadsheet with its content.xml passed through `edit` (a crafted file)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    parts["content.xml"] = edit(parts["content.xml"])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, body in parts.items():
+            dst.writestr(name, body)
+    return out.getvalue()
+
+
+def test_a_row_of_an_ods_hidden_in_single_quotes_is_skipped(store):
+    row = [activity(teacher_id=f"T{n}", activity_date="01/10/2019") for n in range(3)]
+    data = _ods_edited(ods_bytes([(CANONICAL, None, 1), (list(row[0].values()), None, 1),
+                                  (list(row[1].values()), "filter", 1), (list(row[2].values()), None, 1)]),
+                       lambda xml: xml.replace(b'table:visibility="filter"', b"table:visibility='filter'"))
+    report = ingest_bytes(store, "hidden.ods", data)
+    assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [("T0", 2), ("T2", 4)]
+    assert report.notes[0] == "1 hidden row on 'Autumn' (hidden by hand or by a filter) was not imported"
+
+
+_VALUED = b'<table:table-cell office:value-type="string"><text:p>v</text:p></table:table-cell>'
+
+
+@pytest.mark.parametrize("rows_xml", [
+    b'<table:table-row table:number-rows-repeated="1000"><table:table-cell/></table:table-row>'
+    b"<table:table-row>" + _VALUED + b"</table:table-row>",  # a value after many empty rows
+    b'<table:table-row><table:table-cell table:number-columns-repeated="500"/>' + _VALUED + b"</table:table-row>",
+    b"<table:table-row>" + _VALUED.replace(b"table-cell ", b'table-cell table:number-columns-repeated="300" ', 1)
+    + b"</table:table-row>",  # a value repeated across columns
+    b'<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/>'
+    b"</table:table-row>",  # the empty tail LibreOffice writes in every file
+])
+def test_the_ods_guard_bounds_the_grid_calamine_lays_out(rows_xml):
+    data = _ods_edited(ods_bytes([(["a", "b"], None, 1)]),
+                       lambda xml: xml.replace(b"</table:table>", rows_xml + b"</table:table>"))
+    sheet = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Autumn")
+    laid_out = sheet.to_python(skip_empty_area=False)
+    assert reader.ods_grid_cells(zipfile.ZipFile(io.BytesIO(data))) >= len(laid_out) * len(laid_out[0])
+
+
+def test_an_ods_repeating_a_value_far_beyond_its_data_is_refused_before_it_is_laid_out():
+    """A cell repeated across 10,000 columns in a row repeated 1,000 times: 10 million cells from 1 kB (at
+    16,384 columns and a million rows, billions)."""
+    row = list(activity(hours=2.5).values())
+    data = _ods_edited(ods_bytes([(CANONICAL, None, 1), (row, None, 1), (["far"], None, 1_000)]),
+                       lambda xml: xml.replace(b'<table:table-cell office:value-type="string"><text:p>far',
+                                               b'<table:table-cell table:number-columns-repeated="10000" '
+                                               b'office:value-type="string"><text:p>far'))
+    prepared = prepare("far.ods", data)
+    assert prepared.report.status == "rejected"
+    assert prepared.report.errors[0].message == (
+        "far.ods lays its cells out over more than 5,000,000 places (rows or columns repeated far beyond its "
+        "data); delete the empty rows and columns below and to the right of the CPD log, or save it as .xlsx, "
+        "and upload it again")
+
+
 @needs_fixtures
 def test_hidden_rows_of_an_xls_are_still_imported_a_documented_limitation(store):
     """calamine reports no row visibility for .xls (tafia/calamine#237, closed as not planned) and this
