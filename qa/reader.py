@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
+import numpy as np
 import python_calamine
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
@@ -171,8 +172,9 @@ def read_csv(name: str, data: bytes, limits: Limits) -> RawSheet:
 # --------------------------------------------------------------------------- xlsx parts calamine does not give
 
 _ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
-_ATTR_R = re.compile(rb'\br=["\'](\d+)["\']')
-_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+# either quote and spaces around '=', as XML allows (Excel hides a row written hidden = '1' all the same)
+_ATTR_R = re.compile(rb'(?:^|\s)r\s*=\s*["\'](\d+)["\']')
+_HIDDEN = re.compile(rb'\bhidden\s*=\s*["\'](?:1|true)["\']')
 # r="..." on a row or a cell, either quote: calamine places a cell by its own reference, whatever its row says
 # (spaces around = allowed; the possessive +: no backtracking, a third faster)
 _TALL_REF = re.compile(rb' r *+= *+["\'][A-Za-z]{0,3}+(\d{6,})')  # rows 100,000 and beyond
@@ -216,12 +218,50 @@ def xlsx_sheet_info(zf: zipfile.ZipFile) -> dict[str, XlsxSheetInfo]:
             part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
             targets[rel.get("Id")] = part
     info = {}
+    lengths, room = _shared_string_lengths(zf), SHARED_TEXT_LIMIT
     for sheet in book.iter(f"{{{_NS['m']}}}sheet"):
         part = targets.get(sheet.get(f"{{{_NS['r']}}}id"))
         if part not in names:
             continue
-        info[sheet.get("name")] = _scan_sheet(part, zf.read(part))
+        xml = zf.read(part)
+        info[sheet.get("name")] = _scan_sheet(part, xml)
+        room -= _shared_text(xml, lengths, room)
+        if room < 0:
+            raise TooMuchText
     return info
+
+
+class TooMuchText(Exception):
+    """The workbook's shared-string cells spell out more than SHARED_TEXT_LIMIT characters."""
+
+
+SHARED_TEXT_LIMIT = 50_000_000  # characters a workbook's cells may spell out from its shared strings
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si\b.*?</(?:\w+:)?si\s*>|<(?:\w+:)?si\b[^>]*/>", re.DOTALL)
+_TAG = re.compile(rb"<[^>]*>")
+# a type of s and the string number in the <v> after it, never past the cell's end (starting with the literal
+# t lets the search skip ahead: 0.45 s per million cells); on a tag other than a cell it only counts more
+_SHARED_INDEX = re.compile(rb"""t\s*=\s*["']s["'][^>]*>(?:(?!</?(?:\w+:)?c[\s>/]).)*?<(?:\w+:)?v\b[^>]*>\s*(\d+)""",
+                           re.DOTALL)
+
+
+def _shared_string_lengths(zf: zipfile.ZipFile) -> np.ndarray:
+    """Per shared string, the bytes of its text (at least its characters), and a 0 for a number past them."""
+    name = next((n for n in zf.namelist() if n.lower() == "xl/sharedstrings.xml"), None)
+    texts = [] if name is None else _SHARED_STRING.findall(zf.read(name))
+    return np.array([len(m) - sum(map(len, _TAG.findall(m))) for m in texts] + [0], dtype=np.int64)
+
+
+def _shared_text(xml: bytes, lengths: np.ndarray, room: int) -> int:
+    """A bound on the characters a sheet's shared-string cells spell out: calamine gives each cell its own
+    copy, so a 30,000-character string named by 100,000 cells is 3 billion characters from a file of a few
+    hundred kB. A cell with a value has four tags at least, so the cheap bound (a cell per four tags, each
+    naming the longest string) settles most sheets; otherwise each cell's string is counted."""
+    longest = int(lengths.max())
+    cheap = xml.count(b"<") // 4 * longest
+    if cheap <= room:  # the room the workbook's other sheets left
+        return cheap
+    numbers = np.array(_SHARED_INDEX.findall(xml) or [b"0"]).astype(np.int64)
+    return int(lengths[np.minimum(numbers, len(lengths) - 1)].sum())
 
 
 def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
@@ -230,7 +270,11 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
     The extent bounds the grid calamine would allocate, so every reference counts, a cell's as much as its
     row's: a crafted `<c r="XFD1048576">` inside `<row r="2">` is placed at row 1,048,576.
     """
-    if not _refs_in_one_spelling(xml):  # calamine reads any spelling: the exact extent, reference by reference
+    one_spelling = _refs_in_one_spelling(xml)
+    if _may_have_unreferenced_tags(xml, one_spelling):  # placed one after another: count them as calamine does
+        max_row, max_col = _placed_extent(xml)
+        return XlsxSheetInfo(part, _hidden_rows(xml), max_row, max_col)
+    if not one_spelling:  # calamine reads any spelling: the exact extent, reference by reference
         refs = _SPACED_REF.findall(xml)
         max_col = max((column_number(c.upper()) for c, _ in refs if c), default=1)
         max_row = max(max((int(r) for _, r in refs), default=0), len(_ROW.findall(xml)))
@@ -243,6 +287,38 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
     if max_row * max_col > DENSE_CELL_LIMIT:  # near the limit: the exact furthest row, reference by reference
         max_row = max(max(map(int, _ANY_REF_ROW.findall(xml)), default=0), len(_ROW.findall(xml)))
     return XlsxSheetInfo(part, _hidden_rows(xml), max_row, max_col)
+
+
+_CELL_OR_ROW = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
+_UNREFERENCED = re.compile(rb"<(?:[\w.-]+:)?(?:row|c)(?=[\s/>])(?:(?!\sr\s*=)[^>])*+>")
+# a row or cell tag whose first attribute is not its reference, in the spelling programs write (one search,
+# ~0.2 s for 1.3 million cells); then, and in any other spelling, each tag is looked at
+_R_NOT_FIRST = re.compile(rb"<(?:\w++:)?+(?:row|c)(?:[>/]| (?!r *+=))")
+
+
+def _may_have_unreferenced_tags(xml: bytes, one_spelling: bool) -> bool:
+    """Is there a row or cell without its own reference (the r attribute is optional)?"""
+    if one_spelling and _R_NOT_FIRST.search(xml) is None:
+        return False
+    return _UNREFERENCED.search(xml) is not None
+
+
+def _placed_extent(xml: bytes) -> tuple[int, int]:
+    """An upper bound on the furthest row and column calamine places a cell at, reading the tags in order
+    as it does: a row without a reference follows the row before it, a cell without one the cell before it.
+    Crafted, `<c>` sixteen thousand times beside `<row r="190000">` would otherwise build 3 billion cells."""
+    max_row = max_col = row = col = 0
+    for tag, attributes in _CELL_OR_ROW.findall(xml):
+        ref = _SPACED_REF.search(attributes)
+        if tag == b"row":
+            row, col = (int(ref.group(2)) if ref else row + 1), 0
+        elif ref:
+            col = column_number(ref.group(1).upper()) if ref.group(1) else col + 1
+            row = max(row, int(ref.group(2)))  # whether or not a reference moves calamine's row, this bounds it
+        else:
+            col += 1
+        max_row, max_col = max(max_row, row), max(max_col, col)
+    return max_row, max(max_col, 1)
 
 
 def _refs_in_one_spelling(xml: bytes) -> bool:
@@ -261,7 +337,7 @@ def _hidden_rows(xml: bytes) -> list[int]:
     """Excel row numbers of the rows hidden by hand or by a filter."""
     hidden: list[int] = []
     # bytes.find runs at memory speed; the regex only where the literal occurs (0.3 s saved per 100k rows)
-    if xml.find(b'hidden="') >= 0 and _HIDDEN.search(xml):  # rows with hidden flags: look at each row tag
+    if xml.find(b"hidden") >= 0 and _HIDDEN.search(xml):  # rows with hidden flags: look at each row tag
         last = 0
         for m in _ROW.finditer(xml):
             r = _ATTR_R.search(m.group(1))
@@ -283,7 +359,7 @@ def ods_hidden_rows(zf: zipfile.ZipFile) -> dict[str, list[tuple[int, int]]]:
     if "content.xml" not in zf.namelist():
         return {}
     xml = zf.read("content.xml")
-    if xml.find(b'table:visibility="collapse"') < 0 and xml.find(b'table:visibility="filter"') < 0:
+    if xml.find(b"collapse") < 0 and xml.find(b"filter") < 0:  # either quote: table:visibility='filter'
         return {}
     hidden: dict[str, list[tuple[int, int]]] = {}
     name, row = "", 0
@@ -299,6 +375,58 @@ def ods_hidden_rows(zf: zipfile.ZipFile) -> dict[str, list[tuple[int, int]]]:
             row += repeat
             el.clear()
     return hidden
+
+
+# calamine knows the OpenDocument elements by these qualified names only
+_ODS_SHEET = re.compile(rb"<table:table[\s>]")
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell(?=[\s/>])([^>]*)>")
+_ODS_REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d+)")
+
+
+def _ods_row_extent(cells: bytes) -> int:
+    """How many columns a row lays out: up to its last cell with a type (calamine reads no other)."""
+    if cells.find(b"value-type") < 0:
+        return 0
+    if cells.find(b"repeated") < 0:  # no repeats: at most one column per cell (each cell's tags count once or twice)
+        return cells.count(b"table-cell")
+    extent = col = 0
+    for attributes in _ODS_CELL.findall(cells):
+        col += int(m.group(1)) if (m := _ODS_REPEAT.search(attributes)) else 1
+        if b"value-type" in attributes:
+            extent = col
+    return extent
+
+
+def ods_grid_cells(zf: zipfile.ZipFile) -> int:
+    """The most cells calamine lays out for one sheet of an OpenDocument spreadsheet: repeated rows and
+    cells are expanded up to the furthest cell that holds a value, so 100 bytes of XML (a valued cell
+    repeated across 16,000 columns, or after a million empty rows) would become a grid of billions.
+    Trailing empty rows and cells, which LibreOffice writes in every file, are not laid out."""
+    if "content.xml" not in zf.namelist():
+        return 0
+    xml = zf.read("content.xml")
+    sheets = [m.start() for m in _ODS_SHEET.finditer(xml)] + [len(xml)]
+    largest = row = rows_up_to = cols_up_to = 0
+    at, sheet = xml.find(b"<table:table-row"), 1
+    while at >= 0:
+        while at > sheets[sheet]:  # a new sheet starts before this row
+            largest, row, rows_up_to, cols_up_to, sheet = max(largest, rows_up_to * cols_up_to), 0, 0, 0, sheet + 1
+        head_end = xml.find(b">", at)
+        if head_end < 0:
+            break
+        head = xml[at:head_end]
+        times = int(r.group(1)) if (r := _ODS_REPEAT.search(head)) else 1
+        if head.endswith(b"/"):  # an empty row
+            body, at = b"", head_end
+        else:
+            end = xml.find(b"</table:table-row", head_end)
+            body, at = xml[head_end:end if end >= 0 else len(xml)], end if end >= 0 else len(xml)
+        row += times
+        extent = _ods_row_extent(body)
+        if extent:
+            rows_up_to, cols_up_to = row, max(cols_up_to, extent)
+        at = xml.find(b"<table:table-row", at)
+    return max(largest, rows_up_to * cols_up_to)
 
 
 _BUILTIN_DATE_FORMATS = {14, 15, 16, 17, 22, 27, 30, 36, 50, 57}
@@ -349,18 +477,22 @@ def read_xlsx_sparse(zf: zipfile.ZipFile, part: str) -> tuple[list[list[object]]
                     el.clear()
     kinds = _format_kinds(zf)
     cells: dict[int, dict[int, object]] = {}
-    row_number = 0
+    row_number = col = 0
     with zf.open(part) as f:
-        for _, el in ElementTree.iterparse(f):
+        for event, el in ElementTree.iterparse(f, events=("start", "end")):
             tag = el.tag.rsplit("}", 1)[-1]
             if tag == "row":
-                el.clear()
-            elif tag == "c":
-                ref = el.get("r", "")
-                m = re.match(r"([A-Z]{1,3})(\d+)$", ref)
-                if not m:
-                    continue
-                row_number, col = int(m.group(2)), column_number(m.group(1))
+                if event == "start":  # a row without a reference follows the one before it, as calamine reads it
+                    r = el.get("r", "").strip()
+                    row_number, col = (int(r) if r.isdigit() else row_number + 1), 0
+                else:
+                    el.clear()
+            elif tag == "c" and event == "end":
+                m = re.match(r"([A-Za-z]{1,3})(\d+)$", el.get("r", "").strip())
+                if m:
+                    cell_row, col = int(m.group(2)), column_number(m.group(1).upper())
+                else:  # a cell without a reference follows the one before it
+                    cell_row, col = row_number, col + 1
                 t, v = el.get("t", "n"), el.find("m:v", _NS)
                 text = v.text if v is not None else None
                 if t == "inlineStr":
@@ -382,7 +514,7 @@ def read_xlsx_sparse(zf: zipfile.ZipFile, part: str) -> tuple[list[list[object]]
                         s = int(el.get("s", "0"))
                         value = _typed(number, kinds[s] if s < len(kinds) else "")
                 if value is not None and value != "":
-                    cells.setdefault(row_number, {})[col] = value
+                    cells.setdefault(cell_row, {})[col] = value
                 el.clear()
     used = sorted({c for row in cells.values() for c in row})
     position = {c: i for i, c in enumerate(used)}
@@ -432,6 +564,16 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
             try:
                 xlsx_info = xlsx_sheet_info(zf) if suffix != ".ods" else {}
                 ods_hidden = ods_hidden_rows(zf) if suffix == ".ods" else {}
+                if suffix == ".ods" and ods_grid_cells(zf) > DENSE_CELL_LIMIT:
+                    raise FileRejected(
+                        f"{name} lays its cells out over more than {DENSE_CELL_LIMIT:,} places (rows or columns "
+                        f"repeated far beyond its data); delete the empty rows and columns below and to the right "
+                        f"of the CPD log, or save it as .xlsx, and upload it again")
+            except TooMuchText as exc:
+                raise FileRejected(
+                    f"{name} repeats its text too often to be read safely (its cells spell out more than "
+                    f"{SHARED_TEXT_LIMIT:,} characters between them); copy only the CPD log into a new "
+                    f"workbook and upload that") from exc
             except (ElementTree.ParseError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 raise FileRejected(f"{name} is damaged (part of the workbook could not be read); save it again "
                                    f"from the spreadsheet program and upload the new copy") from exc

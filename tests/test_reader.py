@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import subprocess
 import sys
 import textwrap
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pyarrow.compute as pc
 import pytest
+import python_calamine
 
-from qa import ingest
+from qa import ingest, reader
 from qa.ingest import decide_date_order, ingest_bytes, ingest_files, prepare, validate_batch
 from tests.conftest import CANONICAL, ROOT, activity, workbook_bytes
 
@@ -141,6 +144,18 @@ def _read_in_a_fresh_process(path: Path) -> tuple[tuple[str, str, str], int]:
     return (status, rows, hours), int(peak_mb.split()[-1])
 
 
+def _sheet_edited(book: openpyxl.Workbook, edit: Callable[[bytes], bytes]) -> bytes:
+    """The workbook as .xlsx bytes with its first sheet's XML passed through `edit` (a crafted file)."""
+    plain = io.BytesIO()
+    book.save(plain)
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            dst.writestr(info.filename, edit(body) if info.filename == "xl/worksheets/sheet1.xml" else body)
+    return crafted.getvalue()
+
+
 def _one_activity_workbook() -> openpyxl.Workbook:
     book = openpyxl.Workbook()
     ws = book.active
@@ -171,21 +186,104 @@ def test_a_crafted_cell_far_below_its_own_row_tag_reads_in_bounded_memory(tmp_pa
     """No spreadsheet program writes a cell whose reference lies outside its row, but the reader places a cell
     by its own reference, in any spelling XML allows: the guard must count it (it looked only at row tags,
     written r="...")."""
-    plain = io.BytesIO()
-    _one_activity_workbook().save(plain)
-    crafted = io.BytesIO()
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                at = body.index(b"</row>", body.index(b'<row r="2"'))
-                body = body[:at] + cell + body[at:]
-            dst.writestr(info.filename, body)
+    def add_cell(body: bytes) -> bytes:
+        at = body.index(b"</row>", body.index(b'<row r="2"'))
+        return body[:at] + cell + body[at:]
+
     path = tmp_path / "crafted.xlsx"
-    path.write_bytes(crafted.getvalue())
+    path.write_bytes(_sheet_edited(_one_activity_workbook(), add_cell))
     read, peak_mb = _read_in_a_fresh_process(path)
     assert read == ("pending", "1", "[2.5]")  # the activity is read; the stray cell is not an activity
     assert peak_mb < 300
+
+
+def _with_rows_appended(rows_xml: bytes) -> bytes:
+    """The one-activity workbook with `rows_xml` added at the end of its sheet's data."""
+    def append(body: bytes) -> bytes:
+        at = body.index(b"</sheetData>")
+        return body[:at] + rows_xml + body[at:]
+
+    return _sheet_edited(_one_activity_workbook(), append)
+
+
+_BARE = b'<c t="inlineStr"><is><t>stray</t></is></c>'
+
+
+@pytest.mark.parametrize("rows_xml", [
+    b'<row r="3">' + _BARE * 40 + b'</row><row r="10"><c r="A10"><v>1</v></c></row>',  # cells without r
+    b'<row r="3"><c r="AA3"><v>1</v></c>' + _BARE * 5 + b'</row>',  # after a referenced cell
+    b'<row r="3"><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/><c/>'
+    b'<c/><c/><c/><c/><c t="n"><v>1</v></c></row>',
+    b'<row r="150000"><c r="A150000"><v>1</v></c></row>' + b'<row>' + _BARE + b'</row>' * 1,  # rows without r
+    b'<row r="3">' + _BARE * 30 + b'</row>\n<row r="4"><c\nr="A4"><v>1</v></c></row>',  # and a new line
+])
+def test_the_sparse_guard_bounds_the_grid_calamine_builds_for_cells_and_rows_without_a_reference(rows_xml):
+    """calamine places a cell or row without its own reference after the one before it: the guard must count
+    those too, or 16,384 such cells (160 kB) beside a row 190,000 would make it build a grid of 3 billion cells."""
+    data = _with_rows_appended(rows_xml)
+    info = reader.xlsx_sheet_info(zipfile.ZipFile(io.BytesIO(data)))["Log"]
+    grid = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Log")
+    assert info.max_row >= grid.height and info.max_col >= grid.width
+    # and a sheet too big for calamine's grid, read cell by cell, places them where calamine does
+    dense = {(r + 1, c + 1, v) for r, row in enumerate(grid.to_python(skip_empty_area=False))
+             for c, v in enumerate(row) if v != ""}
+    rows, numbers = reader.read_xlsx_sparse(zipfile.ZipFile(io.BytesIO(data)), info.path)
+    used = sorted({c for _, c, _ in dense})
+    day = {v: v.date() for row in rows for v in row if isinstance(v, dt.datetime)}  # calamine gives a date
+    assert {(n, used[c], day.get(v, v)) for n, row in zip(numbers, rows, strict=True)
+            for c, v in enumerate(row) if v != ""} == dense
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
+def test_a_wide_row_of_cells_without_references_beside_a_far_row_reads_in_bounded_memory(tmp_path):
+    path = tmp_path / "bare.xlsx"
+    path.write_bytes(_with_rows_appended(b'<row r="3">' + b"<c><v>1</v></c>" * 16_384
+                                         + b'</row><row r="190000"><c r="A190000"><v>1</v></c></row>'))
+    read, peak_mb = _read_in_a_fresh_process(path)
+    assert read == ("pending", "1", "[2.5]")
+    assert peak_mb < 300
+
+
+def _with_shared_string_cells(length: int, cells: int, cell: bytes) -> bytes:
+    """A one-activity workbook with shared strings (as Excel writes it) whose rows 3 on each hold `cell`,
+    naming ({i}) a shared string of `length` characters."""
+    import xlsxwriter
+
+    plain = io.BytesIO()
+    book = xlsxwriter.Workbook(plain)
+    ws = book.add_worksheet("Log")
+    ws.write_row(0, 0, CANONICAL)
+    ws.write_row(1, 0, ["" if v is None else v.isoformat() if isinstance(v, dt.date) else v
+                        for v in activity(hours=2.5).values()])
+    book.close()
+    with zipfile.ZipFile(plain) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    strings, sheet = parts["xl/sharedStrings.xml"], parts["xl/worksheets/sheet1.xml"]
+    index = b"%d" % strings.count(b"<si>")
+    parts["xl/sharedStrings.xml"] = strings.replace(b"</sst>", b"<si><t>" + b"A" * length + b"</t></si></sst>")
+    rows = b"".join(b'<row r="%d">' % r + cell.replace(b"{r}", b"%d" % r).replace(b"{i}", index) + b"</row>"
+                    for r in range(3, 3 + cells))
+    at = sheet.index(b"</sheetData>")
+    parts["xl/worksheets/sheet1.xml"] = sheet[:at] + rows + sheet[at:]
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, body in parts.items():
+            dst.writestr(name, body)
+    return crafted.getvalue()
+
+
+@pytest.mark.parametrize("cell", [b'<c r="D{r}" t="s"><v>{i}</v></c>', b"<c r='D{r}' t = 's'><f>1</f><v> {i}</v></c>"])
+def test_a_long_shared_string_named_by_many_cells_is_refused_before_it_is_copied_into_each(monkeypatch, cell):
+    """Each cell gets its own copy of its shared string: 8,000 cells naming one of 30,000 characters took a
+    47 kB upload to 3 GB. The limit is lowered here to keep the test light."""
+    monkeypatch.setattr(reader, "SHARED_TEXT_LIMIT", 1_000_000, raising=False)
+    prepared = prepare("repeats.xlsx", _with_shared_string_cells(1_000, 1_500, cell))  # 1.5 million characters
+    assert prepared.report.status == "rejected"
+    assert prepared.report.errors[0].message == (
+        "repeats.xlsx repeats its text too often to be read safely (its cells spell out more than 1,000,000 "
+        "characters between them); copy only the CPD log into a new workbook and upload that")
+    fine = prepare("fine.xlsx", _with_shared_string_cells(1_000, 900, cell))  # 0.9 million: counted, not guessed
+    assert fine.report.status != "rejected" and fine.activities is not None
 
 
 def _zip_with_bad_crc(member: bytes) -> bytes:
@@ -333,6 +431,30 @@ def test_hidden_rows_and_hidden_sheets_are_skipped_and_listed(store):
     assert "Hidden sheet 'Last term' was not imported" in report.notes
 
 
+@pytest.mark.parametrize("tag", [b"<row r='4' hidden='1'>", b'<row r = "4" hidden = "1">',
+                                 b'<row r="4"\thidden="true">', b"<row hidden='true' spans='1:14' r='4'>"])
+def test_a_hidden_row_is_skipped_however_its_attributes_are_quoted_and_spaced(store, tag):
+    """XML allows either quote and spaces around '=': Excel hides such a row, so the importer must too
+    (it read only hidden="1", and a row number it could not read was taken as the row after the last)."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Autumn"
+    ws.append(CANONICAL)
+    ws.append(list(activity(teacher_id="T0").values()))
+    ws.append([])  # row 3 is empty: no row tag, so row 4's number must be read, not counted
+    for n in (1, 2, 3):
+        ws.append(list(activity(teacher_id=f"T{n}").values()))
+    ws.row_dimensions[4].hidden = True
+    def respell(body: bytes) -> bytes:
+        assert body.count(b'<row r="4" hidden="1">') == 1
+        return body.replace(b'<row r="4" hidden="1">', tag)
+
+    report = ingest_bytes(store, "hidden.xlsx", _sheet_edited(book, respell))
+    assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [
+        ("T0", 2), ("T2", 5), ("T3", 6)]
+    assert report.notes[0] == "1 hidden row on 'Autumn' (hidden by hand or by a filter) was not imported"
+
+
 def ods_bytes(rows: list[tuple[list[object], str | None, int]]) -> bytes:
     """A minimal OpenDocument spreadsheet, sheet 'Autumn': (cells, row visibility or None, times repeated) per row."""
     def cell(v: object) -> str:
@@ -374,6 +496,64 @@ def test_hidden_and_filtered_rows_of_an_ods_are_skipped_and_listed(store):
     # rows 3-5 hidden (row 5 repeats row 4's cells); the trailing hidden empties are nothing to import
     assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [("T0", 2), ("T4", 6)]
     assert report.notes[0] == "3 hidden rows on 'Autumn' (hidden by hand or by a filter) were not imported"
+
+
+def _ods_edited(data: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    """An OpenDocument spreadsheet with its content.xml passed through `edit` (a crafted file)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    parts["content.xml"] = edit(parts["content.xml"])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, body in parts.items():
+            dst.writestr(name, body)
+    return out.getvalue()
+
+
+def test_a_row_of_an_ods_hidden_in_single_quotes_is_skipped(store):
+    row = [activity(teacher_id=f"T{n}", activity_date="01/10/2019") for n in range(3)]
+    data = _ods_edited(ods_bytes([(CANONICAL, None, 1), (list(row[0].values()), None, 1),
+                                  (list(row[1].values()), "filter", 1), (list(row[2].values()), None, 1)]),
+                       lambda xml: xml.replace(b'table:visibility="filter"', b"table:visibility='filter'"))
+    report = ingest_bytes(store, "hidden.ods", data)
+    assert store.query_rows("SELECT teacher_id, source_row FROM activities ORDER BY 1") == [("T0", 2), ("T2", 4)]
+    assert report.notes[0] == "1 hidden row on 'Autumn' (hidden by hand or by a filter) was not imported"
+
+
+_VALUED = b'<table:table-cell office:value-type="string"><text:p>v</text:p></table:table-cell>'
+
+
+@pytest.mark.parametrize("rows_xml", [
+    b'<table:table-row table:number-rows-repeated="1000"><table:table-cell/></table:table-row>'
+    b"<table:table-row>" + _VALUED + b"</table:table-row>",  # a value after many empty rows
+    b'<table:table-row><table:table-cell table:number-columns-repeated="500"/>' + _VALUED + b"</table:table-row>",
+    b"<table:table-row>" + _VALUED.replace(b"table-cell ", b'table-cell table:number-columns-repeated="300" ', 1)
+    + b"</table:table-row>",  # a value repeated across columns
+    b'<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024"/>'
+    b"</table:table-row>",  # the empty tail LibreOffice writes in every file
+])
+def test_the_ods_guard_bounds_the_grid_calamine_lays_out(rows_xml):
+    data = _ods_edited(ods_bytes([(["a", "b"], None, 1)]),
+                       lambda xml: xml.replace(b"</table:table>", rows_xml + b"</table:table>"))
+    sheet = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Autumn")
+    laid_out = sheet.to_python(skip_empty_area=False)
+    assert reader.ods_grid_cells(zipfile.ZipFile(io.BytesIO(data))) >= len(laid_out) * len(laid_out[0])
+
+
+def test_an_ods_repeating_a_value_far_beyond_its_data_is_refused_before_it_is_laid_out():
+    """A cell repeated across 10,000 columns in a row repeated 1,000 times: 10 million cells from 1 kB (at
+    16,384 columns and a million rows, billions)."""
+    row = list(activity(hours=2.5).values())
+    data = _ods_edited(ods_bytes([(CANONICAL, None, 1), (row, None, 1), (["far"], None, 1_000)]),
+                       lambda xml: xml.replace(b'<table:table-cell office:value-type="string"><text:p>far',
+                                               b'<table:table-cell table:number-columns-repeated="10000" '
+                                               b'office:value-type="string"><text:p>far'))
+    prepared = prepare("far.ods", data)
+    assert prepared.report.status == "rejected"
+    assert prepared.report.errors[0].message == (
+        "far.ods lays its cells out over more than 5,000,000 places (rows or columns repeated far beyond its "
+        "data); delete the empty rows and columns below and to the right of the CPD log, or save it as .xlsx, "
+        "and upload it again")
 
 
 @needs_fixtures
