@@ -254,10 +254,12 @@ def _cell_names(page: pd.DataFrame) -> pd.DataFrame:
 
 
 def warning_kinds(store: Store, viewer: Viewer) -> dict[str, str]:
-    """Kinds of warning present (what each is about) -> plain-English name, for the filter."""
+    """Kinds of warning on active uploads (what each is about) -> plain-English name, for the filter: a kind
+    found only in an undone upload would offer a choice that shows nothing."""
     require(viewer, "evaluator")
     found = [r[0] for r in store.query_rows(
-        "SELECT DISTINCT coalesce(column_name, '') FROM upload_warnings ORDER BY 1")]
+        """SELECT DISTINCT coalesce(w.column_name, '') FROM upload_warnings w
+           JOIN uploads u ON u.upload_id = w.upload_id WHERE u.status = 'active' ORDER BY 1""")]
     return {k: schema.column_label(k) if k else "Repeated rows" for k in found}
 
 

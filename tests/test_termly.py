@@ -23,6 +23,7 @@ from qa import schema, template, termly
 from qa.access import AccessDenied, Viewer
 from qa.framework import load_framework
 from qa.ingest import ingest_bytes
+from qa.returns import undo_upload
 from qa.store import Store
 from tests.conftest import activity, workbook_bytes
 from tests.test_app import APP, PAGES, fresh_cache  # noqa: F401 (autouse: a fresh store per AppTest)
@@ -157,6 +158,16 @@ def test_warnings_and_upload_history_filter_by_school_year_and_kind(round_db):
         assert ids(kinds=("kept_aside",)) == [1]
         assert ids(kinds=("kept_aside", "warnings")) == [2, 1]
         assert ids(school_id="S1", kinds=("counting",)) == [3, 2, 1]
+
+
+def test_warning_kinds_of_an_undone_upload_are_not_offered(round_db, tmp_path):
+    db = tmp_path / "undo.duckdb"
+    db.write_bytes(round_db.read_bytes())
+    with Store(db) as store:
+        (warned,) = termly.upload_history(store, EVALUATOR, kinds=("warnings",)).all()["upload_id"].tolist()
+        undo_upload(store, warned, by="eva")
+        assert termly.warnings(store, EVALUATOR).total() == 0
+        assert termly.warning_kinds(store, EVALUATOR) == {}  # was {"sustained": ...}: a filter that shows nothing
 
 
 def _app(db, monkeypatch, downloads: dict | None = None, **params) -> AppTest:
