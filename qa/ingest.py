@@ -479,7 +479,7 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
     Files are validated together in batches of about `batch_rows` rows (one vectorised
     pass amortises the per-call cost over many small returns), then committed one by one.
     """
-    from qa.returns import BatchClaims, commit_batch
+    from qa.returns import BatchClaims, commit_batch, number_as_commit_would
 
     claims = BatchClaims()  # a file overlapping one of an earlier round of this call is caught too
     register = school_register(store)
@@ -504,7 +504,7 @@ def ingest_files(store: Store, paths: Iterable[str | Path], *, progress: Progres
         done += len(batch)
         if progress:
             progress("file", done, len(items), batch[-1].report.file_name)
-    return reports
+    return number_as_commit_would(reports) if options.get("dry_run") else reports  # across rounds too
 
 
 # --------------------------------------------------------------------------- history

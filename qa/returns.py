@@ -558,6 +558,16 @@ def commit_batch(store: Store, prepared: list[Prepared], validated: list[Validat
             for j in range(i, run_end):
                 progress("file", j + 1, len(prepared), prepared[j].report.file_name)
         i = run_end
+    return number_as_commit_would(reports) if dry_run else reports
+
+
+def number_as_commit_would(reports: list[FileReport]) -> list[FileReport]:
+    """Check rolls every file back, so each accepted one saw the same next upload id; Commit gives them
+    consecutive ids in batch order (refused and needs-Replace files get none, a duplicate keeps its earlier
+    upload's), so Check numbers them that way too instead of showing one number for every file."""
+    accepted = [r for r in reports if r.status == "accepted" and r.upload_id is not None]
+    for k, report in enumerate(accepted):
+        report.upload_id = accepted[0].upload_id + k
     return reports
 
 

@@ -253,6 +253,21 @@ def test_the_same_file_twice_in_a_batch_is_saved_once(mem):
     assert active(mem) == [("S1", "T1", "Autumn", 2.0, 1)]
 
 
+def test_check_across_rounds_numbers_files_as_commit_will(tmp_path):
+    """The CLI validates a long batch in rounds; Check still numbers the accepted files one after another."""
+    paths = []
+    for n, teacher in enumerate(("T1", "T2", "T3")):
+        paths.append(tmp_path / f"r{n}.csv")
+        paths[-1].write_bytes(csv_return([("S1", teacher, "Autumn", 2)]))
+    with Store(":memory:") as store:
+        checked = ingest.ingest_files(store, paths, batch_rows=1, dry_run=True)
+        assert [(r.status, r.upload_id, r.committed) for r in checked] == [("accepted", 1, False),
+                                                                          ("accepted", 2, False),
+                                                                          ("accepted", 3, False)]
+        saved = ingest.ingest_files(store, paths, batch_rows=1)
+        assert [r.upload_id for r in saved] == [1, 2, 3]
+
+
 MIXED_BATCH = [
     ("new1.csv", ((("S2", "T1", "Autumn", 2),), (), ())),
     ("again.csv", ((("S1", "T1", "Autumn", 1),), (), ())),  # the same content as the earlier upload
@@ -273,8 +288,9 @@ def stored(store: Store) -> dict[str, list[tuple]]:
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_plain_files_committed_together_match_committing_them_one_by_one(dry_run):
-    """Consecutive plain files share one transaction: same outcomes, upload ids, rows and audit as one at a time."""
-    outcomes = {}
+    """Consecutive plain files share one transaction: same outcomes, upload ids, rows and audit as one at a time;
+    a batch's Check numbers its files as its Commit will (separate Checks each see the same next id)."""
+    outcomes, ids = {}, {}
     for together in (True, False):
         with Store(":memory:") as store:
             one(store, "first.csv", [("S1", "T1", "Autumn", 1)])
@@ -285,16 +301,18 @@ def test_plain_files_committed_together_match_committing_them_one_by_one(dry_run
             else:
                 reports = [r for name, content in MIXED_BATCH for r in run_batch(store, [(name, content)],
                                                                                  dry_run=dry_run)]
-            outcomes[together] = ([(r.status, r.upload_id, r.committed, [e.message for e in r.errors], r.notes,
+            ids[together] = [r.upload_id for r in reports]
+            outcomes[together] = ([(r.status, r.committed, [e.message for e in r.errors], r.notes,
                                     r.rows_accepted) for r in reports], stored(store))
             assert (store.data_version == version) == dry_run
     assert outcomes[True] == outcomes[False]
     assert [o[0] for o in outcomes[True][0]] == ["accepted", "duplicate", "needs_replace", "accepted", "accepted",
                                                  "accepted"]
+    assert ids[True] == [3, 1, None, 4, 5, 6]  # Check: what Commit will give, not #3 for every file
+    assert ids[False] == ([3, 1, None, 3, 3, 3] if dry_run else [3, 1, None, 4, 5, 6])
     if not dry_run:
-        assert [o[1] for o in outcomes[True][0]] == [3, 1, None, 4, 5, 6]
         assert outcomes[True][1]["audit_log"][-1] == ("cli", "upload", "#6 new3.csv: 1 rows accepted, 0 quarantined")
-        assert outcomes[True][0][2][3][0].startswith("clash.csv covers returns already uploaded: school S1, Autumn "
+        assert outcomes[True][0][2][2][0].startswith("clash.csv covers returns already uploaded: school S1, Autumn "
                                                      "2019/20 (upload #2, second.csv)")
 
 
