@@ -248,8 +248,8 @@ def kept_aside(store: Store, viewer: Viewer, school_id: str | None = None, year:
 def _cell_names(page: pd.DataFrame) -> pd.DataFrame:
     """Which cells were wrong, named as on the template ('Hours', not 'hours')."""
     page = page.copy()
-    page["column_name"] = page["column_name"].map(
-        lambda v: ", ".join(schema.column_label(c.strip()) for c in v.split(",")) if isinstance(v, str) else v)
+    page["column_name"] = page["column_name"].map(  # a warning about a whole row has no cell: blank, not "None"
+        lambda v: ", ".join(schema.column_label(c.strip()) for c in v.split(",")) if isinstance(v, str) else "")
     return page
 
 

@@ -170,6 +170,15 @@ def test_warning_kinds_of_an_undone_upload_are_not_offered(round_db, tmp_path):
         assert termly.warning_kinds(store, EVALUATOR) == {}  # was {"sustained": ...}: a filter that shows nothing
 
 
+def test_a_warning_about_a_whole_row_names_no_cell(tmp_path):
+    rows = [activity(school_id="S1", teacher_id="T1", activity_date=AUTUMN)] * 2  # the same row twice
+    with Store(tmp_path / "rep.duckdb") as store:
+        ingest_bytes(store, "twice.xlsx", workbook_bytes(rows))
+        page = termly.warnings(store, EVALUATOR).page(1, 100)
+        assert page["column_name"].tolist() == [""]  # shown blank, never "None"
+        assert page["message"].str.startswith("Same teacher, date, title and hours as row").all()
+
+
 def _app(db, monkeypatch, downloads: dict | None = None, **params) -> AppTest:
     monkeypatch.setenv("CPDQA_DB", str(db))
     if downloads is not None:  # keep what each download button would serve, built as a click would build it
