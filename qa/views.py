@@ -17,7 +17,7 @@ import pandas as pd
 from qa import champion, disclosure, engine, schema
 from qa.access import Viewer, require, school_scope
 from qa.errors import CpdqaError
-from qa.framework import KITEMARK_FRAMEWORK, Framework, load_framework
+from qa.framework import INSUFFICIENT_EVIDENCE, KITEMARK_FRAMEWORK, Framework, load_framework
 from qa.labels import period
 from qa.paging import PagedQuery
 from qa.store import Store, run
@@ -282,7 +282,7 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
                               "teachers": int(this_year[t].sum())} for c, s, h, t in _QUADRANT])
     # every year's providers, as the Providers page asks for them: one query, cached, serves both pages
     providers = engine.provider_results(store, framework, engine.Filters(as_of=as_of, through_term=through_term))
-    providers = providers[providers["academic_year"] == year]
+    providers = _published_levels(providers[providers["academic_year"] == year])
     order = kitemark_levels(store, framework)
     levels = (providers.groupby("kitemark_level")["provider"].count().reindex(order, fill_value=0)
               .rename("providers").rename_axis("kitemark_level").reset_index())
@@ -343,6 +343,16 @@ _PROVIDER_FIGURES = ["teachers", "schools", "hours", "activities", "share_hours_
                      *(f"share_hours_{a}" for a in schema.DFE_ASPECTS)]
 _PROGRAMME_FIGURES = ["teachers", "recognised_teachers", "hours", "terms_spanned_median",
                       "share_hours_self_reported_sustained", "share_teachers_sustained_by_dates"]
+def _published_levels(providers: pd.DataFrame) -> pd.DataFrame:
+    """Provider-years with the kite-mark levels anyone beyond the evaluator may see: a level judged from fewer
+    than disclosure.SMALL_CELL teachers (possible when a framework lowers the rubric's minimum) is a figure
+    of a small group, so it reads as insufficient evidence, as the rubric's default minimum would have it."""
+    small = providers["teachers"] < disclosure.SMALL_CELL
+    if not small.any():
+        return providers
+    return providers.assign(kitemark_level=providers["kitemark_level"].where(~small, INSUFFICIENT_EVIDENCE))
+
+
 _PUBLIC_PROVIDER = ["provider_key", "kitemark_level", "quality_mark_status", "quality_mark", "quality_mark_level",
                     "quality_mark_expires_on"]
 
@@ -370,7 +380,7 @@ def provider_page(store: Store, viewer: Viewer, framework: Framework, year: str 
     order = kitemark_levels(store, framework)
     if viewer.role == "champion":
         own = engine.Filters(year=year, as_of=as_of, through_term=through_term, schools=school_scope(viewer))
-        everyone = engine.provider_results(store, framework, filters)
+        everyone = _published_levels(engine.provider_results(store, framework, filters))
         public = everyone[["academic_year", *_PUBLIC_PROVIDER]]
         providers = engine.provider_results(store, framework, own).drop(
             columns=[c for c in _PUBLIC_PROVIDER if c != "provider_key"] + ["schools", "kitemark_limited_by"])
@@ -389,7 +399,7 @@ def provider_page(store: Store, viewer: Viewer, framework: Framework, year: str 
         return _provider_release(every_year, programmes, year, order, set())
     # the same release for every funder: worked out once per data version
     return store.cached(("provider page", framework.model_dump_json(), year, as_of, through_term),
-                        lambda: _provider_release(every_year, programmes, year, order,
+                        lambda: _provider_release(_published_levels(every_year), programmes, year, order,
                                                   _provider_suppression(store, every_year, programmes, year,
                                                                         through_term)))
 

@@ -291,3 +291,31 @@ def test_to_the_end_of_autumn_a_programme_is_not_sustained_by_its_summer_session
         year = engine.school_results(store, wellcome, engine.Filters(year="2020/21", as_of=AS_OF)).iloc[0]
     assert autumn["hours_collaborative_sustained"] == 0 and autumn["hours_collaborative_only"] == 25
     assert year["hours_collaborative_sustained"] == 50  # by the year's end it did run over two terms
+
+
+def test_a_level_judged_from_fewer_than_5_teachers_is_shown_to_evaluators_only(providers_db):
+    """An evaluator may lower the rubric's minimum to 2 teachers; a level is then a figure of a small group
+    (Small Co's 3 teachers in 2020/21 logged only hours with all four aspects), which funders and champions
+    of other schools must not see: to them it stays "insufficient evidence", in every table and count."""
+    from qa.framework import INSUFFICIENT_EVIDENCE, KITEMARK_FRAMEWORK, save_version
+
+    wellcome = load_framework("wellcome")
+    with Store(providers_db) as store:
+        kitemark = load_framework(KITEMARK_FRAMEWORK, store)
+        save_version(store, kitemark.model_copy(update={"kitemark": kitemark.kitemark.model_copy(
+            update={"min_teachers": 2})}), "evaluator")
+        pages = {role: views.provider_page(store, Viewer(role, school_id="S1" if role == "champion" else None),
+                                           wellcome, "2020/21", AS_OF, "Spring")
+                 for role in ("evaluator", "funder", "champion")}
+        overview = views.funder_overview(store, Viewer("funder"), wellcome, "2020/21", AS_OF, "Spring")
+
+    def level(frame: pd.DataFrame, year: str = "2020/21") -> str:
+        return frame[(frame["provider"] == "Small Co") & (frame["academic_year"] == year)]["kitemark_level"].iloc[0]
+
+    assert level(pages["evaluator"].providers) not in (INSUFFICIENT_EVIDENCE, "working towards Bronze")
+    assert level(pages["funder"].providers) == INSUFFICIENT_EVIDENCE
+    assert level(pages["funder"].trend) == INSUFFICIENT_EVIDENCE
+    assert level(pages["funder"].trend, "2019/20") != INSUFFICIENT_EVIDENCE  # 6 teachers: judged for everyone
+    assert level(pages["champion"].providers) == INSUFFICIENT_EVIDENCE
+    counts = overview.provider_levels.set_index("kitemark_level")["providers"]
+    assert counts[INSUFFICIENT_EVIDENCE] == 1 and counts.sum() == 2  # Big Co and Small Co
