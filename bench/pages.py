@@ -10,7 +10,10 @@ aside in 1 upload in 6, and an audit log of every upload and sign-in. Then:
    rerun of the same session (the best of 3 of each);
 2. sessions: a real `streamlit run` on the database, warmed by one visit, then 1, 5 and 10
    browser sessions at once (Playwright + Debian's chromium), each opening a page as a different
-   role and waiting for its content; the server's resident memory after each round.
+   role and waiting for its content; the server's resident memory after each round, and the CPU
+   seconds the server and the browsers each spent per session;
+3. the control: the same rounds on a Streamlit page of one metric and nothing else, which shows
+   what a browser session of any Streamlit page costs this machine before cpdqa draws anything.
 
 Run: .venv/bin/python bench/pages.py [--teachers 100000] [--skip-sessions]
 """
@@ -171,6 +174,30 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_seconds(root: int, exclude: int) -> float:
+    """CPU time of every live process descended from `root` (Playwright's driver and each Chromium
+    process), except the server's; a process's reaped children are in its own cumulative fields, so a
+    renderer that closed with its context is still counted, by its parent."""
+    parents, cpu = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    total, tick = 0, os.sysconf("SC_CLK_TCK")
+    for pid in cpu:
+        p = pid
+        while p not in (0, 1, root, exclude) and p in parents:
+            p = parents[p]
+        if p == root and pid not in (root, exclude):
+            total += cpu[pid]
+    return total / tick
+
+
 def _rss_mb(pid: int) -> tuple[float, float]:
     """Resident and peak resident memory of the server process, in MB."""
     fields = {}
@@ -180,13 +207,11 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-async def _visit(browser, base: str, role: str, page_name: str) -> float:
+async def _visit(browser, url: str, selector: str) -> float:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    query = f"?role={role}" + ("&champion_school=S00000" if role == "champion" else "")
     started = time.perf_counter()
-    await page.goto(f"{base}/{URL_PATHS[page_name]}{query}")
-    selector = '[data-testid="stDataFrame"]' if page_name == "providers" else '[data-testid="stMetricValue"]'
+    await page.goto(url)
     await page.wait_for_selector(selector, timeout=300_000)
     await page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=300_000)
     seconds = time.perf_counter() - started
@@ -194,16 +219,30 @@ async def _visit(browser, base: str, role: str, page_name: str) -> float:
     return seconds
 
 
-async def _round(browser, base: str, n: int) -> list[float]:
+def _dashboard_visits(base: str, n: int) -> list[tuple[str, str]]:
+    """n visits to the dashboard, each as the next of five role and page pairs, with the element that
+    shows its content."""
     mix = [("champion", "school"), ("funder", "funder"), ("evaluator", "school"), ("evaluator", "funder"),
            ("champion", "providers")]
-    visits = [_visit(browser, base, *mix[i % len(mix)]) for i in range(n)]
-    return list(await asyncio.gather(*visits))
+    visits = []
+    for role, page_name in (mix[i % len(mix)] for i in range(n)):
+        query = f"?role={role}" + ("&champion_school=S00000" if role == "champion" else "")
+        selector = '[data-testid="stDataFrame"]' if page_name == "providers" else '[data-testid="stMetricValue"]'
+        visits.append((f"{base}/{URL_PATHS[page_name]}{query}", selector))
+    return visits
 
 
-def sessions(db: Path, first_port: int = 8617) -> list[dict]:
-    """Time to content per browser session, and the server's own CPU time per session: on a 2-core
-    machine the browsers compete with the server, so wall time alone cannot tell whose work it is."""
+# The control: a Streamlit page showing one metric and nothing else. What a session of it costs the
+# browser is what any Streamlit page costs before cpdqa draws anything.
+BARE_PAGE = 'import streamlit as st\nst.metric("Teachers", 42)\n'
+
+
+def sessions(db: Path, first_port: int = 8617, bare: bool = False) -> list[dict]:
+    """Time to content per browser session, and the server's and the browsers' CPU time per session: on a
+    2-core machine the browsers compete with the server, so wall time alone cannot tell whose work it is.
+    With `bare`, the same rounds on BARE_PAGE instead of the dashboard."""
+    import tempfile
+
     from playwright.async_api import async_playwright
 
     chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
@@ -211,11 +250,21 @@ def sessions(db: Path, first_port: int = 8617) -> list[dict]:
         print("no chromium: sessions skipped")
         return []
     port = _free_port(first_port)
+    folder = tempfile.TemporaryDirectory()
+    script = "streamlit_app.py"
+    if bare:
+        script = str(Path(folder.name) / "bare.py")
+        Path(script).write_text(BARE_PAGE)
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless=true",
-         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
+         "--server.fileWatcherType=none"],
         cwd=ROOT, env={**os.environ, "CPDQA_DB": str(db)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+
+    def visits(n: int) -> list[tuple[str, str]]:
+        return [(base, '[data-testid="stMetricValue"]')] * n if bare else _dashboard_visits(base, n)
+
     try:
         deadline = time.time() + 120
         while True:
@@ -233,15 +282,21 @@ def sessions(db: Path, first_port: int = 8617) -> list[dict]:
             async with async_playwright() as p:
                 browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
                                                                                    "--disable-dev-shm-usage"])
-                warm = await _round(browser, base, 5)  # computes this data version's results once
-                rows.append({"sessions": "warm-up (5)", "max": max(warm), "median": sorted(warm)[2],
+                # computes this data version's results once
+                warm = sorted(await asyncio.gather(*(_visit(browser, *v) for v in visits(5))))
+                rows.append({"sessions": "warm-up (5)", "max": max(warm), "median": warm[2],
                              "rss_mb": _rss_mb(server.pid)[0]})
                 for n in (1, 5, 10):
-                    cpu = _cpu_seconds(server.pid)
-                    times = sorted(await _round(browser, base, n))
+                    cpu, browsers = _cpu_seconds(server.pid), _tree_cpu_seconds(os.getpid(), server.pid)
+                    times = sorted(await asyncio.gather(*(_visit(browser, *v) for v in visits(n))))
                     rss, peak = _rss_mb(server.pid)
+                    server_cpu = (_cpu_seconds(server.pid) - cpu) / n
+                    browser_cpu = (_tree_cpu_seconds(os.getpid(), server.pid) - browsers) / n
                     rows.append({"sessions": n, "max": max(times), "median": times[len(times) // 2],
-                                 "server_cpu": (_cpu_seconds(server.pid) - cpu) / n, "rss_mb": rss, "peak_mb": peak})
+                                 "server_cpu": server_cpu, "browser_cpu": browser_cpu, "rss_mb": rss, "peak_mb": peak,
+                                 # the cores share the round's CPU work, whoever does it: its last session
+                                 # cannot reach content much before the work is done
+                                 "floor": n * (server_cpu + browser_cpu) / (os.cpu_count() or 1)})
                 await browser.close()
             return rows
 
@@ -251,6 +306,7 @@ def sessions(db: Path, first_port: int = 8617) -> list[dict]:
     finally:
         server.terminate()
         server.wait(30)
+        folder.cleanup()
 
 
 def main() -> None:
@@ -276,11 +332,18 @@ def main() -> None:
         else:
             print(f"{row['role']:10} {row['page']:13} {row['first']:>7.2f} {row['session']:>8.2f} {row['rerun']:>7.2f}")
     if not args.skip_sessions:
-        print(f"\n{'sessions':>12} {'slowest':>8} {'median':>8} {'server CPU/session':>19} {'server MB':>10} "
-              f"{'peak MB':>8}")
-        for row in sessions(path, args.port):
-            print(f"{row['sessions']!s:>12} {row.get('max', 0):>8.2f} {row.get('median', 0):>8.2f} "
-                  f"{row.get('server_cpu', 0):>19.2f} {row['rss_mb']:>10.0f} {row.get('peak_mb', 0):>8.0f}")
+        print(f"\n{'sessions':>12} {'slowest':>8} {'median':>8} {'server CPU/session':>19} "
+              f"{'browser CPU/session':>20} {'CPU floor':>10} {'server MB':>10} {'peak MB':>8}")
+        for bare in (False, True):
+            if bare:
+                print("the control: a Streamlit page of one metric (BARE_PAGE), no database")
+            for row in sessions(path, args.port, bare):
+                print(f"{row['sessions']!s:>12} {row.get('max', 0):>8.2f} {row.get('median', 0):>8.2f} "
+                      f"{row.get('server_cpu', 0):>19.2f} {row.get('browser_cpu', 0):>20.2f} "
+                      f"{row.get('floor', 0):>10.2f} "
+                      f"{row['rss_mb']:>10.0f} {row.get('peak_mb', 0):>8.0f}")
+        print(f"CPU floor: the round's server and browser CPU seconds over this machine's {os.cpu_count()} cores, "
+              "about the soonest its last session could reach content")
 
 
 if __name__ == "__main__":
