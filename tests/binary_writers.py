@@ -89,21 +89,30 @@ def _bof(kind: int) -> bytes:
 
 def _sst(strings: list[str]) -> bytes:
     """SST and its CONTINUE records: a string's characters may run on into the next record, which then starts
-    with the string's flags byte again (BIFF8 records hold at most 8,224 bytes)."""
+    with a flags byte of its own (BIFF8 records hold at most 8,224 bytes). As Excel does, a stretch of
+    characters that all fit in one byte is written one byte each (flags 0), any other two bytes each (flags 1)."""
     records, data = [], bytearray(struct.pack("<II", len(strings), len(strings)))
+
+    def stretch(chars: str, room: int) -> tuple[int, bytes, int]:
+        """(flags, bytes, characters taken) of the longest stretch of `chars` fitting in `room` bytes."""
+        narrow = all(ord(ch) < 256 for ch in chars[:room])
+        if narrow:
+            return 0, chars[:room].encode("latin-1"), len(chars[:room])
+        n = room // 2
+        return 1, chars[:n].encode("utf-16-le"), len(chars[:n])
+
     for s in strings:
-        raw = s.encode("utf-16-le")
         if len(data) + 3 + 2 > 8224:
             records.append(bytes(data))
             data = bytearray()
-        data += struct.pack("<HB", len(s), 1)
-        while raw:
-            room = (8224 - len(data)) // 2 * 2
-            data += raw[:room]
-            raw = raw[room:]
-            if raw:
-                records.append(bytes(data))
-                data = bytearray(b"\x01")
+        flags, raw, taken = stretch(s, 8224 - len(data) - 3)
+        data += struct.pack("<HB", len(s), flags) + raw
+        left = s[taken:]
+        while left:
+            records.append(bytes(data))
+            flags, raw, taken = stretch(left, 8224 - 1)
+            data = bytearray([flags]) + raw
+            left = left[taken:]
     records.append(bytes(data))
     return biff(0x00FC, records[0]) + b"".join(biff(0x003C, r) for r in records[1:])
 
