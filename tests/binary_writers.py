@@ -155,33 +155,38 @@ def xls_stream(sheets: dict[str, list[Cell]], shared: list[str] | None = None,
 
 
 def cfb_bytes(stream: bytes, name: str = "Workbook") -> bytes:
-    """An OLE2 compound file (version 3, 512-byte sectors) holding one stream, padded with zeros to 4,096 bytes
-    at least so it lives in ordinary sectors (a shorter stream would belong in the mini stream); the reader
-    stops at the last EOF record, before the padding."""
+    """An OLE2 compound file holding one stream, padded with zeros to 4,096 bytes at least so it lives in
+    ordinary sectors (a shorter stream would belong in the mini stream); the reader stops at the last EOF
+    record, before the padding. Version 3 (512-byte sectors) up to 6 MB, version 4 (4,096-byte) above."""
     stream = stream.ljust(4096, b"\x00")
     size = len(stream)
-    stream = stream.ljust(-(-size // 512) * 512, b"\x00")
-    n_stream = len(stream) // 512
+    sector = 512 if size <= 6_000_000 else 4096
+    per = sector // 4
+    stream = stream.ljust(-(-size // sector) * sector, b"\x00")
+    n_stream = len(stream) // sector
     n_fat = 1
-    while (n_fat + 1 + n_stream) > n_fat * 128:
+    while (n_fat + 2 + n_stream) > n_fat * per:
         n_fat += 1
     if n_fat > 109:
         raise ValueError("stream too large for this writer")
-    fat = [0xFFFFFFFD] * n_fat + [0xFFFFFFFE]  # FAT sectors, then the directory's one sector
-    first = n_fat + 1
+    # FAT sectors, the directory's one sector, an empty sector for the root's mini stream (version 4 wants one)
+    fat = [0xFFFFFFFD] * n_fat + [0xFFFFFFFE, 0xFFFFFFFE]
+    first = n_fat + 2
     fat += [first + i + 1 for i in range(n_stream - 1)] + [0xFFFFFFFE]
-    fat += [0xFFFFFFFF] * (n_fat * 128 - len(fat))
+    fat += [0xFFFFFFFF] * (n_fat * per - len(fat))
     difat = list(range(n_fat)) + [0xFFFFFFFF] * (109 - n_fat)
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-              + b"\x00" * 6 + struct.pack("<IIIIIIIII", 0, n_fat, n_fat, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
-              + struct.pack("<109I", *difat))
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16
+              + struct.pack("<HHHHH", 0x3E, 3 if sector == 512 else 4, 0xFFFE, 9 if sector == 512 else 12, 6)
+              + b"\x00" * 6 + struct.pack("<IIIIIIIII", 0 if sector == 512 else 1, n_fat, n_fat, 0, 4096,
+                                           0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+              + struct.pack("<109I", *difat)).ljust(sector, b"\x00")
 
     def entry(entry_name: str, kind: int, child: int, start: int, length: int) -> bytes:
         encoded = (entry_name + "\x00").encode("utf-16-le")
         return (encoded.ljust(64, b"\x00") + struct.pack("<HBBIII", len(encoded), kind, 1, 0xFFFFFFFF,
                                                          0xFFFFFFFF, child)
-                + b"\x00" * 36 + struct.pack("<II", start, length) + b"\x00" * 4)
+                + b"\x00" * 36 + struct.pack("<IQ", start, length))
 
-    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry(name, 2, 0xFFFFFFFF, first, size)
-                 + b"\x00" * 256)
-    return header + struct.pack(f"<{n_fat * 128}I", *fat) + directory + stream
+    directory = (entry("Root Entry", 5, 1, n_fat + 1, 0) + entry(name, 2, 0xFFFFFFFF, first, size)).ljust(
+        sector, b"\x00")
+    return header + struct.pack(f"<{n_fat * per}I", *fat) + directory + b"\x00" * sector + stream
