@@ -70,7 +70,7 @@ def _records12(data: bytes, types: frozenset[int]):
 
 # BrtRowHdr (0), then the cell records calamine reads (types 2 to 10) with the bytes it reads of each
 _XLSB_SHORTEST = {2: 12, 3: 9, 4: 9, 5: 16, 6: 12, 7: 12, 8: 12, 9: 16, 10: 9}
-_XLSB_SHEET = frozenset({0, *_XLSB_SHORTEST})
+_XLSB_SHORTEST_BY_TYPE = np.array([4, 0, *(_XLSB_SHORTEST[t] for t in range(2, 11))], dtype=np.int64)
 _XLSB_SST = frozenset({0x13, 0x23, 0x24, 0x9F})
 
 
@@ -129,30 +129,61 @@ def _xlsb_sheet(data: bytes, lengths: np.ndarray) -> tuple[int, int]:
     The whole part is walked, not only calamine's stretch between BrtBeginSheetData and BrtEndSheetData,
     so the bound holds however a crafted part arranges its blocks: the furthest row is the furthest row
     header calamine accepts (it stops at one past row 1,048,577), the furthest column any cell's (a 32-bit
-    number: calamine does not stop at XFD)."""
-    max_row, max_col = 0, -1
-    shared: list[int] = []
-    unpack = struct.unpack_from
-    for typ, at, size in _records12(data, _XLSB_SHEET):
-        if typ == 0:
-            if size < 4:
-                raise Damaged("a row record is cut short")
-            (row,) = unpack("<I", data, at)
-            if row <= 0x100000:
-                max_row = max(max_row, row)
+    number: calamine does not stop at XFD). The records are found in one Python pass (one or two bytes
+    of type, one to four of size, as calamine reads them); their fields are read in numpy."""
+    types, starts, sizes = [], [], []
+    at, end = 0, len(data)
+    while at < end:
+        b = data[at]
+        if b < 0x80:
+            typ, at = b, at + 1
+        elif at + 1 < end:
+            typ, at = (b & 0x7F) | ((data[at + 1] & 0x7F) << 7), at + 2
         else:
-            if size < _XLSB_SHORTEST[typ]:
-                raise Damaged("a cell record is cut short")
-            (col,) = unpack("<I", data, at)
-            max_col = max(max_col, col)
-            if typ == 7:
-                shared.append(unpack("<I", data, at + 8)[0])
-    text = 0
-    if shared:
-        numbers = np.array(shared, dtype=np.int64)
-        known = numbers < len(lengths)  # calamine reads a cell naming no text as empty
-        text = int(lengths[numbers[known]].sum())
-    return (max_row + 1) * (max_col + 1) if max_col >= 0 else 0, text
+            break
+        if at < end and data[at] < 0x80:
+            size, at = data[at], at + 1
+        else:
+            size = shift = 0
+            for _ in range(4):
+                if at >= end:
+                    break
+                b, at = data[at], at + 1
+                size |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+        if typ <= 10 and typ != 1:
+            if at + size > end:
+                raise Damaged("a record runs past the end of its part")
+            types.append(typ)
+            starts.append(at)
+            sizes.append(size)
+        at += size
+    if not types:
+        return 0, 0
+    raw = np.frombuffer(data, dtype=np.uint8)
+    kinds, at_, size_ = (np.array(v, dtype=np.int64) for v in (types, starts, sizes))
+    if (size_ < _XLSB_SHORTEST_BY_TYPE[kinds]).any():
+        raise Damaged("a row or cell record is cut short")
+
+    def u32(where: np.ndarray) -> np.ndarray:
+        return (raw[where].astype(np.int64) | (raw[where + 1].astype(np.int64) << 8)
+                | (raw[where + 2].astype(np.int64) << 16) | (raw[where + 3].astype(np.int64) << 24))
+
+    rows = u32(at_[kinds == 0])
+    rows = rows[rows <= 0x100000]
+    cells = kinds >= 2
+    if not cells.any():
+        return 0, 0
+    max_row = int(rows.max()) if len(rows) else 0
+    places = (max_row + 1) * (int(u32(at_[cells]).max()) + 1)
+    named = at_[kinds == 7]
+    if not len(named):
+        return places, 0
+    numbers = u32(named + 8)
+    known = numbers < len(lengths)  # calamine reads a cell naming no text as empty
+    return places, int(lengths[numbers[known]].sum())
 
 
 def xlsb_layout(zf: zipfile.ZipFile) -> Layout | None:
@@ -349,43 +380,74 @@ def _xls_stream(stream: bytes) -> Layout:
         elif typ == 0x000A:
             break
     scanned = 0
-    unpack = struct.unpack_from
     for start in sheets:
         if start > len(stream):
             raise Damaged("a sheet starts past the end of the workbook")
-        max_row = max_col = -1
-        shared: list[int] = []
-        end = start
-        for typ, data, _, after in _biff_records(stream, start):
-            end = after
-            if typ == 0x000A:
-                break
-            if typ in _CELL_RECORDS:
-                if len(data) < _SHORTEST[typ]:
-                    raise Damaged("a cell record is cut short")
-                row, col = unpack("<HH", data)
-                if typ == 0x00FD:
-                    shared.append(unpack("<I", data, 6)[0])
-            elif typ == 0x00BD:  # MULRK: a run of numbers along a row
-                if len(data) < 6:
-                    raise Damaged("a cell record is cut short")
-                row, col = unpack("<HH", data)
-                col += max(0, (len(data) - 6) // 6 - 1)
-            elif typ == 0x0200:  # DIMENSIONS: calamine reserves room for the whole range it states
-                _dimensions_fit(data)
-                continue
-            else:
-                continue
-            max_row, max_col = max(max_row, row), max(max_col, col)
-        scanned += end - start
+        offsets = _biff_offsets(stream, start)
+        scanned += (int(offsets[-1]) if len(offsets) else start) - start
         if scanned > 2 * len(stream) + 65_536:
             raise Damaged("its sheets overlap one another")
-        layout.places += (max_row + 1) * (max_col + 1)
-        if shared:
-            numbers = np.array(shared, dtype=np.int64)
-            known = numbers < len(lengths)  # calamine leaves out a cell naming no string
-            layout.shared_text += int(lengths[numbers[known]].sum())
+        places, text = _xls_sheet(stream, offsets, lengths)
+        layout.places += places
+        layout.shared_text += text
     return layout
+
+
+_HEADER = struct.Struct("<HH").unpack_from
+
+
+def _biff_offsets(stream: bytes, at: int) -> np.ndarray:
+    """Offsets of a sheet's records, from `at` to its EOF record, as calamine steps through them (a CONTINUE
+    record is stepped over whether calamine files it under the record before or not); stops before a
+    record that runs past the end of the stream, where calamine stops with an error."""
+    offsets = []
+    append = offsets.append
+    end = len(stream) - 4
+    while at <= end:
+        typ, size = _HEADER(stream, at)
+        if at + 4 + size > end + 4:
+            break
+        append(at)
+        if typ == 0x000A:
+            break
+        at += 4 + size
+    return np.array(offsets, dtype=np.int64)
+
+
+_XLS_SHORTEST = np.zeros(65_536, dtype=np.int64)  # per record type: the bytes calamine reads of a cell record
+for _typ, _size in _SHORTEST.items():
+    _XLS_SHORTEST[_typ] = _size
+_XLS_SHORTEST[0x00BD] = 6  # MULRK
+
+
+def _xls_sheet(stream: bytes, offsets: np.ndarray, lengths: np.ndarray) -> tuple[int, int]:
+    """(grid places, shared-string characters) of one sheet, from its record offsets, in numpy."""
+    raw = np.frombuffer(stream, dtype=np.uint8)
+    n = len(raw)
+
+    def u16(at: np.ndarray) -> np.ndarray:
+        return raw[np.minimum(at, n - 1)].astype(np.int64) | (raw[np.minimum(at + 1, n - 1)].astype(np.int64) << 8)
+
+    types, sizes = u16(offsets), u16(offsets + 2)
+    dimensions = types == 0x0200  # calamine reserves room for the whole range a DIMENSIONS record states
+    for at, size in zip(offsets[dimensions].tolist(), sizes[dimensions].tolist(), strict=True):
+        _dimensions_fit(stream[at + 4:at + 4 + size])
+    is_cell = _XLS_SHORTEST[types] > 0
+    cells, cell_types, cell_sizes = offsets[is_cell], types[is_cell], sizes[is_cell]
+    if not len(cells):
+        return 0, 0
+    if (cell_sizes < _XLS_SHORTEST[cell_types]).any():
+        raise Damaged("a cell record is cut short")
+    rows, cols = u16(cells + 4), u16(cells + 6)
+    mulrk = cell_types == 0x00BD  # a run of numbers along a row: (size - 6) / 6 of them
+    cols = np.where(mulrk, cols + np.maximum(0, (cell_sizes - 6) // 6 - 1), cols)
+    places = (int(rows.max()) + 1) * (int(cols.max()) + 1)
+    named = cells[cell_types == 0x00FD]
+    if not len(named):
+        return places, 0
+    numbers = u16(named + 10) | (u16(named + 12) << 16)
+    known = numbers < len(lengths)  # calamine leaves out a cell naming no string
+    return places, int(lengths[numbers[known]].sum())
 
 
 def _dimensions_fit(data: bytes) -> None:
