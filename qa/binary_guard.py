@@ -14,7 +14,6 @@ from __future__ import annotations
 import struct
 import zipfile
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from xml.etree import ElementTree
 
 import numpy as np
@@ -94,7 +93,7 @@ def _xlsb_sheet_paths(zf: zipfile.ZipFile) -> list[str]:
             continue
         rel_id = book[at + 12:at + 12 + 2 * rel_len].decode("utf-16-le", errors="replace")
         path = f"xl/{targets.get(rel_id, '')}"
-        if PurePosixPath(path).parts[1:2] == ("worksheets",):
+        if path.split("/")[1] == "worksheets":  # calamine's test for a worksheet
             paths.append(path)
     return [p for p in dict.fromkeys(paths) if p in names]
 
@@ -258,9 +257,9 @@ def _cfb_streams(data: bytes, wanted: set[str]) -> list[bytes]:
     mini_fat = np.zeros(0, dtype="<u4")
     streams = []
     for entry in entries:
-        name_len = min(struct.unpack_from("<H", entry, 64)[0], 64)
-        name = entry[:name_len].decode("utf-16-le", errors="replace").rstrip("\x00")
-        if entry[66] != 2 or name.lower() not in wanted:
+        # as calamine names an entry: its 64 bytes up to the first NUL, whatever its length and type fields say
+        name = entry[:64].decode("utf-16-le", errors="replace").split("\x00", 1)[0]
+        if name.lower() not in wanted:
             continue
         start = struct.unpack_from("<I", entry, 116)[0]
         size = struct.unpack_from("<Q" if sector == 4096 else "<I", entry, 120)[0]

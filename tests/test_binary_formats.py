@@ -158,6 +158,29 @@ def test_an_xls_with_a_far_cell_is_refused(cell):
     assert refusal("far.xls", data) == places_message("far.xls")
 
 
+@pytest.mark.parametrize("record", [
+    biff(0x00D6, struct.pack("<HH", 65_535, 255) + b"\x00" * 16),  # RSTRING: calamine 0.37 places it too
+    biff(0x00BD, struct.pack("<HH", 65_535, 250) + b"\x00" * 18 + struct.pack("<H", 252)),  # MULRK, 3 numbers
+])
+def test_far_cells_of_every_kind_calamine_places_are_counted(record):
+    stream = xls_stream({"Log": HEAD})
+    data = cfb_bytes(stream[:-4] + record + stream[-4:])  # before the sheet's EOF record
+    grid = _calamine_grid(data)
+    assert len(grid) == 65_536
+    assert binary_guard.xls_layout(data).places == len(grid) * len(grid[0])
+    assert refusal("far.xls", data) == places_message("far.xls")
+
+
+def test_the_workbook_stream_is_found_as_calamine_finds_it_whatever_its_entry_says():
+    """calamine names a directory entry by its first 64 bytes alone: a zero name length and a wrong entry type
+    must not hide a far cell from the guard."""
+    data = bytearray(cfb_bytes(xls_stream({"Log": [*HEAD, (65_535, 255, 1.0)]})))
+    at = data.index("Workbook".encode("utf-16-le"))
+    data[at + 64:at + 67] = b"\x00\x00\x01"
+    assert len(_calamine_grid(bytes(data))) == 65_536
+    assert refusal("hidden.xls", bytes(data)) == places_message("hidden.xls")
+
+
 @pytest.mark.parametrize("dimensions", [struct.pack("<IIHHH", 0, 0xFFFFFFFF, 0, 0xFFFF, 0),
                                         struct.pack("<IIHHH", 5_000, 10, 0, 256, 0),  # last row before the first
                                         struct.pack("<HHHHH", 5_000, 10, 0, 75, 0)])
