@@ -95,7 +95,7 @@ def _xlsb_sheet_paths(zf: zipfile.ZipFile) -> list[str]:
         path = f"xl/{targets.get(rel_id, '')}"
         if path.split("/")[1] == "worksheets":  # calamine's test for a worksheet
             paths.append(path)
-    return [p for p in dict.fromkeys(paths) if p in names]
+    return [p for p in paths if p in names]  # a part named by two sheets is read twice
 
 
 def _xlsb_shared_lengths(zf: zipfile.ZipFile) -> np.ndarray:
@@ -192,8 +192,11 @@ def xlsb_layout(zf: zipfile.ZipFile) -> Layout | None:
     layout = Layout()
     try:
         lengths = _xlsb_shared_lengths(zf)
+        measured: dict[str, tuple[int, int]] = {}
         for path in _xlsb_sheet_paths(zf):
-            places, text = _xlsb_sheet(zf.read(path), lengths)
+            if path not in measured:
+                measured[path] = _xlsb_sheet(zf.read(path), lengths)
+            places, text = measured[path]
             layout.places += places
             layout.shared_text += text
     except Damaged as exc:

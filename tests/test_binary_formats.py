@@ -171,6 +171,24 @@ def test_far_cells_of_every_kind_calamine_places_are_counted(record):
     assert refusal("far.xls", data) == places_message("far.xls")
 
 
+def test_an_xlsb_sheet_part_named_by_three_sheets_counts_three_times():
+    """calamine reads a part once per sheet that names it: three grids of 2 million places are 6 million."""
+    part = xlsb_sheet([*HEAD, (1_999, 999, 1.0)])
+    plain = zipfile.ZipFile(io.BytesIO(xlsb_bytes({"A": part, "B": part, "C": part})))
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(crafted, "w") as z:
+        for info in plain.infolist():
+            body = plain.read(info)
+            if info.filename.endswith(".rels"):
+                body = body.replace(b"sheet2.bin", b"sheet1.bin").replace(b"sheet3.bin", b"sheet1.bin")
+            z.writestr(info, body)
+    data = crafted.getvalue()
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert [len(book.get_sheet_by_name(n).to_python(skip_empty_area=False)) for n in "ABC"] == [2_000] * 3
+    assert binary_guard.xlsb_layout(zipfile.ZipFile(io.BytesIO(data))).places == 3 * 2_000 * 1_000
+    assert refusal("three.xlsb", data) == places_message("three.xlsb")
+
+
 def test_the_workbook_stream_is_found_as_calamine_finds_it_whatever_its_entry_says():
     """calamine names a directory entry by its first 64 bytes alone: a zero name length and a wrong entry type
     must not hide a far cell from the guard."""
