@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from array import array
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
@@ -130,7 +131,7 @@ def _xlsb_sheet(data: bytes, lengths: np.ndarray) -> tuple[int, int]:
     header calamine accepts (it stops at one past row 1,048,577), the furthest column any cell's (a 32-bit
     number: calamine does not stop at XFD). The records are found in one Python pass (one or two bytes
     of type, one to four of size, as calamine reads them); their fields are read in numpy."""
-    types, starts, sizes = [], [], []
+    types, starts, sizes = array("q"), array("q"), array("q")
     at, end = 0, len(data)
     while at < end:
         b = data[at]
@@ -162,7 +163,7 @@ def _xlsb_sheet(data: bytes, lengths: np.ndarray) -> tuple[int, int]:
     if not types:
         return 0, 0
     raw = np.frombuffer(data, dtype=np.uint8)
-    kinds, at_, size_ = (np.array(v, dtype=np.int64) for v in (types, starts, sizes))
+    kinds, at_, size_ = (np.frombuffer(v, dtype=np.int64) for v in (types, starts, sizes))
     if (size_ < _XLSB_SHORTEST_BY_TYPE[kinds]).any():
         raise Damaged("a row or cell record is cut short")
 
@@ -402,7 +403,7 @@ def _biff_offsets(stream: bytes, at: int) -> np.ndarray:
     """Offsets of a sheet's records, from `at` to its EOF record, as calamine steps through them (a CONTINUE
     record is stepped over whether calamine files it under the record before or not); stops before a
     record that runs past the end of the stream, where calamine stops with an error."""
-    offsets = []
+    offsets = array("q")  # raw 8-byte numbers: a list would keep a Python int per record (36 bytes each)
     append = offsets.append
     end = len(stream) - 4
     while at <= end:
@@ -413,7 +414,7 @@ def _biff_offsets(stream: bytes, at: int) -> np.ndarray:
         if typ == 0x000A:
             break
         at += 4 + size
-    return np.array(offsets, dtype=np.int64)
+    return np.frombuffer(offsets, dtype=np.int64) if offsets else np.zeros(0, dtype=np.int64)
 
 
 _XLS_SHORTEST = np.zeros(65_536, dtype=np.int64)  # per record type: the bytes calamine reads of a cell record
