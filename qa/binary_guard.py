@@ -445,6 +445,10 @@ def _xls_sheet(stream: bytes, offsets: np.ndarray, lengths: np.ndarray) -> tuple
     mulrk = cell_types == 0x00BD  # a run of numbers along a row: (size - 6) / 6 of them
     cols = np.where(mulrk, cols + np.maximum(0, (cell_sizes - 6) // 6 - 1), cols)
     places = (int(rows.max()) + 1) * (int(cols.max()) + 1)
+    formulas = cell_types == 0x0006  # calamine also lays the formulas out, in a grid of their own (24 bytes a
+    if formulas.any():  # place, first to last formula): a sheet near the limit took 480 MB, not 370
+        f_rows, f_cols = rows[formulas], cols[formulas]
+        places += (int(f_rows.max() - f_rows.min()) + 1) * (int(f_cols.max() - f_cols.min()) + 1)
     named = cells[cell_types == 0x00FD]
     if not len(named):
         return places, 0

@@ -205,6 +205,22 @@ def test_an_xlsb_sheet_part_named_by_three_sheets_counts_three_times():
     assert refusal("three.xlsb", data) == places_message("three.xlsb")
 
 
+def _formula(row: int, col: int) -> bytes:
+    """A FORMULA record with a cached number and an empty formula."""
+    return biff(0x0006, struct.pack("<HHHdHIH", row, col, 0x0F, 1.0, 0, 0, 0))
+
+
+def test_xls_formulas_count_twice_as_calamine_lays_them_out_in_a_second_grid():
+    """Numbers at A1 and IV19001 read (4.9 million places, 370 MB at peak); formulas there too would take
+    480 MB, as calamine keeps a grid of formula texts beside the values: refused."""
+    stream = xls_stream({"Log": HEAD})
+    numbers = cfb_bytes(stream[:-4] + biff(0x0203, struct.pack("<HHHd", 19_000, 255, 0x0F, 1.0)) + stream[-4:])
+    assert binary_guard.xls_layout(numbers).places == 19_001 * 256
+    formulas = cfb_bytes(stream[:-4] + _formula(0, 1) + _formula(19_000, 255) + stream[-4:])
+    assert binary_guard.xls_layout(formulas).places == 2 * 19_001 * 256 - 19_001  # the formulas start at B1
+    assert refusal("formulas.xls", formulas) == places_message("formulas.xls")
+
+
 def test_the_workbook_stream_is_found_as_calamine_finds_it_whatever_its_entry_says():
     """calamine names a directory entry by its first 64 bytes alone: a zero name length and a wrong entry type
     must not hide a far cell from the guard."""
