@@ -5,8 +5,8 @@ that names a shared string its own copy of it. Two cells, at A1 and XFD1048576, 
 550 GB and abort the whole process; a 30,000-character string named by 100,000 cells makes a 1.5 MB .xls take
 8 GB. These scans walk the records the way calamine walks them (one pass, no grid) and report the places the
 sheets lay out and the characters their shared-string cells spell out, so the reader can refuse first.
-Where a file is built in a way calamine would trip over (a record cut short, a string count no file could
-hold, a stream longer than the file), the scan says so rather than let calamine allocate or panic.
+Where a file is built in a way calamine would trip over (a record cut short, a sheet size no .xls can have,
+a stream longer than the file), the scan says so rather than let calamine allocate or panic.
 """
 
 from __future__ import annotations
@@ -207,6 +207,11 @@ def xlsb_layout(zf: zipfile.ZipFile) -> Layout | None:
 
 # --------------------------------------------------------------------------- .xls (BIFF8 records in an OLE2 file)
 
+def _numbers(table: bytes) -> np.ndarray:
+    """A sector table as 32-bit numbers (a last sector cut short gives its whole numbers only)."""
+    return np.frombuffer(table[:len(table) // 4 * 4], dtype="<u4")
+
+
 def _cfb_streams(data: bytes, wanted: set[str]) -> list[bytes]:
     """The streams of an OLE2 compound file whose names (any case) are in `wanted`, read through the FAT
     (or the mini FAT for streams under 4,096 bytes) with every chain bounded by the file's sectors."""
@@ -238,7 +243,7 @@ def _cfb_streams(data: bytes, wanted: set[str]) -> list[bytes]:
         difat += block[:-1]
         difat_start = block[-1]
     fat_ids = [i for i in difat if i < 0xFFFFFFFA]
-    fat = np.frombuffer(b"".join(sector_bytes(i) for i in fat_ids), dtype="<u4")
+    fat = _numbers(b"".join(sector_bytes(i) for i in fat_ids))
 
     def chain(start: int, table: np.ndarray, limit: int) -> list[int]:
         ids = []
@@ -273,7 +278,7 @@ def _cfb_streams(data: bytes, wanted: set[str]) -> list[bytes]:
             if not ministream:
                 ministream = b"".join(sector_bytes(i) for i in chain(root_start, fat, n_sectors))
                 ids = chain(mini_fat_start, fat, n_sectors)
-                mini_fat = np.frombuffer(b"".join(sector_bytes(i) for i in ids), dtype="<u4")
+                mini_fat = _numbers(b"".join(sector_bytes(i) for i in ids))
             ids = chain(start, mini_fat, len(ministream) // 64)
             stream = b"".join(ministream[i * 64:(i + 1) * 64] for i in ids)
         else:
