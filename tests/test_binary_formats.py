@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -394,3 +395,47 @@ def test_the_xlsb_scan_measures_exactly_the_grid_and_texts_calamine_builds(sheet
     cells, shared = sheet
     data = xlsb_bytes({"Log": xlsb_sheet(cells)}, shared=shared)
     _check(binary_guard.xlsb_layout(zipfile.ZipFile(io.BytesIO(data))), _calamine_grid(data), cells, shared)
+
+
+# --------------------------------------------------------------------------- damaged files: a refusal, never a crash
+
+_MUTATE = textwrap.dedent("""
+    import io, random, resource, sys, zipfile
+    sys.path.insert(0, {root!r})
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 1024 ** 3, 3 * 1024 ** 3))  # a runaway allocation aborts at once
+    from qa.reader import FileRejected, read_sheets
+    from tests.binary_writers import cfb_bytes, xls_stream, xlsb_bytes, xlsb_sheet
+    from tests.test_binary_formats import ROWS, log_cells
+    cells, shared = log_cells(ROWS)
+    stream = xls_stream({{"Log": cells}}, shared=shared)
+    parts = {{"xl/worksheets/sheet1.bin": xlsb_sheet(cells)}}
+    rng = random.Random(12)
+    outcomes = {{"read": 0, "refused": 0}}
+    for i in range({n}):
+        if i % 2:
+            data = bytearray(stream)
+            for _ in range(rng.randint(1, 6)):
+                data[rng.randrange(len(data))] = rng.choice([0, 0xFF, rng.randrange(256)])
+            name, data = "m.xls", cfb_bytes(bytes(data))
+        else:
+            part = bytearray(parts["xl/worksheets/sheet1.bin"])
+            for _ in range(rng.randint(1, 6)):
+                part[rng.randrange(len(part))] = rng.choice([0, 0xFF, 0x7F, 0x80, rng.randrange(256)])
+            name, data = "m.xlsb", xlsb_bytes({{"Log": bytes(part)}}, shared=shared)
+        try:
+            read_sheets(name, data)
+            outcomes["read"] += 1
+        except FileRejected:
+            outcomes["refused"] += 1
+    print(outcomes["read"], outcomes["refused"])
+""")
+
+
+def test_damaged_xls_and_xlsb_files_are_read_or_refused_never_a_crash():
+    """400 copies of a good log with a few bytes changed (fixed seed), read in a process capped at 3 GB: each is
+    read or refused with a sentence; none aborts the process or escapes as another exception."""
+    out = subprocess.run([sys.executable, "-c", _MUTATE.format(root=str(ROOT), n=400)], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "RUST_BACKTRACE": "0"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    read, refused = map(int, out.stdout.split())
+    assert read + refused == 400 and read > 0 and refused > 0
