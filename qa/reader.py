@@ -22,6 +22,8 @@ from xml.etree import ElementTree
 import numpy as np
 import python_calamine
 
+from qa import binary_guard
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | {".csv"}
 DENSE_CELL_LIMIT = 5_000_000  # a used range larger than this is read cell by cell (sparse) instead
@@ -550,39 +552,73 @@ def _fill_merged(sheet: python_calamine.CalamineSheet, rows: list[list[object]],
                 rows[r][c] = value
 
 
+def _too_much_text(name: str) -> FileRejected:
+    return FileRejected(f"{name} repeats its text too often to be read safely (its cells spell out more than "
+                        f"{SHARED_TEXT_LIMIT:,} characters between them); copy only the CPD log into a new "
+                        f"workbook and upload that")
+
+
+def _refuse_unbounded(name: str, layout: binary_guard.Layout | None) -> None:
+    """Refuse an .xls or .xlsb workbook calamine would build too large (or could not read safely) from its
+    records, measured by binary_guard before calamine opens it: these formats are not read sparsely."""
+    if layout is None:
+        return
+    if layout.damaged:
+        raise FileRejected(f"{name} is damaged or built in a way that cannot be read safely ({layout.damaged}); "
+                           f"save it again from the spreadsheet program, as .xlsx if you can, and upload the new copy")
+    if layout.places > DENSE_CELL_LIMIT:
+        raise FileRejected(
+            f"{name} lays its cells out over more than {DENSE_CELL_LIMIT:,} places (a cell far below or to the "
+            f"right of the data, such as one in the last row or column); delete the empty rows and columns below "
+            f"and to the right of the CPD log, or save it as .xlsx, and upload it again")
+    if layout.shared_text > SHARED_TEXT_LIMIT:
+        raise _too_much_text(name)
+
+
+def _reraise_unless_calamine_failure(exc: BaseException) -> None:
+    """Where calamine panics on a damaged file (a record shorter than it expects) it raises PanicException,
+    which is a BaseException, not an Exception: it is a refusal of that file like any other. Anything else
+    that is not an Exception (Ctrl-C, exit) goes on up."""
+    if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+        raise exc
+
+
 def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     suffix = Path(name).suffix.lower()
     xlsx_info: dict[str, XlsxSheetInfo] = {}
     ods_hidden: dict[str, list[tuple[int, int]]] = {}
     zf = None
-    if suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"}:
+    # calamine picks the format by the content, whatever the name says, so the guards do too: each measures
+    # only the parts its format has (an .xlsx renamed .xls, or an .xlsb renamed .xlsx, is still guarded)
+    if suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"} or data[:4] == b"PK\x03\x04":
         zf = check_zip_limits(data, name, limits)
         manifest = "META-INF/manifest.xml"
         if manifest in zf.namelist() and b"encryption-data" in zip_member(zf, zf.getinfo(manifest), name):
             raise FileRejected(f"{name} {PASSWORD_MESSAGE}")  # an OpenDocument file saved with a password
-        if suffix in {".xlsx", ".xlsm", ".ods"}:
-            try:
-                xlsx_info = xlsx_sheet_info(zf) if suffix != ".ods" else {}
-                ods_hidden = ods_hidden_rows(zf) if suffix == ".ods" else {}
-                if suffix == ".ods" and ods_grid_cells(zf) > DENSE_CELL_LIMIT:
-                    raise FileRejected(
-                        f"{name} lays its cells out over more than {DENSE_CELL_LIMIT:,} places (rows or columns "
-                        f"repeated far beyond its data); delete the empty rows and columns below and to the right "
-                        f"of the CPD log, or save it as .xlsx, and upload it again")
-            except TooMuchText as exc:
+        try:
+            xlsx_info = xlsx_sheet_info(zf)
+            ods_hidden = ods_hidden_rows(zf)
+            if ods_grid_cells(zf) > DENSE_CELL_LIMIT:
                 raise FileRejected(
-                    f"{name} repeats its text too often to be read safely (its cells spell out more than "
-                    f"{SHARED_TEXT_LIMIT:,} characters between them); copy only the CPD log into a new "
-                    f"workbook and upload that") from exc
-            except (ElementTree.ParseError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise FileRejected(f"{name} is damaged (part of the workbook could not be read); save it again "
-                                   f"from the spreadsheet program and upload the new copy") from exc
+                    f"{name} lays its cells out over more than {DENSE_CELL_LIMIT:,} places (rows or columns "
+                    f"repeated far beyond its data); delete the empty rows and columns below and to the right "
+                    f"of the CPD log, or save it as .xlsx, and upload it again")
+            _refuse_unbounded(name, binary_guard.xlsb_layout(zf))
+        except TooMuchText as exc:
+            raise _too_much_text(name) from exc
+        except (ElementTree.ParseError, KeyError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise FileRejected(f"{name} is damaged (part of the workbook could not be read); save it again "
+                               f"from the spreadsheet program and upload the new copy") from exc
+    elif data[:8] == binary_guard.CFB_MAGIC:
+        refuse_encrypted(name, data)
+        _refuse_unbounded(name, binary_guard.xls_layout(data))
     refuse_encrypted(name, data)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except python_calamine.PasswordError as exc:
         raise FileRejected(f"{name} {PASSWORD_MESSAGE}") from exc
-    except Exception as exc:  # calamine raises several types for damaged files
+    except BaseException as exc:  # calamine raises several types for damaged files
+        _reraise_unless_calamine_failure(exc)
         raise FileRejected(f"{name} could not be read as a spreadsheet ({exc}); save it again from the "
                            f"spreadsheet program and upload the new copy") from exc
     sheets = []
@@ -611,7 +647,8 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
             sheets.append(sheet)
     except FileRejected:
         raise
-    except Exception as exc:  # calamine and the XML parser raise many kinds for damaged files
+    except BaseException as exc:  # calamine and the XML parser raise many kinds for damaged files
+        _reraise_unless_calamine_failure(exc)
         raise FileRejected(f"{name} could not be read as a spreadsheet ({exc}); save it again from the "
                            f"spreadsheet program and upload the new copy") from exc
     return sheets
