@@ -15,6 +15,8 @@ import openpyxl
 import pyarrow.compute as pc
 import pytest
 import python_calamine
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from qa import ingest, reader
 from qa.ingest import decide_date_order, ingest_bytes, ingest_files, prepare, validate_batch
@@ -232,6 +234,54 @@ def test_the_sparse_guard_bounds_the_grid_calamine_builds_for_cells_and_rows_wit
     day = {v: v.date() for row in rows for v in row if isinstance(v, dt.datetime)}  # calamine gives a date
     assert {(n, used[c], day.get(v, v)) for n, row in zip(numbers, rows, strict=True)
             for c, v in enumerate(row) if v != ""} == dense
+
+
+# sheet XML as a hostile file might write it: row and cell tags with and without references, the reference
+# not first, spaces, tabs and new lines around '=', either quote, prefixes, CDATA and text holding tag-like bytes
+_REFS = st.builds(lambda q, letters, digits, before, after: f" r{before}={after}{q}{letters}{digits}{q}",
+                  st.sampled_from(["'", '"']), st.sampled_from(["", "A", "N", "Z", "AA", "zz", "XFD", "ABCD"]),
+                  st.sampled_from(["1", "2", "99999", "100000", "1048576", "007", ""]),
+                  st.sampled_from(["", " ", "  ", "\t"]), st.sampled_from(["", " ", "\n"]))
+_ATTRS = st.one_of(_REFS, st.sampled_from([' s="1"', " t='s'", ' spans="1:14"', ' hidden="1"', ' rr="A1"', " r",
+                                           " r ", "\tr", ' ref="A1"', ' x:r="A1"', "\n"]))
+_TAGS = st.one_of(
+    st.builds(lambda name, attrs, end: f"<{name}{''.join(attrs)}{end}",
+              st.sampled_from(["row", "c", "x:c", "x:row", "col", "cols", "cr", "v", "is", "t", "c:c", "ro"]),
+              st.lists(_ATTRS, max_size=3), st.sampled_from([">", "/>", " >", ""])),
+    st.sampled_from(["</c>", "</row>", "<v>1</v>", "x", "<![CDATA[<c r]]>", "< c", "<", " r=", " r='A100000'",
+                     "\r\n", "é"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_TAGS, max_size=25), st.integers(1, 300))
+@example(["<c r ", "<v>1</v>"], 1000)  # a piece ending in the middle of a tag, where the look-ahead would look on
+@example(["<x:row ", "<c r='A1'>"], 1000)
+@example(["<c r='zz100000'/>"], 1)
+def test_the_re2_searches_find_every_match_the_exact_python_patterns_find(tags, count):
+    """The sheet scan asks RE2, piece by piece, whether a quick pattern occurs and lets Python's re read only
+    the pieces that say yes: it may say yes too often, never miss a match, wherever the XML is cut."""
+    xml = ('<?xml version="1.0"?>\n<worksheet><sheetData>' + "".join(tags) + "</sheetData></worksheet>").encode()
+    pieces = reader._Pieces(xml, count)
+    assert b"".join(xml[a:b] for a, b in zip(pieces.cuts, pieces.cuts[1:], strict=False)) == xml
+    if reader._R_NOT_FIRST.search(xml):
+        assert pieces.matching(reader._RE2_R_NOT_FIRST)
+    for fast, exact in [(reader._RE2_ANY_WIDE_CELL, reader._WIDE_CELL_COL), (reader._RE2_TALL_REF, reader._TALL_REF)]:
+        assert [m for piece in pieces.matching(fast) for m in exact.findall(piece)] == exact.findall(xml)
+    if reader._refs_in_one_spelling(xml):
+        assert reader._scan_sheet("s", xml) == _scan_by_python_alone("s", xml)
+
+
+def _scan_by_python_alone(part: str, xml: bytes) -> reader.XlsxSheetInfo:
+    """The sheet scan of a sheet in one spelling as it was before RE2, every search by Python's re."""
+    if reader._R_NOT_FIRST.search(xml) and reader._UNREFERENCED.search(xml):
+        max_row, max_col = reader._placed_extent(xml)
+        return reader.XlsxSheetInfo(part, reader._hidden_rows(xml), max_row, max_col)
+    wide = set(reader._WIDE_CELL_COL.findall(xml)) if reader._ANY_WIDE_CELL.search(xml) else set()
+    max_col = max((reader.column_number(c.upper()) for c in wide), default=26)
+    max_row = max(map(int, reader._TALL_REF.findall(xml)), default=reader.SHORT_ROWS)
+    if max_row * max_col > reader.DENSE_CELL_LIMIT:
+        max_row = max(max(map(int, reader._ANY_REF_ROW.findall(xml)), default=0), len(reader._ROW.findall(xml)))
+    return reader.XlsxSheetInfo(part, reader._hidden_rows(xml), max_row, max_col)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
