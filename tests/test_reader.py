@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 import sys
 import textwrap
@@ -282,6 +283,111 @@ def _scan_by_python_alone(part: str, xml: bytes) -> reader.XlsxSheetInfo:
     if max_row * max_col > reader.DENSE_CELL_LIMIT:
         max_row = max(max(map(int, reader._ANY_REF_ROW.findall(xml)), default=0), len(reader._ROW.findall(xml)))
     return reader.XlsxSheetInfo(part, reader._hidden_rows(xml), max_row, max_col)
+
+
+def _read_whole_and_in_halves(name: str, data: bytes, monkeypatch) -> tuple[list, list, int]:
+    """(sheets read whole, sheets read in two halves at once, how many sheets were read in halves)."""
+    monkeypatch.setattr(reader, "SPLIT_BYTES", 10**12)
+    whole = reader.read_sheets(name, data)
+    halves = []
+    real = reader._read_in_halves
+
+    def spy(*args):
+        halves.append(real(*args))
+        return halves[-1]
+
+    monkeypatch.setattr(reader, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(reader, "_read_in_halves", spy)
+    split = reader.read_sheets(name, data)
+    return whole, split, sum(h is not None for h in halves)
+
+
+def _same_sheets(a: list[reader.RawSheet], b: list[reader.RawSheet]) -> bool:
+    def seen(sheets: list[reader.RawSheet]) -> list[tuple]:
+        return [(s.name, s.rows, s.row_numbers, s.notes) for s in sheets]
+
+    return seen(a) == seen(b)
+
+
+_CELLS = st.one_of(st.text(min_size=1, max_size=4), st.integers(-5, 10**6), st.floats(-1e6, 1e6, allow_nan=False),
+                   st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)), st.booleans(), st.just("blank"),
+                   st.just("formula"), st.just("time"))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3), st.lists(st.tuples(st.integers(0, 30), _CELLS), max_size=6),
+                          st.booleans()), min_size=1, max_size=30),
+       st.lists(st.tuples(st.integers(0, 40), st.integers(0, 5)), max_size=1), st.booleans())
+def test_a_sheet_read_in_two_halves_at_once_is_the_sheet_read_whole(monkeypatch, rows, merges, second_sheet):
+    """Rows with gaps and hidden rows, cells of every type at any column (blank ones with a format, formulas
+    with cached values), merged ranges, another sheet: calamine reading two halves of the sheet in two threads
+    gives the very cells it gives reading it whole."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet("Log")
+    day, clock, boxed = (book.add_format({"num_format": f}) for f in ("dd/mm/yyyy", "hh:mm", "0.00"))
+    r = 0
+    for skip, cells, hidden in rows:
+        r += skip + 1
+        if hidden:
+            ws.set_row(r, None, None, {"hidden": True})
+        for c, v in cells:
+            if isinstance(v, dt.date):
+                ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), day)
+            elif v == "blank":
+                ws.write_blank(r, c, None, boxed)
+            elif v == "formula":
+                ws.write_formula(r, c, "=1+1", None, 2)
+            elif v == "time":
+                ws.write_number(r, c, 0.375, clock)
+            else:
+                ws.write(r, c, v)
+    for top, height in merges:
+        ws.merge_range(top, 1, top + height, 2, "merged")
+    if second_sheet:
+        book.add_worksheet("Other").write(0, 0, "other")
+    book.close()
+    whole, split, used = _read_whole_and_in_halves("book.xlsx", buffer.getvalue(), monkeypatch)
+    assert _same_sheets(whole, split)
+    if sum(1 for _, cells, _ in rows if cells) >= 2 and not any(
+            v == "blank" for _, cells, _ in rows for _, v in cells):  # two rows of values: cut between them
+        assert used == 1
+
+
+@pytest.mark.parametrize("edit", [
+    lambda xml: xml.replace(b'<row r="3"', b'<row r="300"').replace(b'r="A3"', b'r="A300"'),  # a row far below
+    lambda xml: re.sub(rb'(<row r="40".*?</row>)(.*)(</sheetData>)', rb"\2\1\3", xml, flags=re.S),  # out of order
+    lambda xml: xml.replace(b'<c r="A30"', b'<c r="Z2"'),  # a cell of the second half placed in the first
+    lambda xml: xml.replace(b"</sheetData>", b"<!-- </row><row r=\"2\"> --></sheetData>"),  # tags in a comment
+])
+def test_rows_out_of_order_or_far_apart_read_in_halves_as_whole(monkeypatch, edit):
+    book = openpyxl.Workbook()
+    book.active.title = "Log"
+    for r in range(1, 61):
+        book.active.append([f"row {r}", r, dt.date(2020, 1, 1) + dt.timedelta(days=r)])
+    data = _sheet_edited(book, edit)
+    whole, split, _ = _read_whole_and_in_halves("crafted.xlsx", data, monkeypatch)
+    assert _same_sheets(whole, split)
+    assert len(whole[0].rows) >= 60
+
+
+@needs_fixtures
+def test_real_workbooks_read_in_two_halves_at_once_are_read_as_whole(monkeypatch):
+    paths = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".xlsx", ".xlsm"))
+    used = 0
+    for path in paths:
+        try:
+            whole, split, n = _read_whole_and_in_halves(path.name, path.read_bytes(), monkeypatch)
+        except reader.FileRejected as exc:
+            with pytest.raises(reader.FileRejected, match=re.escape(str(exc))):
+                reader.read_sheets(path.name, path.read_bytes())
+            continue
+        assert _same_sheets(whole, split), path.name
+        used += n
+    assert used >= 10  # most of them were cut
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
