@@ -597,7 +597,7 @@ SPLIT_BYTES = 8_000_000  # a sheet's XML from this size (about 17,000 rows of 14
 _CUT_ROW = re.compile(rb'</row><row r="\d+"[ >]')
 
 
-def _read_in_halves(zf: zipfile.ZipFile, part: str, xml: bytes, name: str
+def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
                     ) -> tuple[list[list[object]], python_calamine.CalamineSheet] | None:
     """The sheet's cells as calamine reads them whole (`to_python(skip_empty_area=False)`), from its two halves
     parsed in two threads at once (calamine lets go of the GIL while it parses): about half the time on two cores.
@@ -607,6 +607,7 @@ def _read_in_halves(zf: zipfile.ZipFile, part: str, xml: bytes, name: str
     would place it; the halves are cut between two rows with plain references, and their rows must not
     overlap. None (read it whole) when the sheet has no such cut or the halves do not line up.
     """
+    part, xml, info.xml = info.path, info.xml or b"", None  # the XML is let go once the halves are made
     start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
     declaration = xml.find(b"?>") + 2 if xml.lstrip(b"\xef\xbb\xbf")[:5] == b"<?xml" else 0
     # markup inside a comment, CDATA or processing instruction is not markup: no cut where one could be (a
@@ -627,31 +628,34 @@ def _read_in_halves(zf: zipfile.ZipFile, part: str, xml: bytes, name: str
     def workbook(*chunks: memoryview) -> io.BytesIO:
         copy = io.BytesIO()
         with zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
-            for info in zf.infolist():
-                if info.filename == part:
-                    with out.open(info.filename, "w") as sheet:
+            for member in zf.infolist():
+                if member.filename == part:
+                    with out.open(member.filename, "w") as sheet:
                         for chunk in chunks:
                             sheet.write(chunk)
-                elif info.filename not in sheets and not info.is_dir():
-                    out.writestr(info.filename, zf.read(info))
+                elif member.filename not in sheets and not member.is_dir():
+                    out.writestr(member.filename, zf.read(member))
         copy.seek(0)
         return copy
 
-    def parse(data: io.BytesIO) -> python_calamine.CalamineSheet:
-        return python_calamine.CalamineWorkbook.from_filelike(data).get_sheet_by_name(name)
+    def parse(half: int) -> python_calamine.CalamineSheet:
+        book = python_calamine.CalamineWorkbook.from_filelike(halves[half])
+        halves[half] = None  # calamine holds its own copy
+        return book.get_sheet_by_name(name)
 
-    halves = [workbook(body[:cut], body[end:]), workbook(body[:start + len(b"<sheetData>")], body[cut:])]
+    halves: list[io.BytesIO | None] = [workbook(body[:cut], body[end:]),
+                                       workbook(body[:start + len(b"<sheetData>")], body[cut:])]
+    del body, xml
     try:
         with ThreadPoolExecutor(1) as pool:
-            later = pool.submit(parse, halves[1])
-            first = parse(halves[0])
+            later = pool.submit(parse, 1)
+            first = parse(0)
             first_end = first.end
             # made into Python objects (which needs the GIL) while the other half may still be parsing
             rows = first.to_python(skip_empty_area=False) if first_end is not None else []
             second = later.result()
     except Exception:  # read whole, to fail (or not) as the whole sheet does
         return None
-    del halves
     second_start, second_end = second.start, second.end
     if first_end is None or second_start is None or second_end is None:  # a half holds no value at all
         return None if first_end is None else (rows, first)
@@ -717,7 +721,7 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
                 rows, numbers = read_xlsx_sparse(zf, info.path)
                 sheet = RawSheet(meta.name, rows, numbers)
             else:
-                halves = _read_in_halves(zf, info.path, info.xml, meta.name) if (
+                halves = _read_in_halves(zf, info, meta.name) if (
                     zf is not None and info is not None and info.xml is not None) else None
                 if halves is not None:
                     rows, calamine_sheet = halves
