@@ -270,6 +270,10 @@ def test_the_re2_searches_find_every_match_the_exact_python_patterns_find(tags, 
         assert [m for piece in pieces.matching(fast) for m in exact.findall(piece)] == exact.findall(xml)
     if reader._refs_in_one_spelling(xml):
         assert reader._scan_sheet("s", xml) == _scan_by_python_alone("s", xml)
+    patterns = [reader._RE2_R_NOT_FIRST, reader._RE2_ANY_WIDE_CELL, reader._RE2_TALL_REF]
+    ahead = reader._Pieces(xml, count)
+    ahead.search_at_once(patterns)  # as for a long sheet: each search in a thread of its own
+    assert [ahead.matching(p) for p in patterns] == [pieces.matching(p) for p in patterns]
 
 
 def _scan_by_python_alone(part: str, xml: bytes) -> reader.XlsxSheetInfo:
