@@ -311,11 +311,19 @@ _RE2_ANY_WIDE_CELL = r""" r *= *["'][A-Za-z]{2}"""  # _ANY_WIDE_CELL
 _RE2_TALL_REF = r""" r *= *["'][A-Za-z]{0,3}[0-9]{6}"""  # _TALL_REF
 
 
+RE2_BYTES = 1_000_000  # below this size Python's re is as quick as a call into Arrow
+
+
 class _Pieces:
     """A sheet's XML cut just before a '<' into about `count` pieces, as one Arrow array over the same bytes
-    (no copy): RE2 says which pieces hold a match, and Python's re reads only those."""
+    (no copy): RE2 says which pieces hold a match, and Python's re reads only those. A short sheet (under
+    `re2_from` bytes) is one piece, searched by the Python twin of each pattern."""
 
-    def __init__(self, xml: bytes, count: int = 32) -> None:
+    def __init__(self, xml: bytes, count: int = 32, re2_from: int | None = None) -> None:
+        self.xml, self.cuts, self.found = xml, [0, len(xml)], {}
+        self.array: pa.Array | None = None
+        if len(xml) < (RE2_BYTES if re2_from is None else re2_from):
+            return
         cuts = [0]
         for k in range(1, count):
             at = xml.find(b"<", max(cuts[-1] + 1, len(xml) * k // count))
@@ -323,14 +331,15 @@ class _Pieces:
                 break
             cuts.append(at)
         cuts.append(len(xml))
-        self.xml, self.cuts = xml, cuts
+        self.cuts = cuts
         self.array = pa.LargeBinaryArray.from_buffers(
             pa.large_binary(), len(cuts) - 1, [None, pa.py_buffer(np.array(cuts, dtype=np.int64)), pa.py_buffer(xml)])
-        self.found: dict[str, np.ndarray] = {}
 
     def search_at_once(self, patterns: Iterable[str]) -> None:
         """Search for each pattern in a thread of its own (Arrow lets go of the GIL), for `matching` to use."""
         patterns = list(patterns)
+        if self.array is None:
+            return
         with ThreadPoolExecutor(len(patterns)) as pool:
             self.found.update(zip(patterns, pool.map(self._hits, patterns), strict=True))
 
@@ -339,6 +348,8 @@ class _Pieces:
 
     def matching(self, pattern: str) -> list[bytes]:
         """The pieces in which RE2 finds `pattern`."""
+        if self.array is None:
+            return [self.xml] if _PYTHON_TWIN[pattern].search(self.xml) else []
         hits = self.found[pattern] if pattern in self.found else self._hits(pattern)
         return [self.xml[self.cuts[i]:self.cuts[i + 1]] for i in hits]
 
@@ -348,6 +359,7 @@ _UNREFERENCED = re.compile(rb"<(?:[\w.-]+:)?(?:row|c)(?=[\s/>])(?:(?!\sr\s*=)[^>
 # a row or cell tag whose first attribute is not its reference, in the spelling programs write (searched for by
 # its RE2 form, _RE2_R_NOT_FIRST); then, and in any other spelling, each tag is looked at
 _R_NOT_FIRST = re.compile(rb"<(?:\w++:)?+(?:row|c)(?:[>/]| (?!r *+=))")
+_PYTHON_TWIN = {_RE2_R_NOT_FIRST: _R_NOT_FIRST, _RE2_ANY_WIDE_CELL: _ANY_WIDE_CELL, _RE2_TALL_REF: _TALL_REF}
 
 
 def _may_have_unreferenced_tags(xml: bytes, pieces: _Pieces | None) -> bool:

@@ -258,20 +258,28 @@ _TAGS = st.one_of(
 @example(["<c r ", "<v>1</v>"], 1000)  # a piece ending in the middle of a tag, where the look-ahead would look on
 @example(["<x:row ", "<c r='A1'>"], 1000)
 @example(["<c r='zz100000'/>"], 1)
+@example(['<row r="1">', '<c r="AA1"/>', "</row>"], 5)  # a wide cell, every tag referenced
+@example(['<row r="1">', '<c r="A100000"/>', "</row>"], 5)  # a tall one
 def test_the_re2_searches_find_every_match_the_exact_python_patterns_find(tags, count):
     """The sheet scan asks RE2, piece by piece, whether a quick pattern occurs and lets Python's re read only
     the pieces that say yes: it may say yes too often, never miss a match, wherever the XML is cut."""
     xml = ('<?xml version="1.0"?>\n<worksheet><sheetData>' + "".join(tags) + "</sheetData></worksheet>").encode()
-    pieces = reader._Pieces(xml, count)
+    pieces = reader._Pieces(xml, count, re2_from=0)  # RE2 however short the XML
     assert b"".join(xml[a:b] for a, b in zip(pieces.cuts, pieces.cuts[1:], strict=False)) == xml
     if reader._R_NOT_FIRST.search(xml):
         assert pieces.matching(reader._RE2_R_NOT_FIRST)
     for fast, exact in [(reader._RE2_ANY_WIDE_CELL, reader._WIDE_CELL_COL), (reader._RE2_TALL_REF, reader._TALL_REF)]:
         assert [m for piece in pieces.matching(fast) for m in exact.findall(piece)] == exact.findall(xml)
     if reader._refs_in_one_spelling(xml):
-        assert reader._scan_sheet("s", xml) == _scan_by_python_alone("s", xml)
+        exact = _scan_by_python_alone("s", xml)
+        assert reader._scan_sheet("s", xml) == exact  # a short sheet: searched by the Python twins
+        try:
+            reader.RE2_BYTES = 0
+            assert reader._scan_sheet("s", xml) == exact  # by RE2
+        finally:
+            reader.RE2_BYTES = 1_000_000
     patterns = [reader._RE2_R_NOT_FIRST, reader._RE2_ANY_WIDE_CELL, reader._RE2_TALL_REF]
-    ahead = reader._Pieces(xml, count)
+    ahead = reader._Pieces(xml, count, re2_from=0)
     ahead.search_at_once(patterns)  # as for a long sheet: each search in a thread of its own
     assert [ahead.matching(p) for p in patterns] == [pieces.matching(p) for p in patterns]
 
