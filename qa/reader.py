@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 import zipfile
 import zlib
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from xml.etree import ElementTree
 
 import numpy as np
@@ -639,7 +641,8 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
     if (start < 0 or end < start or (xml.find(b"!") >= 0 and xml.find(b"<!") >= 0)
             or (xml.find(b"?", declaration) >= 0 and xml.find(b"<?", declaration) >= 0)):
         return None
-    middle = (start + end) // 2  # the first cut after the middle, or else the last before it
+    # this thread's half a little shorter: it also makes its half into Python objects while the other parses
+    middle = start + (end - start) * 6 // 13  # the first cut after this, or else the last before it
     at = xml.find(b'</row><row r="', middle, end)
     at = at if at >= 0 else xml.rfind(b'</row><row r="', start, middle + len(b'</row><row r="'))
     if at < 0 or not _CUT_ROW.match(xml, at):
@@ -649,31 +652,43 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
     sheets = {i.filename for i in zf.infolist() if i.filename.startswith("xl/worksheets/") and
               i.filename.endswith(".xml") and "/" not in i.filename[len("xl/worksheets/"):]}
 
-    def workbook(*chunks: memoryview) -> io.BytesIO:
-        copy = io.BytesIO()
-        with zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
-            for member in zf.infolist():
-                if member.filename == part:
-                    with out.open(member.filename, "w") as sheet:
-                        for chunk in chunks:
-                            sheet.write(chunk)
-                elif member.filename not in sheets and not member.is_dir():
-                    out.writestr(member.filename, zf.read(member))
+    def workbook(*chunks: memoryview) -> BinaryIO:
+        # on Linux a file in memory, which calamine opens by its path: through a file object it copies the
+        # bytes in by Python calls, 0.04 s for each half of a 100,000-row sheet
+        copy: BinaryIO = (open(os.memfd_create("cpdqa-half"), "w+b")  # noqa: SIM115 - parse closes it
+                          if hasattr(os, "memfd_create") else io.BytesIO())
+        try:
+            with zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
+                for member in zf.infolist():
+                    if member.filename == part:
+                        with out.open(member.filename, "w") as sheet:
+                            for chunk in chunks:
+                                sheet.write(chunk)
+                    elif member.filename not in sheets and not member.is_dir():
+                        out.writestr(member.filename, zf.read(member))
+        except BaseException:
+            copy.close()
+            raise
         copy.seek(0)
         return copy
 
-    def parse(half: int) -> python_calamine.CalamineSheet:
-        book = python_calamine.CalamineWorkbook.from_filelike(halves[half])
-        halves[half] = None  # calamine holds its own copy
+    def parse(half: BinaryIO) -> python_calamine.CalamineSheet:
+        with half:  # calamine holds its own copy, or its own handle on the file, once open
+            book = (python_calamine.CalamineWorkbook.from_filelike(half) if isinstance(half, io.BytesIO)
+                    else python_calamine.CalamineWorkbook.from_path(f"/proc/self/fd/{half.fileno()}"))
         return book.get_sheet_by_name(name)
 
-    halves: list[io.BytesIO | None] = [workbook(body[:cut], body[end:]),
-                                       workbook(body[:start + len(b"<sheetData>")], body[cut:])]
+    first_half = workbook(body[:cut], body[end:])
+    try:
+        second_half = workbook(body[:start + len(b"<sheetData>")], body[cut:])
+    except BaseException:
+        first_half.close()
+        raise
     del body, xml
     try:
         with ThreadPoolExecutor(1) as pool:
-            later = pool.submit(parse, 1)
-            first = parse(0)
+            later = pool.submit(parse, second_half)
+            first = parse(first_half)
             first_end = first.end
             # made into Python objects (which needs the GIL) while the other half may still be parsing
             rows = first.to_python(skip_empty_area=False) if first_end is not None else []

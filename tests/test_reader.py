@@ -386,6 +386,20 @@ def test_rows_out_of_order_or_far_apart_read_in_halves_as_whole(monkeypatch, edi
     assert len(whole[0].rows) >= 60
 
 
+def test_halves_are_read_the_same_without_files_in_memory(monkeypatch):
+    """Where the system has no memfd_create (not Linux), the halves go to calamine as file objects."""
+    monkeypatch.delattr(reader.os, "memfd_create", raising=False)
+    book = openpyxl.Workbook()
+    book.active.title = "Log"
+    for r in range(1, 61):
+        book.active.append([f"row {r}", r, dt.date(2020, 1, 1) + dt.timedelta(days=r)])
+    plain = io.BytesIO()
+    book.save(plain)
+    whole, split, used = _read_whole_and_in_halves("book.xlsx", plain.getvalue(), monkeypatch)
+    assert _same_sheets(whole, split) and used == 1
+    assert split[0].rows[59] == ["row 60", 60, dt.date(2020, 3, 1)]
+
+
 @needs_fixtures
 def test_real_workbooks_read_in_two_halves_at_once_are_read_as_whole(monkeypatch):
     paths = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".xlsx", ".xlsm"))
