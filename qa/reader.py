@@ -16,7 +16,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -282,15 +282,16 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
     pieces = _Pieces(xml) if one_spelling else None
     if pieces is not None and len(xml) >= SPLIT_BYTES:  # a long sheet: the three searches at once
         pieces.search_at_once((_RE2_R_NOT_FIRST, _RE2_ANY_WIDE_CELL, _RE2_TALL_REF))
+    hidden = _hidden_rows(xml)  # while they run
     if _may_have_unreferenced_tags(xml, pieces):  # placed one after another: count them as calamine does
         max_row, max_col = _placed_extent(xml)
-        return XlsxSheetInfo(part, _hidden_rows(xml), max_row, max_col)
+        return XlsxSheetInfo(part, hidden, max_row, max_col)
     if pieces is None:  # calamine reads any spelling: the exact extent, reference by reference
         refs = _SPACED_REF.findall(xml)
         max_col = max((column_number(c.upper()) for c, _ in refs if c), default=1)
         max_row = max(max((int(r) for _, r in refs), default=0), len(_ROW.findall(xml)))
-        return XlsxSheetInfo(part, _hidden_rows(xml), max_row, max_col)
-    info = XlsxSheetInfo(part, _hidden_rows(xml), 0, 0, xml if len(xml) >= SPLIT_BYTES else None)
+        return XlsxSheetInfo(part, hidden, max_row, max_col)
+    info = XlsxSheetInfo(part, hidden, 0, 0, xml if len(xml) >= SPLIT_BYTES else None)
     # columns: A-Z unless some cell lies further right; only the pieces holding such cells are read by Python
     wide = {col for piece in pieces.matching(_RE2_ANY_WIDE_CELL) for col in _WIDE_CELL_COL.findall(piece)}
     max_col = max((column_number(c.upper()) for c in wide), default=26)
@@ -322,7 +323,8 @@ class _Pieces:
     `re2_from` bytes) is one piece, searched by the Python twin of each pattern."""
 
     def __init__(self, xml: bytes, count: int = 32, re2_from: int | None = None) -> None:
-        self.xml, self.cuts, self.found = xml, [0, len(xml)], {}
+        self.xml, self.cuts = xml, [0, len(xml)]
+        self.found: dict[str, Future[np.ndarray]] = {}
         self.array: pa.Array | None = None
         if len(xml) < (RE2_BYTES if re2_from is None else re2_from):
             return
@@ -338,12 +340,14 @@ class _Pieces:
             pa.large_binary(), len(cuts) - 1, [None, pa.py_buffer(np.array(cuts, dtype=np.int64)), pa.py_buffer(xml)])
 
     def search_at_once(self, patterns: Iterable[str]) -> None:
-        """Search for each pattern in a thread of its own (Arrow lets go of the GIL), for `matching` to use."""
+        """Start a search for each pattern in a thread of its own (Arrow lets go of the GIL), for `matching`
+        to wait for: this thread goes on meanwhile."""
         patterns = list(patterns)
         if self.array is None:
             return
-        with ThreadPoolExecutor(len(patterns)) as pool:
-            self.found.update(zip(patterns, pool.map(self._hits, patterns), strict=True))
+        pool = ThreadPoolExecutor(len(patterns))
+        self.found.update({pattern: pool.submit(self._hits, pattern) for pattern in patterns})
+        pool.shutdown(wait=False)
 
     def _hits(self, pattern: str) -> np.ndarray:
         return np.flatnonzero(pc.match_substring_regex(self.array, pattern).to_numpy(zero_copy_only=False))
@@ -352,7 +356,7 @@ class _Pieces:
         """The pieces in which RE2 finds `pattern`."""
         if self.array is None:
             return [self.xml] if _PYTHON_TWIN[pattern].search(self.xml) else []
-        hits = self.found[pattern] if pattern in self.found else self._hits(pattern)
+        hits = self.found[pattern].result() if pattern in self.found else self._hits(pattern)
         return [self.xml[self.cuts[i]:self.cuts[i + 1]] for i in hits]
 
 
