@@ -670,7 +670,7 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
                                 sheet.write(chunk)
                     elif member.filename not in sheets and not member.is_dir():
                         out.writestr(member.filename, zf.read(member))
-        except BaseException:
+        except Exception:
             copy.close()
             raise
         copy.seek(0)
@@ -682,12 +682,15 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
                     else python_calamine.CalamineWorkbook.from_path(f"/proc/self/fd/{half.fileno()}"))
         return book.get_sheet_by_name(name)
 
-    first_half = workbook(body[:cut], body[end:])
+    try:  # a part calamine may not need could be damaged: then the sheet is read whole, as it would be
+        first_half = workbook(body[:cut], body[end:])
+    except Exception:
+        return None
     try:
         second_half = workbook(body[:start + len(b"<sheetData>")], body[cut:])
-    except BaseException:
+    except Exception:
         first_half.close()
-        raise
+        return None
     del body, xml
     try:
         with ThreadPoolExecutor(1) as pool:

@@ -400,6 +400,28 @@ def test_halves_are_read_the_same_without_files_in_memory(monkeypatch):
     assert split[0].rows[59] == ["row 60", 60, dt.date(2020, 3, 1)]
 
 
+def test_a_damaged_part_calamine_does_not_read_leaves_the_sheet_read_whole(monkeypatch):
+    """The halves copy every part of the workbook; one that cannot be unpacked (a bad checksum on the document
+    properties, which calamine never reads) must not refuse a file that reads whole."""
+    book = openpyxl.Workbook()
+    book.active.title = "Log"
+    for r in range(1, 61):
+        book.active.append([f"row {r}", r])
+    plain = io.BytesIO()
+    book.save(plain)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info), zipfile.ZIP_STORED if "docProps" in info.filename
+                         else zipfile.ZIP_DEFLATED)
+    data = bytearray(damaged.getvalue())
+    at = data.index(b"<Application>") + 1
+    data[at] ^= 0x01  # docProps/app.xml no longer matches its checksum
+    whole, split, used = _read_whole_and_in_halves("damaged.xlsx", bytes(data), monkeypatch)
+    assert _same_sheets(whole, split) and used == 0
+    assert split[0].rows[59] == ["row 60", 60]
+
+
 @needs_fixtures
 def test_real_workbooks_read_in_two_halves_at_once_are_read_as_whole(monkeypatch):
     paths = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".xlsx", ".xlsm"))
