@@ -624,6 +624,7 @@ def _fill_merged(sheet: python_calamine.CalamineSheet, rows: list[list[object]],
 
 
 SPLIT_BYTES = 8_000_000  # a sheet's XML from this size (about 17,000 rows of 14 cells) is parsed in two halves at once
+SPLIT_OTHER_BYTES = 16_000_000  # unpacked bytes of the other parts (shared strings, styles...): beyond, read whole
 _CUT_ROW = re.compile(rb'</row><row r="\d+"[ >]')
 
 
@@ -655,6 +656,9 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
     body = memoryview(xml)
     sheets = {i.filename for i in zf.infolist() if i.filename.startswith("xl/worksheets/") and
               i.filename.endswith(".xml") and "/" not in i.filename[len("xl/worksheets/"):]}
+    # each half copies the other parts unpacked: a workbook carrying a lot besides its sheets is read whole
+    if sum(i.file_size for i in zf.infolist() if i.filename not in sheets and i.filename != part) > SPLIT_OTHER_BYTES:
+        return None
 
     def workbook(*chunks: memoryview) -> BinaryIO:
         # on Linux a file in memory, which calamine opens by its path: through a file object it copies the

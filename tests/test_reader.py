@@ -420,6 +420,12 @@ def test_a_damaged_part_calamine_does_not_read_leaves_the_sheet_read_whole(monke
     whole, split, used = _read_whole_and_in_halves("damaged.xlsx", bytes(data), monkeypatch)
     assert _same_sheets(whole, split) and used == 0
     assert split[0].rows[59] == ["row 60", 60]
+    # and a workbook carrying much besides its sheets is read whole, not copied unpacked into each half
+    _, plain_split, plain_used = _read_whole_and_in_halves("plain.xlsx", plain.getvalue(), monkeypatch)
+    assert plain_used == 1
+    monkeypatch.setattr(reader, "SPLIT_OTHER_BYTES", 1_000)
+    heavy_whole, heavy_split, heavy_used = _read_whole_and_in_halves("plain.xlsx", plain.getvalue(), monkeypatch)
+    assert heavy_used == 0 and _same_sheets(heavy_whole, heavy_split) and _same_sheets(heavy_split, plain_split)
 
 
 @needs_fixtures
