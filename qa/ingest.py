@@ -134,14 +134,17 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
                    else schema.REFERENCE_HEADER_INDEX[kind], clashes)
         extra = [str(c).strip() for p, c in enumerate(row)
                  if p not in columns and c is not None and str(c).strip()]
+        # the rows below the header as one grid of cell objects, whose columns are views (built once)
+        body = sheet.rows[i + 1:]
+        grid = np.array(body, dtype=object) if body else np.empty((0, len(row)), object)
         segments = [(i, columns)]
         if kind == "activities":
-            segments += _repeated_headers(sheet, i, columns)
+            segments += _repeated_headers(sheet, grid, i, columns)
         names = [c.name for c in schema.sheet_columns(kind)]
         tables = []
         for n, (start, mapping) in enumerate(segments):
             end = segments[n + 1][0] if n + 1 < len(segments) else len(sheet.rows)
-            tables.append(_segment_cells(sheet, start + 1, end, mapping, names,
+            tables.append(_segment_cells(sheet, grid[start - i:end - i - 1], start + 1, end, mapping, names,
                                          {name: str(sheet.rows[start][p]).strip() for p, name in mapping.items()}))
             if n:
                 clashes.append(f"Sheet '{sheet.name}': the header row repeats at row {sheet.row_number(start)}; "
@@ -152,17 +155,15 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
     return None
 
 
-def _segment_cells(sheet: RawSheet, start: int, end: int, columns: dict[int, str], names: list[str],
-                   headers: dict[str, str]) -> pa.Table:
-    """Encoded cells of rows start..end-1 of a sheet, read by one header row's columns (`headers`: their text)."""
-    body = sheet.rows[start:end]
+def _segment_cells(sheet: RawSheet, grid: np.ndarray, start: int, end: int, columns: dict[int, str],
+                   names: list[str], headers: dict[str, str]) -> pa.Table:
+    """Encoded cells of rows start..end-1 of a sheet (`grid`: those rows), read by one header row's columns
+    (`headers`: their text). The grid's columns are views: a tenth of the time of a list per column."""
     numbers = (np.arange(start + 1, end + 1) if sheet.row_numbers is None  # Excel row numbers
                else sheet.row_numbers[start:end])
-    # the rows as one grid of cell objects, whose columns are views: a tenth of the time of a list per column
-    grid = np.array(body, dtype=object) if body else np.empty((0, len(sheet.rows[0]) if sheet.rows else 0), object)
     return validate.cells_table(
-        {name: grid[:, pos] for pos, name in columns.items()}, names, len(body),
-        {"source_sheet": pa.array([sheet.name] * len(body), pa.string()),
+        {name: grid[:, pos] for pos, name in columns.items()}, names, len(grid),
+        {"source_sheet": pa.array([sheet.name] * len(grid), pa.string()),
          "source_row": pa.array(numbers, pa.int64())}, headers=headers)
 
 
@@ -170,8 +171,10 @@ def _is_header_text(cell: object) -> bool:
     return isinstance(cell, str) and schema.normalise_header(cell) in schema.ACTIVITY_HEADER_INDEX
 
 
-def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> list[tuple[int, dict[int, str]]]:
-    """Header rows repeated further down (a second table pasted below the first), each with its own columns.
+def _repeated_headers(sheet: RawSheet, grid: np.ndarray, header: int, columns: dict[int, str]
+                      ) -> list[tuple[int, dict[int, str]]]:
+    """Header rows repeated further down (a second table pasted below the first), each with its own columns;
+    `grid`: the rows below the header row `header`.
 
     Only rows whose cells under two of the first header's columns are header words are looked at closely;
     each distinct cell of the first of those columns is looked up once, so a long sheet costs a set test a row.
@@ -179,7 +182,7 @@ def _repeated_headers(sheet: RawSheet, header: int, columns: dict[int, str]) -> 
     probes = sorted(columns)[:2]
     if len(probes) < 2:
         return []
-    first = [row[probes[0]] for row in sheet.rows[header + 1:]]
+    first = grid[:, probes[0]]
     words = {v for v in set(first) if _is_header_text(v)}  # each distinct cell looked up once
     if not words:
         return []

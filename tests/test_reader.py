@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,8 @@ import openpyxl
 import pyarrow.compute as pc
 import pytest
 import python_calamine
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from qa import ingest, reader
 from qa.ingest import decide_date_order, ingest_bytes, ingest_files, prepare, validate_batch
@@ -232,6 +235,213 @@ def test_the_sparse_guard_bounds_the_grid_calamine_builds_for_cells_and_rows_wit
     day = {v: v.date() for row in rows for v in row if isinstance(v, dt.datetime)}  # calamine gives a date
     assert {(n, used[c], day.get(v, v)) for n, row in zip(numbers, rows, strict=True)
             for c, v in enumerate(row) if v != ""} == dense
+
+
+# sheet XML as a hostile file might write it: row and cell tags with and without references, the reference
+# not first, spaces, tabs and new lines around '=', either quote, prefixes, CDATA and text holding tag-like bytes
+_REFS = st.builds(lambda q, letters, digits, before, after: f" r{before}={after}{q}{letters}{digits}{q}",
+                  st.sampled_from(["'", '"']), st.sampled_from(["", "A", "N", "Z", "AA", "zz", "XFD", "ABCD"]),
+                  st.sampled_from(["1", "2", "99999", "100000", "1048576", "007", ""]),
+                  st.sampled_from(["", " ", "  ", "\t"]), st.sampled_from(["", " ", "\n"]))
+_ATTRS = st.one_of(_REFS, st.sampled_from([' s="1"', " t='s'", ' spans="1:14"', ' hidden="1"', ' rr="A1"', " r",
+                                           " r ", "\tr", ' ref="A1"', ' x:r="A1"', "\n"]))
+_TAGS = st.one_of(
+    st.builds(lambda name, attrs, end: f"<{name}{''.join(attrs)}{end}",
+              st.sampled_from(["row", "c", "x:c", "x:row", "col", "cols", "cr", "v", "is", "t", "c:c", "ro"]),
+              st.lists(_ATTRS, max_size=3), st.sampled_from([">", "/>", " >", ""])),
+    st.sampled_from(["</c>", "</row>", "<v>1</v>", "x", "<![CDATA[<c r]]>", "< c", "<", " r=", " r='A100000'",
+                     "\r\n", "é"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_TAGS, max_size=25), st.integers(1, 300))
+@example(["<c r ", "<v>1</v>"], 1000)  # a piece ending in the middle of a tag, where the look-ahead would look on
+@example(["<x:row ", "<c r='A1'>"], 1000)
+@example(["<c r='zz100000'/>"], 1)
+@example(['<row r="1">', '<c r="AA1"/>', "</row>"], 5)  # a wide cell, every tag referenced
+@example(['<row r="1">', '<c r="A100000"/>', "</row>"], 5)  # a tall one
+def test_the_re2_searches_find_every_match_the_exact_python_patterns_find(tags, count):
+    """The sheet scan asks RE2, piece by piece, whether a quick pattern occurs and lets Python's re read only
+    the pieces that say yes: it may say yes too often, never miss a match, wherever the XML is cut."""
+    xml = ('<?xml version="1.0"?>\n<worksheet><sheetData>' + "".join(tags) + "</sheetData></worksheet>").encode()
+    pieces = reader._Pieces(xml, count, re2_from=0)  # RE2 however short the XML
+    assert b"".join(xml[a:b] for a, b in zip(pieces.cuts, pieces.cuts[1:], strict=False)) == xml
+    if reader._R_NOT_FIRST.search(xml):
+        assert pieces.matching(reader._RE2_R_NOT_FIRST)
+    for fast, exact in [(reader._RE2_ANY_WIDE_CELL, reader._WIDE_CELL_COL), (reader._RE2_TALL_REF, reader._TALL_REF)]:
+        assert [m for piece in pieces.matching(fast) for m in exact.findall(piece)] == exact.findall(xml)
+    if reader._refs_in_one_spelling(xml):
+        exact = _scan_by_python_alone("s", xml)
+        assert reader._scan_sheet("s", xml) == exact  # a short sheet: searched by the Python twins
+        try:
+            reader.RE2_BYTES = 0
+            assert reader._scan_sheet("s", xml) == exact  # by RE2
+        finally:
+            reader.RE2_BYTES = 1_000_000
+    patterns = [reader._RE2_R_NOT_FIRST, reader._RE2_ANY_WIDE_CELL, reader._RE2_TALL_REF]
+    ahead = reader._Pieces(xml, count, re2_from=0)
+    ahead.search_at_once(patterns)  # as for a long sheet: each search in a thread of its own
+    assert [ahead.matching(p) for p in patterns] == [pieces.matching(p) for p in patterns]
+
+
+def _scan_by_python_alone(part: str, xml: bytes) -> reader.XlsxSheetInfo:
+    """The sheet scan of a sheet in one spelling as it was before RE2, every search by Python's re."""
+    if reader._R_NOT_FIRST.search(xml) and reader._UNREFERENCED.search(xml):
+        max_row, max_col = reader._placed_extent(xml)
+        return reader.XlsxSheetInfo(part, reader._hidden_rows(xml), max_row, max_col)
+    wide = set(reader._WIDE_CELL_COL.findall(xml)) if reader._ANY_WIDE_CELL.search(xml) else set()
+    max_col = max((reader.column_number(c.upper()) for c in wide), default=26)
+    max_row = max(map(int, reader._TALL_REF.findall(xml)), default=reader.SHORT_ROWS)
+    if max_row * max_col > reader.DENSE_CELL_LIMIT:
+        max_row = max(max(map(int, reader._ANY_REF_ROW.findall(xml)), default=0), len(reader._ROW.findall(xml)))
+    return reader.XlsxSheetInfo(part, reader._hidden_rows(xml), max_row, max_col)
+
+
+def _read_whole_and_in_halves(name: str, data: bytes, monkeypatch) -> tuple[list, list, int]:
+    """(sheets read whole, sheets read in two halves at once, how many sheets were read in halves)."""
+    monkeypatch.setattr(reader, "SPLIT_BYTES", 10**12)
+    whole = reader.read_sheets(name, data)
+    halves = []
+    real = reader._read_in_halves
+
+    def spy(*args):
+        halves.append(real(*args))
+        return halves[-1]
+
+    monkeypatch.setattr(reader, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(reader, "_read_in_halves", spy)
+    split = reader.read_sheets(name, data)
+    return whole, split, sum(h is not None for h in halves)
+
+
+def _same_sheets(a: list[reader.RawSheet], b: list[reader.RawSheet]) -> bool:
+    def seen(sheets: list[reader.RawSheet]) -> list[tuple]:
+        return [(s.name, s.rows, s.row_numbers, s.notes) for s in sheets]
+
+    return seen(a) == seen(b)
+
+
+_CELLS = st.one_of(st.text(min_size=1, max_size=4), st.integers(-5, 10**6), st.floats(-1e6, 1e6, allow_nan=False),
+                   st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)), st.booleans(), st.just("blank"),
+                   st.just("formula"), st.just("time"))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3), st.lists(st.tuples(st.integers(0, 30), _CELLS), max_size=6),
+                          st.booleans()), min_size=1, max_size=30),
+       st.lists(st.tuples(st.integers(0, 40), st.integers(0, 5)), max_size=1), st.booleans())
+def test_a_sheet_read_in_two_halves_at_once_is_the_sheet_read_whole(monkeypatch, rows, merges, second_sheet):
+    """Rows with gaps and hidden rows, cells of every type at any column (blank ones with a format, formulas
+    with cached values), merged ranges, another sheet: calamine reading two halves of the sheet in two threads
+    gives the very cells it gives reading it whole."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet("Log")
+    day, clock, boxed = (book.add_format({"num_format": f}) for f in ("dd/mm/yyyy", "hh:mm", "0.00"))
+    r = 0
+    for skip, cells, hidden in rows:
+        r += skip + 1
+        if hidden:
+            ws.set_row(r, None, None, {"hidden": True})
+        for c, v in cells:
+            if isinstance(v, dt.date):
+                ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), day)
+            elif v == "blank":
+                ws.write_blank(r, c, None, boxed)
+            elif v == "formula":
+                ws.write_formula(r, c, "=1+1", None, 2)
+            elif v == "time":
+                ws.write_number(r, c, 0.375, clock)
+            else:
+                ws.write(r, c, v)
+    for top, height in merges:
+        ws.merge_range(top, 1, top + height, 2, "merged")
+    if second_sheet:
+        book.add_worksheet("Other").write(0, 0, "other")
+    book.close()
+    whole, split, used = _read_whole_and_in_halves("book.xlsx", buffer.getvalue(), monkeypatch)
+    assert _same_sheets(whole, split)
+    if sum(1 for _, cells, _ in rows if cells) >= 2 and not any(
+            v == "blank" for _, cells, _ in rows for _, v in cells):  # two rows of values: cut between them
+        assert used == 1
+
+
+@pytest.mark.parametrize("edit", [
+    lambda xml: xml.replace(b'<row r="3"', b'<row r="300"').replace(b'r="A3"', b'r="A300"'),  # a row far below
+    lambda xml: re.sub(rb'(<row r="40".*?</row>)(.*)(</sheetData>)', rb"\2\1\3", xml, flags=re.S),  # out of order
+    lambda xml: xml.replace(b'<c r="A30"', b'<c r="Z2"'),  # a cell of the second half placed in the first
+    lambda xml: xml.replace(b"</sheetData>", b"<!-- </row><row r=\"2\"> --></sheetData>"),  # tags in a comment
+])
+def test_rows_out_of_order_or_far_apart_read_in_halves_as_whole(monkeypatch, edit):
+    book = openpyxl.Workbook()
+    book.active.title = "Log"
+    for r in range(1, 61):
+        book.active.append([f"row {r}", r, dt.date(2020, 1, 1) + dt.timedelta(days=r)])
+    data = _sheet_edited(book, edit)
+    whole, split, _ = _read_whole_and_in_halves("crafted.xlsx", data, monkeypatch)
+    assert _same_sheets(whole, split)
+    assert len(whole[0].rows) >= 60
+
+
+def test_halves_are_read_the_same_without_files_in_memory(monkeypatch):
+    """Where the system has no memfd_create (not Linux), the halves go to calamine as file objects."""
+    monkeypatch.delattr(reader.os, "memfd_create", raising=False)
+    book = openpyxl.Workbook()
+    book.active.title = "Log"
+    for r in range(1, 61):
+        book.active.append([f"row {r}", r, dt.date(2020, 1, 1) + dt.timedelta(days=r)])
+    plain = io.BytesIO()
+    book.save(plain)
+    whole, split, used = _read_whole_and_in_halves("book.xlsx", plain.getvalue(), monkeypatch)
+    assert _same_sheets(whole, split) and used == 1
+    assert split[0].rows[59] == ["row 60", 60, dt.date(2020, 3, 1)]
+
+
+def test_a_damaged_part_calamine_does_not_read_leaves_the_sheet_read_whole(monkeypatch):
+    """The halves copy every part of the workbook; one that cannot be unpacked (a bad checksum on the document
+    properties, which calamine never reads) must not refuse a file that reads whole."""
+    book = openpyxl.Workbook()
+    book.active.title = "Log"
+    for r in range(1, 61):
+        book.active.append([f"row {r}", r])
+    plain = io.BytesIO()
+    book.save(plain)
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(damaged, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info), zipfile.ZIP_STORED if "docProps" in info.filename
+                         else zipfile.ZIP_DEFLATED)
+    data = bytearray(damaged.getvalue())
+    at = data.index(b"<Application>") + 1
+    data[at] ^= 0x01  # docProps/app.xml no longer matches its checksum
+    whole, split, used = _read_whole_and_in_halves("damaged.xlsx", bytes(data), monkeypatch)
+    assert _same_sheets(whole, split) and used == 0
+    assert split[0].rows[59] == ["row 60", 60]
+    # and a workbook carrying much besides its sheets is read whole, not copied unpacked into each half
+    _, plain_split, plain_used = _read_whole_and_in_halves("plain.xlsx", plain.getvalue(), monkeypatch)
+    assert plain_used == 1
+    monkeypatch.setattr(reader, "SPLIT_OTHER_BYTES", 1_000)
+    heavy_whole, heavy_split, heavy_used = _read_whole_and_in_halves("plain.xlsx", plain.getvalue(), monkeypatch)
+    assert heavy_used == 0 and _same_sheets(heavy_whole, heavy_split) and _same_sheets(heavy_split, plain_split)
+
+
+@needs_fixtures
+def test_real_workbooks_read_in_two_halves_at_once_are_read_as_whole(monkeypatch):
+    paths = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".xlsx", ".xlsm"))
+    used = 0
+    for path in paths:
+        try:
+            whole, split, n = _read_whole_and_in_halves(path.name, path.read_bytes(), monkeypatch)
+        except reader.FileRejected as exc:
+            with pytest.raises(reader.FileRejected, match=re.escape(str(exc))):
+                reader.read_sheets(path.name, path.read_bytes())
+            continue
+        assert _same_sheets(whole, split), path.name
+        used += n
+    assert used >= 10  # most of them were cut
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc")
