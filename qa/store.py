@@ -403,6 +403,16 @@ class Store:
             if changes_results:
                 self._shared.data_version = version
 
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in one read transaction: every statement on it sees the same committed data."""
+        with self.cursor() as cur:
+            run(cur, "BEGIN TRANSACTION")
+            try:
+                yield cur
+            finally:
+                run(cur, "ROLLBACK")  # it wrote nothing
+
     def _load_data_version(self) -> None:
         """Start this process at the database's own version: results stored under it are current."""
         with self._shared.write_lock:
@@ -415,6 +425,16 @@ class Store:
     def data_version(self) -> int:
         """Committed changes to this database in this process: moves on with every upload, undo, save."""
         return self._shared.data_version
+
+    @property
+    def writing(self) -> bool:
+        """A write transaction is under way in this process (this thread's own, perhaps)."""
+        return self._shared.write_lock.locked()
+
+    @property
+    def persisted(self) -> bool:
+        """The data version is kept in the database (data_state), so a table can be stamped with it."""
+        return self._shared.persisted
 
     @property
     def results(self) -> ResultCache:
