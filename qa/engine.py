@@ -110,11 +110,16 @@ _SPANS_SQL = """
 _SPANS_TABLE = "programme_spans_"
 
 
+def _spans_name_suffix() -> str:
+    """Spans tables are named by this code too: a new release's migrations may change activities without
+    moving the data version."""
+    return hashlib.sha256(CODE_VERSION.encode()).hexdigest()[:16] + "_"
+
+
 def _spans_name(cur) -> str:
-    """The spans table of the data this cursor's transaction sees: named by the data version, and by this code
-    (a new release's migrations may change activities without moving the data version)."""
+    """The spans table of the data this cursor's transaction sees (named by its data version)."""
     version = run(cur, "SELECT data_version FROM data_state")[0][0]
-    return f"{_SPANS_TABLE}{hashlib.sha256(CODE_VERSION.encode()).hexdigest()[:16]}_{version}"
+    return f"{_SPANS_TABLE}{_spans_name_suffix()}{version}"
 
 
 def _spans_table(cur) -> str | None:
