@@ -145,10 +145,20 @@ def refresh_programme_spans(store: Store) -> None:
     with store.transaction(changes_results=False) as cur:
         if _spans_table(cur):
             return
-        for (old,) in run(cur, "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                               "AND schema_name = 'main' AND starts_with(table_name, ?)", [_SPANS_TABLE]):
-            run(cur, f"DROP TABLE {old}")
+        _drop_spans(cur)
         run(cur, f"CREATE TABLE {_spans_name(cur)} AS {_SPANS_SQL.format(school_filter='TRUE')}")
+
+
+def _drop_spans(cur) -> None:
+    for (name,) in run(cur, "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                            "AND schema_name = 'main' AND starts_with(table_name, ?)", [_SPANS_TABLE]):
+        run(cur, f"DROP TABLE {name}")
+
+
+def drop_programme_spans(store: Store) -> None:
+    """Forget the kept spans (benchmarks timing their computation)."""
+    with store.transaction(changes_results=False) as cur:
+        _drop_spans(cur)
 
 
 def _level_df(store: Store, build: Callable[[str | None], tuple[str, dict]]) -> pd.DataFrame:
