@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from qa import schema
@@ -142,11 +143,14 @@ def refresh_programme_spans(store: Store) -> None:
     with store.cursor() as cur:
         if _spans_table(cur):
             return
-    with store.transaction(changes_results=False) as cur:
-        if _spans_table(cur):
-            return
-        _drop_spans(cur)
-        run(cur, f"CREATE TABLE {_spans_name(cur)} AS {_SPANS_SQL.format(school_filter='TRUE')}")
+    try:
+        with store.transaction(changes_results=False) as cur:
+            if _spans_table(cur):
+                return
+            _drop_spans(cur)
+            run(cur, f"CREATE TABLE {_spans_name(cur)} AS {_SPANS_SQL.format(school_filter='TRUE')}")
+    except duckdb.TransactionException:
+        pass  # a conflict with another transaction (one still reading an old table): computed in the query instead
 
 
 def _drop_spans(cur) -> None:

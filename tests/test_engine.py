@@ -4,6 +4,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa import engine
 from qa.framework import FrameworkError, load_framework, parse_framework, save_version, with_overrides
@@ -382,3 +384,40 @@ def test_the_kept_programme_spans_follow_every_upload_undo_and_replacement(store
     upload([activity(teacher_id="A", hours=6, activity_date=spring),
             activity(teacher_id="B", programme="P", hours=2, activity_date=spring)], replace=True)
     assert sustained_hours() == {"A": 0, "B": 5}
+
+
+_TERM_DAYS = {"Autumn": dt.date(2019, 10, 1), "Spring": dt.date(2020, 1, 10), "Summer": dt.date(2020, 5, 1),
+              "Autumn 2020": dt.date(2020, 10, 1)}
+_UPLOAD = st.tuples(st.just("upload"), st.sampled_from(list(_TERM_DAYS)),
+                    st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["P", "P", None])),
+                             min_size=1, max_size=3), st.booleans())
+_STEPS = st.lists(st.one_of(_UPLOAD, _UPLOAD, st.tuples(st.just("undo"), st.integers(0, 5))), min_size=3, max_size=5)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_STEPS)
+def test_kept_spans_equal_spans_computed_in_the_query_after_any_uploads_undos_and_replacements(tmp_path_factory,
+                                                                                                steps):
+    from qa.ingest import ingest_bytes, undo_upload
+    from qa.store import Store
+
+    eppi = load_framework("eppi-collaborative-sustained")
+    filters = [DONE, engine.Filters(through_term="Spring", as_of=dt.date(2021, 1, 1)),
+               engine.Filters(year="2019/20", schools=("S1",), as_of=dt.date(2021, 1, 1))]
+    with Store(tmp_path_factory.mktemp("spans") / "spans.duckdb") as store:
+        uploads: list[int] = []
+        for n, step in enumerate(steps):
+            if step[0] == "upload":
+                _, term, rows, replace = step
+                report = ingest_bytes(store, f"r{n}.xlsx", workbook_bytes([
+                    activity(teacher_id=t, programme=p, activity_date=_TERM_DAYS[term], hours=2 + n)
+                    for t, p in rows]), replace=replace)
+                uploads += [report.upload_id] if report.upload_id else []
+            elif uploads:
+                undo_upload(store, uploads.pop(step[1] % len(uploads)))
+            for f in filters:
+                kept = engine._teacher_results(store, eppi, f).set_index("teacher_id")
+                pd.testing.assert_frame_equal(kept, _from_scratch(store, eppi, f))
+                school = engine._school_results(store, eppi, f)
+                sql, params = engine._school_sql(store, eppi, f, None)
+                pd.testing.assert_frame_equal(school, store.query_df(sql, params))
