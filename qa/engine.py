@@ -33,7 +33,7 @@ from qa.framework import (
     load_framework,
 )
 from qa.labels import COMPARATORS
-from qa.store import Store, run
+from qa.store import Store, fetch_df, run
 
 LEVELS = ("teacher", "school", "provider", "programme")
 
@@ -171,7 +171,7 @@ def _level_df(store: Store, build: Callable[[str | None], tuple[str, dict]]) -> 
     refresh_programme_spans(store)
     with store.snapshot() as cur:
         sql, params = build(_spans_table(cur) if store.persisted else None)
-        return cur.sql(sql, params=params or None).to_arrow_table().to_pandas()
+        return fetch_df(cur, sql, params)
 
 
 def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | None,

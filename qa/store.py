@@ -297,6 +297,11 @@ def repair_provider_keys(cur: duckdb.DuckDBPyConnection) -> None:
         cur.unregister("provider_key_map")
 
 
+def fetch_df(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
+    """Fetch through Arrow: about twice as fast as .df() for wide string results."""
+    return cur.sql(sql, params=params or None).to_arrow_table().to_pandas()
+
+
 class StoreError(CpdqaError, RuntimeError):
     """A database problem a user can act on (wrong file, newer schema, locked)."""
 
@@ -499,9 +504,8 @@ class Store:
             self._drop_stored(cur, "TRUE")
 
     def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
-        """Fetch through Arrow: about twice as fast as .df() for wide string results."""
         with self.cursor() as cur:
-            return cur.sql(sql, params=params or None).to_arrow_table().to_pandas()
+            return fetch_df(cur, sql, params)
 
     def query_rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         with self.cursor() as cur:
