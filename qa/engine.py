@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from qa import schema
@@ -32,7 +33,7 @@ from qa.framework import (
     load_framework,
 )
 from qa.labels import COMPARATORS
-from qa.store import Store, run
+from qa.store import Store, fetch_df, run
 
 LEVELS = ("teacher", "school", "provider", "programme")
 
@@ -99,7 +100,82 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | None) -> tuple[str, dict]:
+# Per teacher and programme (in every year and school chosen), the terms in which it has activities: what the
+# sustained-programme rule counts. The one definition of the spans, whether computed within a level's query or
+# kept per data version in a table (see `refresh_programme_spans`).
+_SPANS_SQL = """
+        SELECT school_id, teacher_id, programme, COUNT(*) AS terms_spanned FROM (
+            SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
+            FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter})
+        GROUP BY school_id, teacher_id, programme"""
+_SPANS_TABLE = "programme_spans_"
+
+
+def _spans_name_suffix() -> str:
+    """Spans tables are named by this code too: a new release's migrations may change activities without
+    moving the data version."""
+    return hashlib.sha256(CODE_VERSION.encode()).hexdigest()[:16] + "_"
+
+
+def _spans_name(cur) -> str:
+    """The spans table of the data this cursor's transaction sees (named by its data version)."""
+    version = run(cur, "SELECT data_version FROM data_state")[0][0]
+    return f"{_SPANS_TABLE}{_spans_name_suffix()}{version}"
+
+
+def _spans_table(cur) -> str | None:
+    """The programme spans table of the data this cursor's transaction sees, if one has been kept."""
+    name = _spans_name(cur)
+    found = run(cur, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                     "AND schema_name = 'main' AND table_name = ?", [name])[0][0]
+    return name if found else None
+
+
+def refresh_programme_spans(store: Store) -> None:
+    """Keep the programme spans of the current data version in a table, once per data version, so that every
+    level, year, term and framework assessed afterwards joins to it instead of grouping every programme
+    activity again (at 8M activities: 1.37M teacher-programmes, most of the teacher level's extra cost over a
+    plain aggregate). Older versions' tables are dropped. A read-only store, or one that keeps no data version
+    in the database, computes the spans within each query instead; so does a thread asking while a write is
+    under way (this one's own, say) rather than wait for it."""
+    if store.read_only or not store.persisted or store.writing:
+        return
+    with store.cursor() as cur:
+        if _spans_table(cur):
+            return
+    try:
+        with store.transaction(changes_results=False) as cur:
+            if _spans_table(cur):
+                return
+            _drop_spans(cur)
+            run(cur, f"CREATE TABLE {_spans_name(cur)} AS {_SPANS_SQL.format(school_filter='TRUE')}")
+    except duckdb.TransactionException:
+        pass  # a conflict with another transaction (one still reading an old table): computed in the query instead
+
+
+def _drop_spans(cur) -> None:
+    for (name,) in run(cur, "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                            "AND schema_name = 'main' AND starts_with(table_name, ?)", [_SPANS_TABLE]):
+        run(cur, f"DROP TABLE {name}")
+
+
+def drop_programme_spans(store: Store) -> None:
+    """Forget the kept spans (benchmarks timing their computation)."""
+    with store.transaction(changes_results=False) as cur:
+        _drop_spans(cur)
+
+
+def _level_df(store: Store, build: Callable[[str | None], tuple[str, dict]]) -> pd.DataFrame:
+    """A level's results from `build(spans_table)`'s query, run in one read transaction with the check that the
+    spans table (if any) is of the very data the query reads: exact whatever commits meanwhile."""
+    refresh_programme_spans(store)
+    with store.snapshot() as cur:
+        sql, params = build(_spans_table(cur) if store.persisted else None)
+        return fetch_df(cur, sql, params)
+
+
+def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | None,
+               spans_table: str | None = None) -> tuple[str, dict]:
     d = framework.definitions
     params: dict = {
         "as_of": filters.as_of,
@@ -129,9 +205,9 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         # Summer sessions must not make its Autumn hours "sustained" at the end of Autumn.
         late_cte = f"""
     late AS (
-        SELECT school_id, teacher_id, programme, academic_year, COUNT(*) AS late_terms
-        FROM sessions s WHERE NOT ({term_filter})
-        GROUP BY school_id, teacher_id, programme, academic_year),"""
+        SELECT s.school_id, s.teacher_id, s.programme, s.academic_year, COUNT(DISTINCT s.term) AS late_terms
+        FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter} AND NOT ({term_filter})
+        GROUP BY s.school_id, s.teacher_id, s.programme, s.academic_year),"""
         late_terms = " - COALESCE(lt.late_terms, 0)"
         late_join = """
         LEFT JOIN late lt ON lt.school_id = f.school_id AND lt.teacher_id = f.teacher_id
@@ -158,16 +234,13 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         "school_id", "teacher_id", "academic_year", "term", "activity_date", "hours", "provider",
         "provider_key", "programme", "subject_specific", "aligned_to_needs", *schema.DFE_ASPECTS))
     aspects = " + ".join(f"CAST(s.{a} AS INTEGER)" for a in schema.DFE_ASPECTS)
+    spans = (f"SELECT school_id, teacher_id, programme, terms_spanned FROM {spans_table}" if spans_table
+             else _SPANS_SQL.format(school_filter=school_filter))
     sql = f"""
-    sessions AS (
-        SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
-        FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter}),
     -- Only programmes spanning enough terms to be sustained at all: the activities are joined to a
     -- table a few times smaller than every teacher's every programme (a seventh, in the national benchmark).
     spans AS (
-        SELECT school_id, teacher_id, programme, COUNT(*) AS terms_spanned
-        FROM sessions GROUP BY school_id, teacher_id, programme
-        HAVING COUNT(*) >= $sustained_min_terms),{late_cte}
+        SELECT * FROM ({spans}) WHERE terms_spanned >= $sustained_min_terms),{late_cte}
     register AS (
         SELECT provider_key, provider, quality_mark, quality_mark_level, expires_on,
                CASE WHEN quality_mark IS NULL OR trim(quality_mark) = '' THEN 'none'
@@ -316,8 +389,9 @@ def _level_sql(level_rules: list[LevelRule], prefix: str = "") -> list[str]:
 
 # --------------------------------------------------------------------------- levels
 
-def _teacher_query(store: Store, framework: Framework, filters: Filters) -> tuple[str, dict]:
-    base, params = _base_ctes(framework, filters, None)
+def _teacher_query(store: Store, framework: Framework, filters: Filters,
+                   spans_table: str | None = None) -> tuple[str, dict]:
+    base, params = _base_ctes(framework, filters, None, spans_table)
     elapsed, p2 = _elapsed_cte(store, filters)
     sql = f"WITH {base}, {elapsed}, {_teacher_select(framework)}"
     return sql, {**params, **p2}
@@ -332,13 +406,17 @@ def _once(store: Store, level: str, frameworks: tuple[Framework, ...], filters: 
 
 
 def teacher_results(store: Store, framework: Framework, filters: Filters = Filters()) -> pd.DataFrame:
-    def compute() -> pd.DataFrame:
-        sql, params = _teacher_query(store, framework, filters)
-        cols = _teacher_columns(framework)
-        sql += f"\nSELECT {', '.join(cols)} FROM teacher_result ORDER BY school_id, academic_year, teacher_id"
-        return store.query_df(sql, params)
+    return _once(store, "teacher", (framework,), filters, lambda: _teacher_results(store, framework, filters))
 
-    return _once(store, "teacher", (framework,), filters, compute)
+
+def _teacher_results(store: Store, framework: Framework, filters: Filters) -> pd.DataFrame:
+    def build(spans_table: str | None) -> tuple[str, dict]:
+        sql, params = _teacher_query(store, framework, filters, spans_table)
+        cols = _teacher_columns(framework)
+        return (sql + f"\nSELECT {', '.join(cols)} FROM teacher_result ORDER BY school_id, academic_year, teacher_id",
+                params)
+
+    return _level_df(store, build)
 
 
 # Teachers behind each cell of the collaborative x sustained table (for small-cell suppression).
@@ -355,7 +433,11 @@ def school_results(store: Store, framework: Framework, filters: Filters = Filter
 
 
 def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.DataFrame:
-    sql, params = _teacher_query(store, framework, filters)
+    return _level_df(store, lambda spans_table: _school_sql(store, framework, filters, spans_table))
+
+
+def _school_sql(store: Store, framework: Framework, filters: Filters, spans_table: str | None) -> tuple[str, dict]:
+    sql, params = _teacher_query(store, framework, filters, spans_table)
     rule_parts, explanation = _school_rules_sql(framework)
     # Teachers per cell: each teacher-year's cells first (a BOOL_OR each), then counted per school-year,
     # instead of a distinct count per cell over every activity.
@@ -414,7 +496,7 @@ def _school_results(store: Store, framework: Framework, filters: Filters) -> pd.
            {''.join(', ' + p for p in rule_parts)},
            {explanation} AS explanation
     FROM sm ORDER BY sm.school_id, sm.academic_year"""
-    return store.query_df(sql, params)
+    return sql, params
 
 
 def provider_results(store: Store, framework: Framework, filters: Filters = Filters(),
@@ -425,9 +507,14 @@ def provider_results(store: Store, framework: Framework, filters: Filters = Filt
 
 
 def _provider_results(store: Store, framework: Framework, filters: Filters, kitemark: Framework) -> pd.DataFrame:
+    return _level_df(store, lambda spans_table: _provider_sql(framework, filters, kitemark, spans_table))
+
+
+def _provider_sql(framework: Framework, filters: Filters, kitemark: Framework,
+                  spans_table: str | None) -> tuple[str, dict]:
     rubric = kitemark.kitemark
     assert rubric is not None
-    base, params = _base_ctes(framework, filters, kitemark)
+    base, params = _base_ctes(framework, filters, kitemark, spans_table)
     params["min_teachers"] = rubric.min_teachers
     achieved = [f"({' AND '.join(_level_sql(level.rules))})" for level in rubric.levels]
     level_case = [f"WHEN teachers < $min_teachers THEN {_sql_text(INSUFFICIENT_EVIDENCE)}"]
@@ -468,7 +555,7 @@ def _provider_results(store: Store, framework: Framework, filters: Filters, kite
            share_hours_sustained_programmes, quality_mark, quality_mark_level, quality_mark_expires_on,
            {', '.join(f'share_hours_{a}' for a in schema.DFE_ASPECTS)}
     FROM pm ORDER BY provider, academic_year"""
-    return store.query_df(sql, params)
+    return sql, params
 
 
 def programme_window_sql(alias: str) -> str:

@@ -297,6 +297,11 @@ def repair_provider_keys(cur: duckdb.DuckDBPyConnection) -> None:
         cur.unregister("provider_key_map")
 
 
+def fetch_df(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
+    """Fetch through Arrow: about twice as fast as .df() for wide string results."""
+    return cur.sql(sql, params=params or None).to_arrow_table().to_pandas()
+
+
 class StoreError(CpdqaError, RuntimeError):
     """A database problem a user can act on (wrong file, newer schema, locked)."""
 
@@ -403,6 +408,16 @@ class Store:
             if changes_results:
                 self._shared.data_version = version
 
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in one read transaction: every statement on it sees the same committed data."""
+        with self.cursor() as cur:
+            run(cur, "BEGIN TRANSACTION")
+            try:
+                yield cur
+            finally:
+                run(cur, "ROLLBACK")  # it wrote nothing
+
     def _load_data_version(self) -> None:
         """Start this process at the database's own version: results stored under it are current."""
         with self._shared.write_lock:
@@ -415,6 +430,16 @@ class Store:
     def data_version(self) -> int:
         """Committed changes to this database in this process: moves on with every upload, undo, save."""
         return self._shared.data_version
+
+    @property
+    def writing(self) -> bool:
+        """A write transaction is under way in this process (this thread's own, perhaps)."""
+        return self._shared.write_lock.locked()
+
+    @property
+    def persisted(self) -> bool:
+        """The data version is kept in the database (data_state), so a table can be stamped with it."""
+        return self._shared.persisted
 
     @property
     def results(self) -> ResultCache:
@@ -479,9 +504,8 @@ class Store:
             self._drop_stored(cur, "TRUE")
 
     def query_df(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> pd.DataFrame:
-        """Fetch through Arrow: about twice as fast as .df() for wide string results."""
         with self.cursor() as cur:
-            return cur.sql(sql, params=params or None).to_arrow_table().to_pandas()
+            return fetch_df(cur, sql, params)
 
     def query_rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple]:
         with self.cursor() as cur:

@@ -4,6 +4,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa import engine
 from qa.framework import FrameworkError, load_framework, parse_framework, save_version, with_overrides
@@ -336,3 +338,86 @@ def test_teachers_are_counted_once_per_collaborative_sustained_cell_and_per_scho
             school.hours_neither) == (10, 5, 10, 10)
     provider = engine.provider_results(store, WELLCOME, DONE).set_index("provider").loc["Prov"]
     assert (provider.teachers, provider.schools) == (2, 2)
+
+
+def _from_scratch(store, framework, filters):
+    """The teacher level with the spans computed within the query, as a store that keeps no table does."""
+    sql, params = engine._teacher_query(store, framework, filters)
+    sql += f"\nSELECT {', '.join(engine._teacher_columns(framework))} FROM teacher_result " \
+           "ORDER BY school_id, academic_year, teacher_id"
+    return store.query_df(sql, params).set_index("teacher_id")
+
+
+def test_the_kept_programme_spans_follow_every_upload_undo_and_replacement(store):
+    """A programme is sustained by the terms of the returns that count now: an undone return's or a replaced
+    return's sessions no longer count, and the table the levels join to is always of the data they read."""
+    from qa.ingest import ingest_bytes, undo_upload
+
+    eppi = load_framework("eppi-collaborative-sustained")  # collaborative hours in programmes over 2+ terms
+    autumn, spring = dt.date(2019, 10, 1), dt.date(2020, 1, 10)
+
+    def upload(rows, **options):
+        return ingest_bytes(store, f"return{len(store.query_rows('SELECT 1 FROM uploads'))}.xlsx",
+                            workbook_bytes(rows), **options).upload_id
+
+    def sustained_hours(filters=DONE):
+        kept = teachers(store, eppi, filters)
+        tables = [t for (t,) in store.query_rows(
+            "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'programme_spans_')")]
+        assert tables == [f"programme_spans_{engine._spans_name_suffix()}{store.data_version}"]
+        pd.testing.assert_frame_equal(kept, _from_scratch(store, eppi, filters))
+        return kept["collaborative_sustained_hours"].to_dict()
+
+    upload([activity(teacher_id="A", programme="P", hours=4, activity_date=autumn),
+            activity(teacher_id="B", programme="P", hours=3, activity_date=autumn)])
+    assert sustained_hours() == {"A": 0, "B": 0}
+    spring_return = upload([activity(teacher_id="A", programme="P", hours=6, activity_date=spring)])
+    assert sustained_hours() == {"A": 10, "B": 0}
+    # judged to the end of Autumn, the Spring session is not yet known
+    assert sustained_hours(engine.Filters(through_term="Autumn", as_of=dt.date(2021, 1, 1))) == {"A": 0, "B": 0}
+    undo_upload(store, spring_return)
+    assert sustained_hours() == {"A": 0, "B": 0}
+    upload([activity(teacher_id="A", programme="P", hours=6, activity_date=spring),
+            activity(teacher_id="B", programme="P", hours=2, activity_date=spring)])
+    assert sustained_hours() == {"A": 10, "B": 5}
+    # the Spring return replaced by one in which A's session is outside the programme
+    upload([activity(teacher_id="A", hours=6, activity_date=spring),
+            activity(teacher_id="B", programme="P", hours=2, activity_date=spring)], replace=True)
+    assert sustained_hours() == {"A": 0, "B": 5}
+
+
+_TERM_DAYS = {"Autumn": dt.date(2019, 10, 1), "Spring": dt.date(2020, 1, 10), "Summer": dt.date(2020, 5, 1),
+              "Autumn 2020": dt.date(2020, 10, 1)}
+_UPLOAD = st.tuples(st.just("upload"), st.sampled_from(list(_TERM_DAYS)),
+                    st.lists(st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["P", "P", None])),
+                             min_size=1, max_size=3), st.booleans())
+_STEPS = st.lists(st.one_of(_UPLOAD, _UPLOAD, st.tuples(st.just("undo"), st.integers(0, 5))), min_size=3, max_size=5)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_STEPS)
+def test_kept_spans_equal_spans_computed_in_the_query_after_any_uploads_undos_and_replacements(tmp_path_factory,
+                                                                                                steps):
+    from qa.ingest import ingest_bytes, undo_upload
+    from qa.store import Store
+
+    eppi = load_framework("eppi-collaborative-sustained")
+    filters = [DONE, engine.Filters(through_term="Spring", as_of=dt.date(2021, 1, 1)),
+               engine.Filters(year="2019/20", schools=("S1",), as_of=dt.date(2021, 1, 1))]
+    with Store(tmp_path_factory.mktemp("spans") / "spans.duckdb") as store:
+        uploads: list[int] = []
+        for n, step in enumerate(steps):
+            if step[0] == "upload":
+                _, term, rows, replace = step
+                report = ingest_bytes(store, f"r{n}.xlsx", workbook_bytes([
+                    activity(teacher_id=t, programme=p, activity_date=_TERM_DAYS[term], hours=2 + n)
+                    for t, p in rows]), replace=replace)
+                uploads += [report.upload_id] if report.upload_id else []
+            elif uploads:
+                undo_upload(store, uploads.pop(step[1] % len(uploads)))
+            for f in filters:
+                kept = engine._teacher_results(store, eppi, f).set_index("teacher_id")
+                pd.testing.assert_frame_equal(kept, _from_scratch(store, eppi, f))
+                school = engine._school_results(store, eppi, f)
+                sql, params = engine._school_sql(store, eppi, f, None)
+                pd.testing.assert_frame_equal(school, store.query_df(sql, params))
