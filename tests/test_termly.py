@@ -34,6 +34,14 @@ AUTUMN, SPRING, SUMMER = dt.date(2019, 10, 1), dt.date(2020, 2, 1), dt.date(2020
 TODAY = dt.date.today()
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """Today as each test starts, not as the module loaded: a run that crosses midnight compared the
+    uploads of one day with the date of the day before."""
+    global TODAY
+    TODAY = dt.date.today()
+
+
 def _file(school: str, day: dt.date, teachers: dict[str, float], **changes) -> bytes:
     rows = [activity(school_id=school, teacher_id=t, activity_date=day, hours=h,
                      **(changes.get(t) or {})) for t, h in teachers.items()]
