@@ -210,7 +210,9 @@ class XlsxSheetInfo:
     max_row: int
     max_col: int
     # a long sheet whose every row and cell tag carries its own reference first, spaced as programs write them:
-    # its XML, kept so that two halves of it can be parsed at once (_read_in_halves)
+    # two halves of it can be parsed at once (_read_in_halves)
+    halves: bool = False
+    # its XML, kept from the scan for the halves (one sheet's at a time: the others' are read again then)
     xml: bytes | None = None
 
 
@@ -227,14 +229,20 @@ def xlsx_sheet_info(zf: zipfile.ZipFile) -> dict[str, XlsxSheetInfo]:
             target = rel.get("Target", "")
             part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
             targets[rel.get("Id")] = part
-    info = {}
+    info: dict[str, XlsxSheetInfo] = {}
     lengths, room = _shared_string_lengths(zf), SHARED_TEXT_LIMIT
+    kept = False
     for sheet in book.iter(f"{{{_NS['m']}}}sheet"):
         part = targets.get(sheet.get(f"{{{_NS['r']}}}id"))
         if part not in names:
             continue
         xml = zf.read(part)
-        info[sheet.get("name")] = _scan_sheet(part, xml)
+        scanned = info[sheet.get("name")] = _scan_sheet(part, xml)
+        # the first long sheet keeps its XML for its halves; kept for every one, ten 41 MB sheets (a 35 MB
+        # upload) were all held at once: 688 MB to read instead of 291 MB
+        if kept:
+            scanned.xml = None
+        kept = kept or scanned.xml is not None
         room -= _shared_text(xml, lengths, room)
         if room < 0:
             raise TooMuchText
@@ -293,7 +301,8 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
         max_col = max((column_number(c.upper()) for c, _ in refs if c), default=1)
         max_row = max(max((int(r) for _, r in refs), default=0), len(_ROW.findall(xml)))
         return XlsxSheetInfo(part, hidden, max_row, max_col)
-    info = XlsxSheetInfo(part, hidden, 0, 0, xml if len(xml) >= SPLIT_BYTES else None)
+    long = len(xml) >= SPLIT_BYTES
+    info = XlsxSheetInfo(part, hidden, 0, 0, long, xml if long else None)
     # columns: A-Z unless some cell lies further right; only the pieces holding such cells are read by Python
     wide = {col for piece in pieces.matching(_RE2_ANY_WIDE_CELL) for col in _WIDE_CELL_COL.findall(piece)}
     max_col = max((column_number(c.upper()) for c in wide), default=26)
@@ -671,7 +680,12 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
     would place it; the halves are cut between two rows with plain references, and their rows must not
     overlap. None (read it whole) when the sheet has no such cut or the halves do not line up.
     """
-    part, xml, info.xml = info.path, info.xml or b"", None  # the XML is let go once the halves are made
+    part, xml, info.xml = info.path, info.xml, None  # the XML is let go once the halves are made
+    if xml is None:  # not kept from the scan: another sheet's was
+        try:
+            xml = zf.read(part)
+        except Exception:
+            return None
     start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
     declaration = xml.find(b"?>") + 2 if xml.lstrip(b"\xef\xbb\xbf")[:5] == b"<?xml" else 0
     # markup inside a comment, CDATA or processing instruction is not markup: no cut where one could be (a
@@ -801,6 +815,8 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
             if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
                 continue
             if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+                if meta.name in xlsx_info:
+                    xlsx_info[meta.name].xml = None
                 sheets.append(RawSheet(meta.name, [], notes=[f"Hidden sheet '{meta.name}' was not imported"]))
                 continue
             info = xlsx_info.get(meta.name)
@@ -809,7 +825,7 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
                 sheet = RawSheet(meta.name, rows, numbers)
             else:
                 halves = _read_in_halves(zf, info, meta.name) if (
-                    zf is not None and info is not None and info.xml is not None) else None
+                    zf is not None and info is not None and info.halves) else None
                 if halves is not None:
                     rows, calamine_sheet = halves
                 else:
