@@ -755,8 +755,10 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
         _reraise_unless_calamine_failure(exc)
         return None
     second_start, second_end = second.start, second.end
-    if first_end is None or second_start is None or second_end is None:  # a half holds no value at all
-        return None if first_end is None else (rows, first)
+    if first_end is None:  # the first half holds no value: the whole is the second half's grid from A1 (or none)
+        return (second.to_python(skip_empty_area=False) if second_end is not None else []), first
+    if second_start is None or second_end is None:  # the second half holds no value
+        return rows, first
     if first_end[0] >= second_start[0]:  # rows out of order: the halves overlap
         return None
     width = max(first_end[1], second_end[1]) + 1

@@ -428,6 +428,30 @@ def test_a_damaged_part_calamine_does_not_read_leaves_the_sheet_read_whole(monke
     assert heavy_used == 0 and _same_sheets(heavy_whole, heavy_split) and _same_sheets(heavy_split, plain_split)
 
 
+@pytest.mark.parametrize("values_from", [40, 60])
+def test_a_long_sheet_whose_first_half_holds_no_value_is_read_from_its_halves(monkeypatch, values_from):
+    """Formatted empty cells (and an empty merged range) above the data, or no data at all: the halves give the
+    grid calamine gives whole, without parsing the sheet a third time (ten such 41 MB sheets: 13.8 CPU s, 9.2 now,
+    8.5 read whole)."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet("Log")
+    boxed = book.add_format({"num_format": "0.00"})
+    for r in range(60):
+        if r < values_from:
+            for c in range(4):
+                ws.write_blank(r, c, None, boxed)
+        else:
+            ws.write_row(r, 1, [f"row {r + 1}", r + 1])
+    ws.merge_range(3, 0, 5, 1, None, boxed)
+    book.close()
+    whole, split, used = _read_whole_and_in_halves("blank.xlsx", buffer.getvalue(), monkeypatch)
+    assert _same_sheets(whole, split) and used == 1
+    assert split[0].rows[-1:] == ([["", "row 60", 60.0]] if values_from < 60 else [])
+
+
 def _long_sheets_workbook(sheets: int, rows: int) -> tuple[bytes, int]:
     """A workbook of `sheets` sheets, each `rows` rows of a number beside 13 formatted empty cells (XML that
     holds little for calamine's grid); and the bytes of one sheet's XML."""
