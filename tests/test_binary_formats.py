@@ -293,6 +293,30 @@ def test_a_record_calamine_panics_on_is_a_refusal_not_a_crash():
         "save it again from the spreadsheet program and upload the new copy")
 
 
+def _panicking_xls() -> bytes:
+    stream = bytearray(xls_stream({"Log": HEAD}))
+    stream[20:20] = biff(0x0018, b"\x00\x00")  # a name record two bytes long
+    at = stream.index(b"\x85\x00")
+    struct.pack_into("<I", stream, at + 4, struct.unpack_from("<I", stream, at + 4)[0] + 6)
+    return cfb_bytes(bytes(stream))
+
+
+@pytest.mark.parametrize("backtrace", ["0", "1", "full"])
+def test_cpdqa_ingest_of_a_file_calamine_panics_on_prints_the_refusal_and_no_rust_panic(tmp_path, backtrace):
+    """Rust prints calamine's panic (with RUST_BACKTRACE set, a backtrace of 50 frames) straight to the
+    terminal, above the refusal that says what to do: the person at the command line sees only the refusal."""
+    (tmp_path / "short.xls").write_bytes(_panicking_xls())
+    out = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "ingest", "--db",
+                          str(tmp_path / "cpd.duckdb"), str(tmp_path / "short.xls")], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT, env={**os.environ, "RUST_BACKTRACE": backtrace})
+    assert out.returncode == 1
+    assert out.stdout.splitlines()[:2] == [
+        "✗ short.xls: refused",
+        "    error: short.xls could not be read as a spreadsheet (index out of bounds: the len is 2 but the index "
+        "is 3); save it again from the spreadsheet program and upload the new copy"]
+    assert out.stderr.strip() == ""
+
+
 def test_a_sheet_starting_past_the_end_of_the_workbook_is_refused():
     stream = bytearray(xls_stream({"Log": HEAD}))
     at = stream.index(b"\x85\x00")
