@@ -676,11 +676,11 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
     parsed in two threads at once (calamine lets go of the GIL while it parses): about half the time on two cores.
 
     Each half is the sheet with only some of its rows, in a copy of the workbook holding every part but the
-    other sheets. As every cell carries its own reference (XlsxSheetInfo.xml), each is placed where the whole
+    other sheets. As every cell carries its own reference (XlsxSheetInfo.halves), each is placed where the whole
     would place it; the halves are cut between two rows with plain references, and their rows must not
     overlap. None (read it whole) when the sheet has no such cut or the halves do not line up.
     """
-    part, xml, info.xml = info.path, info.xml, None  # the XML is let go once the halves are made
+    part, xml, info.xml, info.halves = info.path, info.xml, None, False  # once; the XML let go once they are made
     if xml is None:  # not kept from the scan: another sheet's was
         try:
             xml = zf.read(part)
