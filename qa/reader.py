@@ -665,6 +665,16 @@ def _reraise_unless_calamine_failure(exc: BaseException) -> None:
         raise exc
 
 
+def _unreadable(name: str, exc: BaseException) -> FileRejected:
+    """The refusal of a file calamine could not read (`exc` re-raised unless it is calamine's failure). A panic's
+    message is Rust's ("index out of bounds: the len is 2 but the index is 3"): it is said in words instead."""
+    _reraise_unless_calamine_failure(exc)
+    why = ("part of it is damaged, or laid out in a way this program cannot follow"
+           if type(exc).__name__ == "PanicException" else str(exc))
+    return FileRejected(f"{name} could not be read as a spreadsheet ({why}); save it again from the "
+                        f"spreadsheet program and upload the new copy")
+
+
 SPLIT_BYTES = 8_000_000  # a sheet's XML from this size (about 17,000 rows of 14 cells) is parsed in two halves at once
 SPLIT_OTHER_BYTES = 16_000_000  # unpacked bytes of the other parts (shared strings, styles...): beyond, read whole
 _CUT_ROW = re.compile(rb'</row><row r="\d+"[ >]')
@@ -807,9 +817,7 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     except python_calamine.PasswordError as exc:
         raise FileRejected(f"{name} {PASSWORD_MESSAGE}") from exc
     except BaseException as exc:  # calamine raises several types for damaged files
-        _reraise_unless_calamine_failure(exc)
-        raise FileRejected(f"{name} could not be read as a spreadsheet ({exc}); save it again from the "
-                           f"spreadsheet program and upload the new copy") from exc
+        raise _unreadable(name, exc) from exc
     sheets = []
     budget = [MERGE_FILL_LIMIT]
     try:
@@ -846,9 +854,7 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     except FileRejected:
         raise
     except BaseException as exc:  # calamine and the XML parser raise many kinds for damaged files
-        _reraise_unless_calamine_failure(exc)
-        raise FileRejected(f"{name} could not be read as a spreadsheet ({exc}); save it again from the "
-                           f"spreadsheet program and upload the new copy") from exc
+        raise _unreadable(name, exc) from exc
     return sheets
 
 
