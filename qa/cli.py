@@ -155,7 +155,7 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
         raise click.UsageError("--whole-school only applies with --replace")
     store = _open(db_path)
     limits = ingest_mod.Limits(max_file_bytes=int(max_mb * 1024 * 1024))
-    show_bar = not as_json and sys.stderr.isatty()
+    show_bar = not as_json and sys.stderr is not None and sys.stderr.isatty()  # None: started without a stderr
     with _without_rust_panics(), click.progressbar(length=1, label="ingesting", file=sys.stderr,
                                                    hidden=not show_bar) as bar:
         def progress(stage: str, done: int, total: int, name: str) -> None:
@@ -192,7 +192,7 @@ def _without_rust_panics() -> Iterator[None]:
     try:
         sys.stderr.flush()
         terminal = os.dup(2)
-    except (OSError, ValueError):  # no stderr to speak of
+    except (OSError, ValueError, AttributeError):  # no stderr to speak of
         yield
         return
     python_stderr = sys.stderr
