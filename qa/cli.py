@@ -188,19 +188,27 @@ def _without_rust_panics() -> Iterator[None]:
     """Where calamine panics on a damaged file (refused with a sentence saying what to do), Rust prints the panic,
     or with RUST_BACKTRACE set a backtrace of fifty frames, straight to the process's stderr, above the refusal.
     Here the process's stderr goes to a file meanwhile and comes back without those reports; Python's own
-    writes to stderr (the progress bar) go to the terminal as they happen."""
-    try:
-        sys.stderr.flush()
-        terminal = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no stderr to speak of
-        yield
-        return
+    writes to stderr (the progress bar) go to the terminal as they happen. Where that cannot be set up (no
+    stderr, no room for a temporary file), nothing is filtered."""
     python_stderr = sys.stderr
     try:
         uses_fd = python_stderr.fileno() == 2
-    except (OSError, ValueError, AttributeError):  # a stand-in stream (a test runner's)
+    except (OSError, ValueError, AttributeError):  # a stand-in stream (a test runner's), or none
         uses_fd = False
-    with tempfile.TemporaryFile() as captured:
+    try:
+        if python_stderr is not None:
+            python_stderr.flush()
+        terminal = os.dup(2)
+    except (OSError, ValueError):  # no stderr at all
+        yield
+        return
+    try:
+        captured = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    except OSError:  # no room for it
+        os.close(terminal)
+        yield
+        return
+    with captured:
         if uses_fd:
             sys.stderr = open(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding,  # noqa: SIM115
                               errors=python_stderr.errors)
@@ -215,7 +223,7 @@ def _without_rust_panics() -> Iterator[None]:
                 sys.stderr = python_stderr
             captured.seek(0)
             rest = _RUST_PANIC.sub("", captured.read().decode(errors="replace"))
-            if rest.strip():
+            if rest.strip() and python_stderr is not None:
                 python_stderr.write(rest)
                 python_stderr.flush()
 
