@@ -788,8 +788,10 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     ods_hidden: dict[str, list[tuple[int, int]]] = {}
     zf = None
     # calamine picks the format by the content, whatever the name says, so the guards do too: each measures
-    # only the parts its format has (an .xlsx renamed .xls, or an .xlsb renamed .xlsx, is still guarded)
-    if suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"} or data[:4] == b"PK\x03\x04":
+    # only the parts its format has (an .xlsx renamed .xls, or an .xlsb renamed .xlsx, is still guarded; an
+    # .xls renamed .xlsx is read and guarded as the .xls it is)
+    if data[:8] != binary_guard.CFB_MAGIC and (suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"}
+                                               or data[:4] == b"PK\x03\x04"):
         zf = check_zip_limits(data, name, limits)
         manifest = "META-INF/manifest.xml"
         if manifest in zf.namelist() and b"encryption-data" in zip_member(zf, zf.getinfo(manifest), name):

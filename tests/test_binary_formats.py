@@ -281,6 +281,14 @@ def test_an_xlsb_renamed_xlsx_and_an_xlsx_renamed_xls_are_still_guarded():
     assert [row[7] for row in stored("sparse.xls", buf.getvalue())] == [2.5]  # read sparsely, as an .xlsx
 
 
+def test_an_xls_renamed_xlsx_is_read_and_guarded_as_the_xls_it_is():
+    """Renamed to .xlsx by someone told to send .xlsx, an .xls was refused as 'damaged or not really a .xlsx
+    file', though calamine reads it by its content: it is read (and guarded) as an .xls."""
+    assert stored("log.xlsx", good_xls(ROWS)) == stored("log.xls", good_xls(ROWS))
+    far = cfb_bytes(xls_stream({"Log": [*HEAD, (65_535, 255, 1.0)]}, shared=["far"]))
+    assert refusal("far.xlsx", far) == places_message("far.xlsx")
+
+
 PANIC_REFUSAL = ("short.xls could not be read as a spreadsheet (part of it is damaged, or laid out in a way this "
                  "program cannot follow); save it again from the spreadsheet program and upload the new copy")
 
