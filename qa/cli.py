@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,9 +155,9 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
         raise click.UsageError("--whole-school only applies with --replace")
     store = _open(db_path)
     limits = ingest_mod.Limits(max_file_bytes=int(max_mb * 1024 * 1024))
-    show_bar = not as_json and sys.stderr.isatty()
-    with click.progressbar(length=1, label="ingesting", file=sys.stderr,
-                           hidden=not show_bar) as bar:
+    show_bar = not as_json and sys.stderr is not None and sys.stderr.isatty()  # None: started without a stderr
+    with _without_rust_panics(), click.progressbar(length=1, label="ingesting", file=sys.stderr,
+                                                   hidden=not show_bar) as bar:
         def progress(stage: str, done: int, total: int, name: str) -> None:
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
@@ -171,6 +176,56 @@ def ingest(db_path: str, files: tuple[str, ...], school: str | None, dry_run: bo
                   for s in ("accepted", "needs_replace", "duplicate", "rejected")}
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
     sys.exit(1 if any(r.status in ("rejected", "needs_replace") for r in reports) else 0)
+
+
+# Rust's report of a panic: its header, the message, then a note or a backtrace (frames indented) and a note
+_RUST_PANIC = re.compile(r"^thread '[^'\n]*'[^\n]* panicked at [^\n]*\n(?:(?!thread ')[^\n]*\n)*?"
+                         r"(?:note: [^\n]*\n|stack backtrace:\n(?:[ \t][^\n]*\n)*(?:note: [^\n]*\n)?)", re.M)
+
+
+@contextmanager
+def _without_rust_panics() -> Iterator[None]:
+    """Where calamine panics on a damaged file (refused with a sentence saying what to do), Rust prints the panic,
+    or with RUST_BACKTRACE set a backtrace of fifty frames, straight to the process's stderr, above the refusal.
+    Here the process's stderr goes to a file meanwhile and comes back without those reports; Python's own
+    writes to stderr (the progress bar) go to the terminal as they happen. Where that cannot be set up (no
+    stderr, no room for a temporary file), nothing is filtered."""
+    python_stderr = sys.stderr
+    try:
+        uses_fd = python_stderr.fileno() == 2
+    except (OSError, ValueError, AttributeError):  # a stand-in stream (a test runner's), or none
+        uses_fd = False
+    try:
+        if python_stderr is not None:
+            python_stderr.flush()
+        terminal = os.dup(2)
+    except (OSError, ValueError):  # no stderr at all
+        yield
+        return
+    try:
+        captured = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    except OSError:  # no room for it
+        os.close(terminal)
+        yield
+        return
+    with captured:
+        if uses_fd:
+            sys.stderr = open(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding,  # noqa: SIM115
+                              errors=python_stderr.errors)
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(terminal, 2)
+            os.close(terminal)
+            if uses_fd:
+                sys.stderr.close()
+                sys.stderr = python_stderr
+            captured.seek(0)
+            rest = _RUST_PANIC.sub("", captured.read().decode(errors="replace"))
+            if rest.strip() and python_stderr is not None:
+                python_stderr.write(rest)
+                python_stderr.flush()
 
 
 TABLE_FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True,

@@ -210,7 +210,9 @@ class XlsxSheetInfo:
     max_row: int
     max_col: int
     # a long sheet whose every row and cell tag carries its own reference first, spaced as programs write them:
-    # its XML, kept so that two halves of it can be parsed at once (_read_in_halves)
+    # two halves of it can be parsed at once (_read_in_halves)
+    halves: bool = False
+    # its XML, kept from the scan for the halves (one sheet's at a time: the others' are read again then)
     xml: bytes | None = None
 
 
@@ -227,14 +229,20 @@ def xlsx_sheet_info(zf: zipfile.ZipFile) -> dict[str, XlsxSheetInfo]:
             target = rel.get("Target", "")
             part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
             targets[rel.get("Id")] = part
-    info = {}
+    info: dict[str, XlsxSheetInfo] = {}
     lengths, room = _shared_string_lengths(zf), SHARED_TEXT_LIMIT
+    kept = False
     for sheet in book.iter(f"{{{_NS['m']}}}sheet"):
         part = targets.get(sheet.get(f"{{{_NS['r']}}}id"))
         if part not in names:
             continue
         xml = zf.read(part)
-        info[sheet.get("name")] = _scan_sheet(part, xml)
+        scanned = info[sheet.get("name")] = _scan_sheet(part, xml)
+        # the first long sheet keeps its XML for its halves; kept for every one, ten 41 MB sheets (a 35 MB
+        # upload) were all held at once: 688 MB to read instead of 291 MB
+        if kept:
+            scanned.xml = None
+        kept = kept or scanned.xml is not None
         room -= _shared_text(xml, lengths, room)
         if room < 0:
             raise TooMuchText
@@ -293,7 +301,8 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
         max_col = max((column_number(c.upper()) for c, _ in refs if c), default=1)
         max_row = max(max((int(r) for _, r in refs), default=0), len(_ROW.findall(xml)))
         return XlsxSheetInfo(part, hidden, max_row, max_col)
-    info = XlsxSheetInfo(part, hidden, 0, 0, xml if len(xml) >= SPLIT_BYTES else None)
+    long = len(xml) >= SPLIT_BYTES
+    info = XlsxSheetInfo(part, hidden, 0, 0, long, xml if long else None)
     # columns: A-Z unless some cell lies further right; only the pieces holding such cells are read by Python
     wide = {col for piece in pieces.matching(_RE2_ANY_WIDE_CELL) for col in _WIDE_CELL_COL.findall(piece)}
     max_col = max((column_number(c.upper()) for c in wide), default=26)
@@ -656,6 +665,16 @@ def _reraise_unless_calamine_failure(exc: BaseException) -> None:
         raise exc
 
 
+def _unreadable(name: str, exc: BaseException) -> FileRejected:
+    """The refusal of a file calamine could not read (`exc` re-raised unless it is calamine's failure). A panic's
+    message is Rust's ("index out of bounds: the len is 2 but the index is 3"): it is said in words instead."""
+    _reraise_unless_calamine_failure(exc)
+    why = ("part of it is damaged, or laid out in a way this program cannot follow"
+           if type(exc).__name__ == "PanicException" else str(exc))
+    return FileRejected(f"{name} could not be read as a spreadsheet ({why}); save it again from the "
+                        f"spreadsheet program and upload the new copy")
+
+
 SPLIT_BYTES = 8_000_000  # a sheet's XML from this size (about 17,000 rows of 14 cells) is parsed in two halves at once
 SPLIT_OTHER_BYTES = 16_000_000  # unpacked bytes of the other parts (shared strings, styles...): beyond, read whole
 _CUT_ROW = re.compile(rb'</row><row r="\d+"[ >]')
@@ -667,11 +686,16 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
     parsed in two threads at once (calamine lets go of the GIL while it parses): about half the time on two cores.
 
     Each half is the sheet with only some of its rows, in a copy of the workbook holding every part but the
-    other sheets. As every cell carries its own reference (XlsxSheetInfo.xml), each is placed where the whole
+    other sheets. As every cell carries its own reference (XlsxSheetInfo.halves), each is placed where the whole
     would place it; the halves are cut between two rows with plain references, and their rows must not
     overlap. None (read it whole) when the sheet has no such cut or the halves do not line up.
     """
-    part, xml, info.xml = info.path, info.xml or b"", None  # the XML is let go once the halves are made
+    part, xml, info.xml, info.halves = info.path, info.xml, None, False  # once; the XML let go once they are made
+    if xml is None:  # not kept from the scan: another sheet's was
+        try:
+            xml = zf.read(part)
+        except Exception:
+            return None
     start, end = xml.find(b"<sheetData>"), xml.rfind(b"</sheetData>")
     declaration = xml.find(b"?>") + 2 if xml.lstrip(b"\xef\xbb\xbf")[:5] == b"<?xml" else 0
     # markup inside a comment, CDATA or processing instruction is not markup: no cut where one could be (a
@@ -741,8 +765,10 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
         _reraise_unless_calamine_failure(exc)
         return None
     second_start, second_end = second.start, second.end
-    if first_end is None or second_start is None or second_end is None:  # a half holds no value at all
-        return None if first_end is None else (rows, first)
+    if first_end is None:  # the first half holds no value: the whole is the second half's grid from A1 (or none)
+        return (second.to_python(skip_empty_area=False) if second_end is not None else []), first
+    if second_start is None or second_end is None:  # the second half holds no value
+        return rows, first
     if first_end[0] >= second_start[0]:  # rows out of order: the halves overlap
         return None
     width = max(first_end[1], second_end[1]) + 1
@@ -762,8 +788,10 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     ods_hidden: dict[str, list[tuple[int, int]]] = {}
     zf = None
     # calamine picks the format by the content, whatever the name says, so the guards do too: each measures
-    # only the parts its format has (an .xlsx renamed .xls, or an .xlsb renamed .xlsx, is still guarded)
-    if suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"} or data[:4] == b"PK\x03\x04":
+    # only the parts its format has (an .xlsx renamed .xls, or an .xlsb renamed .xlsx, is still guarded; an
+    # .xls renamed .xlsx is read and guarded as the .xls it is)
+    if data[:8] != binary_guard.CFB_MAGIC and (suffix in {".xlsx", ".xlsm", ".ods", ".xlsb"}
+                                               or data[:4] == b"PK\x03\x04"):
         zf = check_zip_limits(data, name, limits)
         manifest = "META-INF/manifest.xml"
         if manifest in zf.namelist() and b"encryption-data" in zip_member(zf, zf.getinfo(manifest), name):
@@ -791,9 +819,7 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     except python_calamine.PasswordError as exc:
         raise FileRejected(f"{name} {PASSWORD_MESSAGE}") from exc
     except BaseException as exc:  # calamine raises several types for damaged files
-        _reraise_unless_calamine_failure(exc)
-        raise FileRejected(f"{name} could not be read as a spreadsheet ({exc}); save it again from the "
-                           f"spreadsheet program and upload the new copy") from exc
+        raise _unreadable(name, exc) from exc
     sheets = []
     budget = [MERGE_FILL_LIMIT]
     try:
@@ -801,6 +827,8 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
             if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
                 continue
             if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+                if meta.name in xlsx_info:
+                    xlsx_info[meta.name].xml = None
                 sheets.append(RawSheet(meta.name, [], notes=[f"Hidden sheet '{meta.name}' was not imported"]))
                 continue
             info = xlsx_info.get(meta.name)
@@ -809,7 +837,7 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
                 sheet = RawSheet(meta.name, rows, numbers)
             else:
                 halves = _read_in_halves(zf, info, meta.name) if (
-                    zf is not None and info is not None and info.xml is not None) else None
+                    zf is not None and info is not None and info.halves) else None
                 if halves is not None:
                     rows, calamine_sheet = halves
                 else:
@@ -828,9 +856,7 @@ def read_workbook(name: str, data: bytes, limits: Limits) -> list[RawSheet]:
     except FileRejected:
         raise
     except BaseException as exc:  # calamine and the XML parser raise many kinds for damaged files
-        _reraise_unless_calamine_failure(exc)
-        raise FileRejected(f"{name} could not be read as a spreadsheet ({exc}); save it again from the "
-                           f"spreadsheet program and upload the new copy") from exc
+        raise _unreadable(name, exc) from exc
     return sheets
 
 

@@ -281,6 +281,18 @@ def test_an_xlsb_renamed_xlsx_and_an_xlsx_renamed_xls_are_still_guarded():
     assert [row[7] for row in stored("sparse.xls", buf.getvalue())] == [2.5]  # read sparsely, as an .xlsx
 
 
+def test_an_xls_renamed_xlsx_is_read_and_guarded_as_the_xls_it_is():
+    """Renamed to .xlsx by someone told to send .xlsx, an .xls was refused as 'damaged or not really a .xlsx
+    file', though calamine reads it by its content: it is read (and guarded) as an .xls."""
+    assert stored("log.xlsx", good_xls(ROWS)) == stored("log.xls", good_xls(ROWS))
+    far = cfb_bytes(xls_stream({"Log": [*HEAD, (65_535, 255, 1.0)]}, shared=["far"]))
+    assert refusal("far.xlsx", far) == places_message("far.xlsx")
+
+
+PANIC_REFUSAL = ("short.xls could not be read as a spreadsheet (part of it is damaged, or laid out in a way this "
+                 "program cannot follow); save it again from the spreadsheet program and upload the new copy")
+
+
 def test_a_record_calamine_panics_on_is_a_refusal_not_a_crash():
     """A name record two bytes long makes calamine panic (PanicException, a BaseException): refused like any
     damaged file, so one file never stops a batch."""
@@ -288,9 +300,30 @@ def test_a_record_calamine_panics_on_is_a_refusal_not_a_crash():
     stream[20:20] = biff(0x0018, b"\x00\x00")
     at = stream.index(b"\x85\x00")  # the sheet now starts 6 bytes later
     struct.pack_into("<I", stream, at + 4, struct.unpack_from("<I", stream, at + 4)[0] + 6)
-    assert refusal("short.xls", cfb_bytes(bytes(stream))) == (
-        "short.xls could not be read as a spreadsheet (index out of bounds: the len is 2 but the index is 3); "
-        "save it again from the spreadsheet program and upload the new copy")
+    assert refusal("short.xls", cfb_bytes(bytes(stream))) == PANIC_REFUSAL  # not Rust's words for it
+
+
+def _panicking_xls() -> bytes:
+    stream = bytearray(xls_stream({"Log": HEAD}))
+    stream[20:20] = biff(0x0018, b"\x00\x00")  # a name record two bytes long
+    at = stream.index(b"\x85\x00")
+    struct.pack_into("<I", stream, at + 4, struct.unpack_from("<I", stream, at + 4)[0] + 6)
+    return cfb_bytes(bytes(stream))
+
+
+@pytest.mark.parametrize("backtrace", ["0", "1", "full"])
+def test_cpdqa_ingest_of_a_file_calamine_panics_on_prints_the_refusal_and_no_rust_panic(tmp_path, backtrace):
+    """Rust prints calamine's panic (with RUST_BACKTRACE set, a backtrace of 50 frames) straight to the
+    terminal, above the refusal that says what to do: the person at the command line sees only the refusal."""
+    (tmp_path / "short.xls").write_bytes(_panicking_xls())
+    out = subprocess.run([sys.executable, "-c", "from qa.cli import main; main()", "ingest", "--db",
+                          str(tmp_path / "cpd.duckdb"), str(tmp_path / "short.xls")], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT, env={**os.environ, "RUST_BACKTRACE": backtrace})
+    assert out.returncode == 1
+    assert out.stdout.splitlines()[:2] == [
+        "✗ short.xls: refused",
+        f"    error: {PANIC_REFUSAL}"]
+    assert out.stderr.strip() == ""
 
 
 def test_a_sheet_starting_past_the_end_of_the_workbook_is_refused():

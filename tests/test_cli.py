@@ -199,3 +199,21 @@ def test_csv_from_the_cli_is_neutralised(tmp_path):
     assert lines[0].startswith("event_id,occurred_at,who,action,detail")
     assert ",'\uff1dSUM(A1),export,'\u200b@SUM(A1)" in lines[1]
     assert ",\"'=HYPERLINK(\"\"http://x\"\")\",export,'\ufeff=cmd|' /C calc'!A0" in lines[2]
+
+
+def test_ingest_with_stderr_closed_still_stores_and_reports(tmp_path):
+    """Run where the process has no stderr at all (a scheduled job started with `2>&-`), `cpdqa ingest` crashed
+    on asking whether stderr was a terminal, before reading anything, and said nothing."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    (tmp_path / "return.xlsx").write_bytes(workbook_bytes([activity()]))
+    command = (f"{sys.executable} -c 'from qa.cli import main; main()' ingest --db {tmp_path / 'cpd.duckdb'} "
+               f"{tmp_path / 'return.xlsx'} 2>&-")
+    out = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                         env=os.environ)
+    assert out.returncode == 0
+    assert out.stdout.splitlines()[0].startswith("✓ return.xlsx: accepted, 1 rows accepted")

@@ -428,6 +428,73 @@ def test_a_damaged_part_calamine_does_not_read_leaves_the_sheet_read_whole(monke
     assert heavy_used == 0 and _same_sheets(heavy_whole, heavy_split) and _same_sheets(heavy_split, plain_split)
 
 
+@pytest.mark.parametrize("values_from", [40, 60])
+def test_a_long_sheet_whose_first_half_holds_no_value_is_read_from_its_halves(monkeypatch, values_from):
+    """Formatted empty cells (and an empty merged range) above the data, or no data at all: the halves give the
+    grid calamine gives whole, without parsing the sheet a third time (ten such 41 MB sheets: 13.8 CPU s, 9.2 now,
+    8.5 read whole)."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet("Log")
+    boxed = book.add_format({"num_format": "0.00"})
+    for r in range(60):
+        if r < values_from:
+            for c in range(4):
+                ws.write_blank(r, c, None, boxed)
+        else:
+            ws.write_row(r, 1, [f"row {r + 1}", r + 1])
+    ws.merge_range(3, 0, 5, 1, None, boxed)
+    book.close()
+    whole, split, used = _read_whole_and_in_halves("blank.xlsx", buffer.getvalue(), monkeypatch)
+    assert _same_sheets(whole, split) and used == 1
+    assert split[0].rows[-1:] == ([["", "row 60", 60.0]] if values_from < 60 else [])
+
+
+def _long_sheets_workbook(sheets: int, rows: int) -> tuple[bytes, int]:
+    """A workbook of `sheets` sheets, each `rows` rows of a number beside 13 formatted empty cells (XML that
+    holds little for calamine's grid); and the bytes of one sheet's XML."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    boxed = book.add_format({"num_format": "0.00"})
+    for s in range(sheets):
+        ws = book.add_worksheet(f"Log {s}")
+        for r in range(rows):
+            ws.write_number(r, 0, s * rows + r)
+            for c in range(1, 14):
+                ws.write_blank(r, c, None, boxed)
+    book.close()
+    with zipfile.ZipFile(buffer) as zf:
+        return buffer.getvalue(), zf.getinfo("xl/worksheets/sheet1.xml").file_size
+
+
+def test_a_workbook_of_many_long_sheets_keeps_one_sheets_xml_at_a_time(monkeypatch):
+    """The XML of a long sheet is kept from the scan for its halves; kept for every sheet at once, a 35 MB
+    workbook of ten 41 MB sheets took 688 MB to read instead of 291 MB. The halves of every sheet are still
+    read (the XML read again where it was not kept), and the sheets are the ones calamine reads whole."""
+    import tracemalloc
+
+    data, sheet_bytes = _long_sheets_workbook(sheets=6, rows=4_000)
+    whole, split, used = _read_whole_and_in_halves("many.xlsx", data, monkeypatch)
+    assert _same_sheets(whole, split) and used == 6
+    assert [s.rows[-1][0] for s in split] == [4_000.0 * s + 3_999 for s in range(6)]
+
+    def peak(split_bytes: int) -> int:
+        monkeypatch.setattr(reader, "SPLIT_BYTES", split_bytes)
+        tracemalloc.start()
+        try:
+            reader.read_sheets("many.xlsx", data)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    # beyond reading each sheet whole (its XML let go after the scan): one sheet's XML, not five more
+    assert peak(sheet_bytes // 2) - peak(10**12) < 2 * sheet_bytes
+
+
 @needs_fixtures
 def test_real_workbooks_read_in_two_halves_at_once_are_read_as_whole(monkeypatch):
     paths = sorted(p for p in FIXTURES.rglob("*") if p.suffix in (".xlsx", ".xlsm"))
