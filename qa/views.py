@@ -400,13 +400,18 @@ def provider_page(store: Store, viewer: Viewer, framework: Framework, year: str 
     # the same release for every funder: worked out once per data version
     return store.cached(("provider page", framework.model_dump_json(), year, as_of, through_term),
                         lambda: _provider_release(_published_levels(every_year), programmes, year, order,
-                                                  _provider_suppression(store, every_year, programmes, year,
-                                                                        through_term)))
+                                                  _provider_suppression(store, framework, every_year, programmes,
+                                                                        year, as_of, through_term)))
 
 
-def _provider_suppression(store: Store, every_year: pd.DataFrame, programmes: pd.DataFrame, year: str | None,
-                          through_term: str | None) -> set:
-    """Keys of the provider-years and programmes to suppress (primary and secondary) in one release."""
+def _provider_suppression(store: Store, framework: Framework, every_year: pd.DataFrame, programmes: pd.DataFrame,
+                          year: str | None, as_of: dt.date, through_term: str | None) -> set:
+    """Keys of the provider-years and programmes to suppress (primary and secondary) in one release.
+
+    Every page shows every year's provider rows (the trend), so each year is audited with its own
+    programmes whichever year is chosen: a provider-year hidden to protect another in its year's release
+    is hidden in every release, and no two releases, read side by side, give one back.
+    """
     where, params = "TRUE", {}
     if through_term:
         terms = {f"t{i}": t for i, t in enumerate(schema.TERMS[:schema.term_index(through_term)])}
@@ -420,20 +425,22 @@ def _provider_suppression(store: Store, every_year: pd.DataFrame, programmes: pd
             c for c in mine if c[0] == y and c[1] == k)})
             for k, y, n in zip(of["provider_key"], of["academic_year"], of["teachers"], strict=True)]
 
-    def programme_rows(mine: set) -> list[disclosure.Row]:
-        return [disclosure.Row(("programme", p), int(n), {"activity": frozenset(c for c in mine if c[2] == p)})
-                for p, n in zip(programmes["programme"], programmes["teachers"], strict=True)]
+    def programme_rows(of: pd.DataFrame, of_year: str | None, mine: set) -> list[disclosure.Row]:
+        return [disclosure.Row(("programme", p, of_year), int(n), {"activity": frozenset(
+            c for c in mine if c[2] == p)}) for p, n in zip(of["programme"], of["teachers"], strict=True)]
 
-    if year is None:  # programmes then sum over every year: one release audited whole
-        return disclosure.protect(provider_rows(every_year, set(cells)) + programme_rows(set(cells)))
     hidden: set = set()
-    # years share no activity cells, so each year is audited on its own (the same answer, far faster);
-    # the chosen year's programmes go with the cells they sum
-    for each, of_year in every_year.groupby("academic_year"):
+    # years share no activity cells, so each year is audited on its own (the same answer, far faster)
+    for each in sorted({c[0] for c in cells} | set(every_year["academic_year"])):
         mine = {c for c in cells if c[0] == each}
-        hidden |= disclosure.protect(provider_rows(of_year, mine) + (programme_rows(mine) if each == year else []))
-    if year not in set(every_year["academic_year"]):  # programmes with no provider named
-        hidden |= disclosure.protect(programme_rows({c for c in cells if c[0] == year}))
+        of_year = programmes if each == year else engine.programme_results(
+            store, framework, engine.Filters(year=each, as_of=as_of, through_term=through_term))
+        hidden |= disclosure.protect(provider_rows(every_year[every_year["academic_year"] == each], mine)
+                                     + programme_rows(of_year, each, mine))
+    if year is None:  # programmes then sum over every year: audited with every provider-year, on top of the above
+        everything = set(cells)
+        hidden = disclosure.protect(provider_rows(every_year, everything)
+                                    + programme_rows(programmes, None, everything), already=hidden)
     return hidden
 
 
@@ -443,7 +450,7 @@ def _provider_release(every_year: pd.DataFrame, programmes: pd.DataFrame, year: 
     provider_keys = pd.Series([("provider", k, y) for k, y in zip(every_year["provider_key"],
                                                                    every_year["academic_year"], strict=True)],
                               index=every_year.index, dtype=object)
-    programme_keys = pd.Series([("programme", p) for p in programmes["programme"]], index=programmes.index,
+    programme_keys = pd.Series([("programme", p, year) for p in programmes["programme"]], index=programmes.index,
                                dtype=object)
     released = disclosure.apply(every_year, provider_keys, hidden, _PROVIDER_FIGURES)
     providers = released if year is None else released[released["academic_year"] == year].reset_index(drop=True)

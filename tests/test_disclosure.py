@@ -526,3 +526,33 @@ def test_a_group_needs_one_or_two_unnamed_schools_to_be_held_back():
     assert protect(rows) == {("phase", "a")}
     total = Row(("year",), 120, {"s": frozenset(range(1, 7))}, total=True)
     assert protect([*rows, total]) == {("phase", "a"), ("phase", "b")}
+
+
+# ------------------------------------------------------------------ two releases side by side
+
+def test_a_provider_hidden_in_one_years_release_is_hidden_in_every_years_trend(store, load):
+    """A funder opens Providers for 2019/20, then for 2020/21: each page's trend table shows every year's
+    provider rows, so both must hide the same ones. In 2019/20 Qco (10 teachers) is hidden to protect Pco
+    (3 teachers) from 'Gprog minus Qco'; the 2020/21 page showed Qco's 10, and Gprog's 13 gave Pco's 3."""
+    rows = [activity(school_id="100001", teacher_id=f"P{i}", hours=3, provider="Pco", programme="Gprog")
+            for i in range(3)]
+    rows += [activity(school_id="100002", teacher_id=f"Q{i}", hours=4, provider="Qco", programme="Gprog")
+             for i in range(10)]
+    rows += [activity(school_id="100002", teacher_id=f"R{i}", hours=5, provider="Qco",
+                      activity_date=dt.date(2020, 10, 1)) for i in range(8)]
+    load(rows)
+    as_of = dt.date(2021, 9, 1)
+    first = views.provider_page(store, FUNDER, WELLCOME, "2019/20", as_of)
+    later = views.provider_page(store, FUNDER, WELLCOME, "2020/21", as_of)
+    assert first.programmes.set_index("programme").loc["Gprog", "teachers"] == 13
+    for page in (first, later):
+        trend = page.trend.set_index(["provider", "academic_year"])
+        assert trend.loc[("Pco", "2019/20"), "teachers"] == SUPPRESSED
+        assert trend.loc[("Qco", "2019/20"), "teachers"] == SUPPRESSED
+        assert trend.loc[("Qco", "2019/20"), "share_hours_all_aspects"] == SUPPRESSED
+        assert trend.loc[("Qco", "2020/21"), "teachers"] == 8
+    assert later.providers.set_index("provider").loc["Qco", "hours"] == 40
+    # the whole-programme release (every year at once, through the API) hides them too
+    everything = views.provider_page(store, FUNDER, WELLCOME, None, as_of).trend
+    everything = everything.set_index(["provider", "academic_year"])
+    assert everything.loc[("Qco", "2019/20"), "teachers"] == SUPPRESSED
