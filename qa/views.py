@@ -245,6 +245,9 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
     merged["phase"] = merged["phase"].fillna("unknown")
     merged["local_authority"] = merged["local_authority"].fillna("unknown")
     merged["activities_all_aspects"] = merged["share_activities_all_aspects"] * merged["activities"]
+    # A row's figures come from the teachers who logged something: those on the Teachers register with no
+    # record add to its teacher count, not to what it says, so they never make a row big enough to show.
+    merged["contributors"] = merged["teachers"] - merged["teachers_without_records"]
 
     def roll_up(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         grouped = frame.groupby(keys, as_index=False).agg(
@@ -294,16 +297,17 @@ def _funder_overview(store: Store, framework: Framework, year: str, as_of: dt.da
                           for (y, s), v in zip(keys, frame[h].to_numpy(), strict=True) if v > 0)
         return {"school": frozenset(keys), "hours": hours}
 
-    rows = [disclosure.Row(("year", y), int(g["teachers"].sum()), school_atoms(g), total=True)
+    rows = [disclosure.Row(("year", y), int(g["contributors"].sum()), school_atoms(g), total=True)
             for y, g in merged.groupby("academic_year")]
     def links(group: str, g: pd.DataFrame) -> bool:  # 1-2 labelled schools of a phase or LA: named by subtraction
         return disclosure.links_pseudonym(int((~named)[g.index].sum()), len(g), len(this_year), group != "unknown")
 
-    rows += [disclosure.Row(("phase", p), int(g["teachers"].sum()), school_atoms(g), links_pseudonym=links(p, g))
+    rows += [disclosure.Row(("phase", p), int(g["contributors"].sum()), school_atoms(g), links_pseudonym=links(p, g))
              for p, g in this_year.groupby("phase")]
-    rows += [disclosure.Row(("la", la), int(g["teachers"].sum()), school_atoms(g), links_pseudonym=links(la, g))
+    rows += [disclosure.Row(("la", la), int(g["contributors"].sum()), school_atoms(g), links_pseudonym=links(la, g))
              for la, g in this_year.groupby("local_authority")]
-    rows += [disclosure.Row(("school", s), int(this_year.loc[i, "teachers"]), school_atoms(this_year.iloc[i:i + 1]))
+    rows += [disclosure.Row(("school", s), int(this_year.loc[i, "contributors"]),
+                            school_atoms(this_year.iloc[i:i + 1]))
              for i, s in enumerate(this_year["school_id"])]
     rows += [disclosure.Row(("quadrant", h), int(this_year[t].sum()), {"hours": frozenset(
         (year, s, h) for s, v in zip(this_year["school_id"], this_year[h], strict=True) if v > 0)})

@@ -556,3 +556,30 @@ def test_a_provider_hidden_in_one_years_release_is_hidden_in_every_years_trend(s
     everything = views.provider_page(store, FUNDER, WELLCOME, None, as_of).trend
     everything = everything.set_index(["provider", "academic_year"])
     assert everything.loc[("Qco", "2019/20"), "teachers"] == SUPPRESSED
+
+
+def test_teachers_on_the_register_with_no_records_do_not_make_a_school_big_enough_to_show(store, load):
+    """One teacher logs 7.25 h; four more are on the school's Teachers sheet with nothing logged. The school
+    counts 5 teachers, but every figure of its row (hours, activities, shares) is that one teacher's, so the
+    row is a small cell: it was shown, and the year's hours minus the other two schools' gave her 7.25 h."""
+    rows = [activity(school_id="100001", teacher_id="A0", hours=7.25)]
+    rows += [activity(school_id="100002", teacher_id=f"B{i}", hours=4) for i in range(10)]
+    rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=4, collaboration="N") for i in range(6)]
+    teachers = [{"teacher_id": f"A{i}", "school_id": "100001", "role": "teacher", "career_stage": "ECT", "fte": 1}
+                for i in range(5)]
+    load({"Log": rows, "Teachers": teachers}, accept_reference_changes=True)
+    register(store, schools_register([("100001", "Ash Primary", "primary", "Leeds", "Y"),
+                                      ("100002", "Beech Primary", "primary", "Leeds", "Y"),
+                                      ("100003", "Cedar Secondary", "secondary", "York", "Y")]))
+    overview = views.funder_overview(store, FUNDER, WELLCOME, YEAR, AS_OF)
+    by_school = overview.schools.set_index("school")
+    assert by_school.loc["Ash Primary"].drop(["phase", "local_authority"]).tolist() == [SUPPRESSED] * 3
+    assert by_school.loc["Cedar Secondary", "teachers"] == 6
+    # and no sum of what is shown gives her row back: the attack of the random programmes, groups judged
+    # by the teachers who logged something
+    truth = engine.school_results(store, WELLCOME, engine.Filters(as_of=AS_OF))
+    truth["teachers"] = truth["teachers"] - truth["teachers_without_records"]
+    public = store.query_df("SELECT school_id, name, phase, local_authority FROM schools")
+    frames = {"by_year": overview.by_year, "by_phase": overview.by_phase, "by_la": overview.by_local_authority,
+              "schools": overview.schools, "quadrant": overview.quadrant, "labels": {}}
+    assert attack_overview(truth, public, frames) == {}
