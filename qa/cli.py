@@ -48,6 +48,24 @@ DB_OPTION = click.option("--db", "db_path", required=True, type=click.Path(dir_o
                          help="DuckDB database file (created if absent).")
 
 
+def _academic_year(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--year as the year it is ('2019-20' is 2019/20); a typo is a usage error, never a traceback."""
+    if value is None:
+        return None
+    year = schema.normalise_academic_year(value)
+    if year is None:
+        raise click.BadParameter(f"'{value}' is not an academic year like 2019/20.")
+    return year
+
+
+def _write(out: str, data: bytes) -> None:
+    """The file the command made, or a sentence saying why it could not be written (no traceback)."""
+    try:
+        Path(out).write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {out}: {exc.strerror or exc}") from exc
+
+
 def _open(db_path: str) -> Store:
     try:
         return Store(db_path)
@@ -356,7 +374,7 @@ def _parse_date(text: str | None) -> dt.date:
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True,
               help="Framework id (see `cpdqa framework list`).")
 @click.option("--version", "framework_version", type=int, help="Framework version (default: newest).")
-@click.option("--year", help="Academic year, e.g. 2019/20 (default: every year).")
+@click.option("--year", callback=_academic_year, help="Academic year, e.g. 2019/20 (default: every year).")
 @click.option("--through-term", type=click.Choice(schema.TERMS), help="Judge the year to the end of this term.")
 @click.option("--as-of", help="Date the judgement is made on (default today), e.g. 2020-03-31.")
 @click.option("--school", "schools", multiple=True, help="Only this school (repeatable).")
@@ -494,7 +512,7 @@ def _framework_or_usage(store: Store, framework_id: str):
 @report.command("school")
 @DB_OPTION
 @click.option("--school", "school_id", required=True)
-@click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
+@click.option("--year", required=True, callback=_academic_year, help="Academic year, e.g. 2019/20.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
 @click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
@@ -511,13 +529,13 @@ def report_school(db_path: str, school_id: str, year: str, out: str, framework_i
                                         through_term=through_term)
     finally:
         store.close()
-    Path(out).write_bytes(pdf)
+    _write(out, pdf)
     click.echo(f"wrote {out} ({len(pdf) / 1024:.0f} KB)")
 
 
 @report.command("funder")
 @DB_OPTION
-@click.option("--year", required=True, help="Academic year, e.g. 2019/20.")
+@click.option("--year", required=True, callback=_academic_year, help="Academic year, e.g. 2019/20.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .pdf to write.")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
 @click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
@@ -532,14 +550,14 @@ def report_funder(db_path: str, year: str, out: str, framework_id: str, through_
                                         year, by, through_term=through_term)
     finally:
         store.close()
-    Path(out).write_bytes(pdf)
+    _write(out, pdf)
     click.echo(f"wrote {out} ({len(pdf) / 1024:.0f} KB)")
 
 
 @main.command("export")
 @DB_OPTION
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The .xlsx to write.")
-@click.option("--year", help="Academic year (default: every year).")
+@click.option("--year", callback=_academic_year, help="Academic year (default: every year).")
 @click.option("--framework", "framework_id", default=DEFAULT_FRAMEWORK, show_default=True)
 @click.option("--through-term", type=click.Choice(schema.TERMS), help="Show the year to the end of this term.")
 @click.option("--by", default="cli", show_default=True, help="Who generated it (recorded with the runs).")
@@ -554,7 +572,7 @@ def export(db_path: str, out: str, year: str | None, framework_id: str, through_
         audit.record(store, by, "export", f"{Path(out).name}: whole assessment")
     finally:
         store.close()
-    Path(out).write_bytes(data)
+    _write(out, data)
     click.echo(f"wrote {out}")
 
 

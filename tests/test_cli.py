@@ -217,3 +217,26 @@ def test_ingest_with_stderr_closed_still_stores_and_reports(tmp_path):
                          env=os.environ)
     assert out.returncode == 0
     assert out.stdout.splitlines()[0].startswith("✓ return.xlsx: accepted, 1 rows accepted")
+
+
+def test_a_mistyped_year_or_an_output_folder_that_does_not_exist_is_a_message_not_a_traceback(tmp_path):
+    db = str(tmp_path / "c.duckdb")
+    (tmp_path / "r.xlsx").write_bytes(workbook_bytes([activity(school_id="107100")]))
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "--db", db, str(tmp_path / "r.xlsx")]).exit_code == 0
+    out = str(tmp_path / "out.pdf")
+    for command in (["report", "school", "--school", "107100", "--out", out], ["report", "funder", "--out", out],
+                    ["export", "--out", str(tmp_path / "out.xlsx")], ["assess", "--level", "school"]):
+        typo = runner.invoke(main, [*command, "--db", db, "--year", "2019/2O"])
+        assert typo.exit_code == 2, typo.output
+        assert "Invalid value for '--year': '2019/2O' is not an academic year like 2019/20" in typo.output
+    # the year as people also write it is read as the year it is
+    dashed = runner.invoke(main, ["report", "funder", "--db", db, "--year", "2019-20", "--out", out])
+    assert dashed.exit_code == 0 and "wrote" in dashed.output
+    missing = str(tmp_path / "no such folder" / "out.pdf")
+    for command in (["report", "school", "--school", "107100", "--year", "2019/20", "--out", missing],
+                    ["report", "funder", "--year", "2019/20", "--out", missing],
+                    ["export", "--out", missing.replace(".pdf", ".xlsx")]):
+        result = runner.invoke(main, [*command, "--db", db])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert f"Error: Cannot write {missing[:-4]}" in result.output and "No such file or directory" in result.output
