@@ -54,7 +54,7 @@ def _academic_year(ctx: click.Context, param: click.Parameter, value: str | None
         return None
     year = schema.normalise_academic_year(value)
     if year is None:
-        raise click.BadParameter(f"'{value}' is not an academic year like 2019/20.")
+        raise click.BadParameter(f"academic year must look like 2019/20; got '{value}'.")
     return year
 
 

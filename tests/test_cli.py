@@ -229,7 +229,7 @@ def test_a_mistyped_year_or_an_output_folder_that_does_not_exist_is_a_message_no
                     ["export", "--out", str(tmp_path / "out.xlsx")], ["assess", "--level", "school"]):
         typo = runner.invoke(main, [*command, "--db", db, "--year", "2019/2O"])
         assert typo.exit_code == 2, typo.output
-        assert "Invalid value for '--year': '2019/2O' is not an academic year like 2019/20" in typo.output
+        assert "Invalid value for '--year': academic year must look like 2019/20; got '2019/2O'." in typo.output
     # the year as people also write it is read as the year it is
     dashed = runner.invoke(main, ["report", "funder", "--db", db, "--year", "2019-20", "--out", out])
     assert dashed.exit_code == 0 and "wrote" in dashed.output
