@@ -70,7 +70,10 @@ def school_dashboard(store: Store, viewer: Viewer, school_id: str, framework: Fr
     as_of = as_of or dt.date.today()
     filters = engine.Filters(year=year, through_term=through_term, as_of=as_of, schools=scope)
     schools = store.schools().set_index("school_id")
-    name = schools.loc[school_id, "name"] if school_id in schools.index else school_id
+    if school_id not in schools.index:  # a mistyped code: no report about a school nobody has
+        raise CpdqaError(f"No school with code '{school_id}' is in the Schools register or in any return that "
+                         "counts. Check the code (the School dashboard lists every school).")
+    name = schools.loc[school_id, "name"]
     summary_frame = engine.school_results(store, framework, filters)
     summary = summary_frame.iloc[0] if len(summary_frame) else None
     years = store.query_rows("SELECT DISTINCT academic_year FROM active_activities WHERE school_id = ? ORDER BY 1",

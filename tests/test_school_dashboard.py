@@ -252,3 +252,22 @@ def test_a_teacher_on_the_staff_list_with_nothing_logged_and_a_framework_without
     # DfE 2016 counts quality hours whether aligned or not, and sets no hours target: no shortfall to report
     assert dfe.loc["T1", "where_hours_went"] == "0.5 h logged. All of it has all four DfE aspects. 0.5 h counted."
     assert dfe["shortfall_hours"].isna().all() and dfe.loc["Q1", "where_hours_went"] == "No CPD recorded."
+
+
+def test_a_school_code_nobody_has_is_refused_not_reported_as_a_school_with_no_activities(store, load):
+    """`cpdqa report school --school 10710` (a digit short) wrote 'CPD report: 10710 (10710)... No CPD activities
+    have been recorded for this school' and exited 0: a report about a school that does not exist."""
+    from qa import reports, views
+    from qa.access import Viewer
+    from qa.errors import CpdqaError
+    from qa.framework import load_framework
+
+    load([activity(school_id="107100")])
+    evaluator, wellcome = Viewer("evaluator"), load_framework("wellcome")
+    with pytest.raises(CpdqaError, match="No school with code '10710' is in the Schools register or in any return"):
+        views.school_dashboard(store, evaluator, "10710", wellcome, "2019/20")
+    with pytest.raises(CpdqaError, match="No school with code '10710'"):
+        reports.school_report_pdf(store, evaluator, "10710", wellcome, "2019/20", "eva")
+    # a known school with nothing in the year asked about is still a report that says so
+    board = views.school_dashboard(store, evaluator, "107100", wellcome, "2018/19")
+    assert board.summary is None and board.name == "107100"
