@@ -11,7 +11,8 @@ aside in 1 upload in 6, and an audit log of every upload and sign-in. Then:
 2. headless sessions: a real `streamlit run` on the database, warmed by one round, then 1, 5, 10
    and 20 sessions at once opened as Streamlit's front end opens them (its websocket protocol) but
    with no browser, so the machine's cores are the server's alone: what the server does for each
-   visitor when every browser runs on its visitor's own machine;
+   visitor when every browser runs on its visitor's own machine (for returning visitors, whose browsers
+   have Streamlit's front end cached, and for new ones, who fetch it from the server first);
 3. browser sessions: the same, then 1, 5 and 10
    browser sessions at once (Playwright + Debian's chromium), each opening a page as a different
    role and waiting for its content; the server's resident memory after each round, and the CPU
@@ -243,22 +244,33 @@ def _dashboard_visits(base: str, n: int) -> list[tuple[str, str]]:
 CONTENT = {"school": "metric", "funder": "metric", "providers": "dataframe"}
 
 
-async def _headless_visit(base: str, page_name: str, query: str, content: str) -> dict:
+async def _headless_visit(base: str, page_name: str, query: str, content: str, assets: tuple[str, ...] = ()) -> dict:
     """One session as Streamlit's own front end opens it, without a browser: the two small requests it makes
     before connecting, then the websocket (`/_stcore/stream`) and the first rerun it sends (the page's query
     string and its URL path as the page name; no page hash, widget states or cached messages yet: a new
     browser has none). Reaching content is the first successful script_finished after the page's content
     elements (`content`: metric or dataframe) have arrived, as the browser round waits for them on screen.
+    `assets` (the paths a new browser fetched, `_asset_paths`) are fetched first, six at a time as a browser
+    does; without them the visitor is one whose browser has Streamlit's front end cached already.
     What it returns: seconds, the element types received, the metrics' labels and values, the bytes."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from tornado.httpclient import AsyncHTTPClient
     from tornado.websocket import websocket_connect
 
-    http = AsyncHTTPClient()
+    http = AsyncHTTPClient(force_instance=True, max_clients=1)  # its own: a shared one queues past 10 visits
     started = time.perf_counter()
-    for path in ("/_stcore/health", "/_stcore/host-config"):
-        await http.fetch(base + path)
+    try:
+        for path in ("/_stcore/health", "/_stcore/host-config"):
+            await http.fetch(base + path)
+        if assets:
+            front_end = AsyncHTTPClient(force_instance=True, max_clients=6)
+            try:
+                await asyncio.gather(*(front_end.fetch(base + path, raise_error=False) for path in assets))
+            finally:
+                front_end.close()
+    finally:
+        http.close()
     ws = await websocket_connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
                                  max_message_size=1 << 30)
     rerun = BackMsg()
@@ -302,6 +314,28 @@ async def _headless_visit(base: str, page_name: str, query: str, content: str) -
     finally:
         ws.close()
     return {"seconds": seconds, "elements": elements, "metrics": metrics, "bytes": received}
+
+
+async def _asset_paths(base: str) -> tuple[str, ...]:
+    """What a new browser fetches from the server to show the evaluator's School dashboard, besides the
+    session itself (HTML, scripts, styles, fonts: about 125 requests, 9 MB), as paths; () without chromium."""
+    from playwright.async_api import async_playwright
+
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not chromium:
+        return ()
+    requested: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                           "--disable-dev-shm-usage"])
+        page = await (await browser.new_context()).new_page()
+        page.on("request", lambda request: requested.append(request.url))
+        await page.goto(f"{base}/school?role=evaluator")
+        await page.wait_for_selector('[data-testid="stMetricValue"]', timeout=300_000)
+        await page.wait_for_load_state("networkidle")
+        await browser.close()
+    return tuple(url.removeprefix(base) for url in requested
+                 if url.startswith(base + "/") and "/_stcore/stream" not in url)
 
 
 def _headless_visits(n: int) -> list[tuple[str, str, str]]:
@@ -396,20 +430,24 @@ def sessions(db: Path, first_port: int = 8617, bare: bool = False) -> list[dict]
         return rows
 
 
-def headless_sessions(db: Path, first_port: int = 8617, rounds: tuple[int, ...] = (1, 5, 10, 20)) -> list[dict]:
+def headless_sessions(db: Path, first_port: int = 8617, rounds: tuple[int, ...] = (1, 5, 10, 20),
+                      new_visitors: bool = True) -> list[dict]:
     """The server's share of the browser rounds: the same role and page mix, each session opened by
     `_headless_visit` (Streamlit's websocket protocol, no browser), so the cores are the server's alone, as
     in a deployment where each browser runs on its user's machine. After the same warm-up, each round's
     seconds to content, the server's CPU seconds per session and its memory; every session of one role and
-    page must have received the same metrics (a session that got other figures, or none, fails the round)."""
+    page must have received the same metrics (a session that got other figures, or none, fails the round).
+    Each round is run for visitors whose browsers have Streamlit's front end cached ("returning") and, with
+    `new_visitors` and chromium to list them, again for visitors who fetch it first ("new")."""
     with _server(db, first_port) as (server, base):
         idle = _rss_mb(server.pid)[0]
+        assets = asyncio.run(_asset_paths(base)) if new_visitors else ()
 
         async def main() -> list[dict]:
             figures: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
-            async def visit(page_name: str, query: str, content: str) -> float:
-                got = await _headless_visit(base, page_name, query, content)
+            async def visit(page_name: str, query: str, content: str, assets: tuple[str, ...] = ()) -> float:
+                got = await _headless_visit(base, page_name, query, content, assets)
                 expected = figures.setdefault((page_name, query), got["metrics"])
                 if got["metrics"] != expected:
                     raise RuntimeError(f"{page_name}{query}: {got['metrics']} where another session had {expected}")
@@ -417,12 +455,15 @@ def headless_sessions(db: Path, first_port: int = 8617, rounds: tuple[int, ...] 
 
             warm = sorted(await asyncio.gather(*(visit(*v) for v in _headless_visits(5))))
             rows = [{"sessions": "warm-up (5)", "max": max(warm), "median": warm[2], "rss_mb": _rss_mb(server.pid)[0]}]
-            for n in rounds:
-                cpu = _cpu_seconds(server.pid)
-                times = sorted(await asyncio.gather(*(visit(*v) for v in _headless_visits(n))))
-                rss, peak = _rss_mb(server.pid)
-                rows.append({"sessions": n, "max": max(times), "median": times[len(times) // 2],
-                             "server_cpu": (_cpu_seconds(server.pid) - cpu) / n, "rss_mb": rss, "peak_mb": peak})
+            for visitors, fetched in (("returning", ()), ("new", assets)):
+                if visitors == "new" and not fetched:
+                    continue
+                for n in rounds:
+                    cpu = _cpu_seconds(server.pid)
+                    times = sorted(await asyncio.gather(*(visit(*v, fetched) for v in _headless_visits(n))))
+                    rss, peak = _rss_mb(server.pid)
+                    rows.append({"sessions": f"{n} {visitors}", "max": max(times), "median": times[len(times) // 2],
+                                 "server_cpu": (_cpu_seconds(server.pid) - cpu) / n, "rss_mb": rss, "peak_mb": peak})
             return rows
 
         rows = asyncio.run(main())
@@ -456,10 +497,10 @@ def main() -> None:
     if not args.skip_sessions:
         print(f"\nheadless sessions (Streamlit's websocket protocol, no browser: the server's share; "
               f"load average {os.getloadavg()[0]:.1f})")
-        print(f"{'sessions':>12} {'slowest':>8} {'median':>8} {'server CPU/session':>19} {'server MB':>10} "
+        print(f"{'sessions':>13} {'slowest':>8} {'median':>8} {'server CPU/session':>19} {'server MB':>10} "
               f"{'peak MB':>8}")
         for row in headless_sessions(path, args.port):
-            print(f"{row['sessions']!s:>12} {row.get('max', 0):>8.2f} {row.get('median', 0):>8.2f} "
+            print(f"{row['sessions']!s:>13} {row.get('max', 0):>8.2f} {row.get('median', 0):>8.2f} "
                   f"{row.get('server_cpu', 0):>19.2f} {row['rss_mb']:>10.0f} {row.get('peak_mb', 0):>8.0f}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     if not args.skip_sessions and not args.skip_browsers:
