@@ -18,7 +18,9 @@ pytestmark = pytest.mark.e2e
 
 _spec = importlib.util.spec_from_file_location("bench_pages", ROOT / "bench" / "pages.py")
 bench_pages = importlib.util.module_from_spec(_spec)
+_path = list(sys.path)
 _spec.loader.exec_module(bench_pages)
+sys.path[:] = _path  # the benchmark puts bench/ first on the path for itself: not for the other tests
 
 
 @pytest.fixture(scope="module")
