@@ -8,20 +8,26 @@ aside in 1 upload in 6, and an audit log of every upload and sign-in. Then:
 1. pages: each page for each role through Streamlit's AppTest, in a fresh process per role:
    the first render (which computes that data version's results), a new session after it, and a
    rerun of the same session (the best of 3 of each);
-2. sessions: a real `streamlit run` on the database, warmed by one visit, then 1, 5 and 10
+2. headless sessions: a real `streamlit run` on the database, warmed by one round, then 1, 5, 10
+   and 20 sessions at once opened as Streamlit's front end opens them (its websocket protocol) but
+   with no browser, so the machine's cores are the server's alone: what the server does for each
+   visitor when every browser runs on its visitor's own machine (for returning visitors, whose browsers
+   have Streamlit's front end cached, and for new ones, who fetch it from the server first);
+3. browser sessions: the same, then 1, 5 and 10
    browser sessions at once (Playwright + Debian's chromium), each opening a page as a different
    role and waiting for its content; the server's resident memory after each round, and the CPU
    seconds the server and the browsers each spent per session;
-3. the control: the same rounds on a Streamlit page of one metric and nothing else, which shows
+4. the control: the same rounds on a Streamlit page of one metric and nothing else, which shows
    what a browser session of any Streamlit page costs this machine before cpdqa draws anything.
 
-Run: .venv/bin/python bench/pages.py [--teachers 100000] [--skip-sessions]
+Run: .venv/bin/python bench/pages.py [--teachers 100000] [--skip-sessions] [--skip-browsers] [--skip-pages]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,49 +239,167 @@ def _dashboard_visits(base: str, n: int) -> list[tuple[str, str]]:
     return visits
 
 
+# What the headless client waits for on each page: the element type the browser round's selector shows
+# (stMetricValue is a metric; stDataFrame a dataframe).
+CONTENT = {"school": "metric", "funder": "metric", "providers": "dataframe"}
+
+
+async def _headless_visit(base: str, page_name: str, query: str, content: str, assets: tuple[str, ...] = ()) -> dict:
+    """One session as Streamlit's own front end opens it, without a browser: the two small requests it makes
+    before connecting, then the websocket (`/_stcore/stream`) and the first rerun it sends (the page's query
+    string and its URL path as the page name; no page hash, widget states or cached messages yet: a new
+    browser has none). Reaching content is the first successful script_finished after the page's content
+    elements (`content`: metric or dataframe) have arrived, as the browser round waits for them on screen.
+    `assets` (the paths a new browser fetched, `_asset_paths`) are fetched first, six at a time as a browser
+    does; without them the visitor is one whose browser has Streamlit's front end cached already.
+    What it returns: seconds, the element types received, the metrics' labels and values, the bytes."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.websocket import websocket_connect
+
+    http = AsyncHTTPClient(force_instance=True, max_clients=1)  # its own: a shared one queues past 10 visits
+    started = time.perf_counter()
+    try:
+        for path in ("/_stcore/health", "/_stcore/host-config"):
+            await http.fetch(base + path)
+        if assets:
+            front_end = AsyncHTTPClient(force_instance=True, max_clients=6)
+            try:
+                await asyncio.gather(*(front_end.fetch(base + path, raise_error=False) for path in assets))
+            finally:
+                front_end.close()
+    finally:
+        http.close()
+    ws = await websocket_connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                 max_message_size=1 << 30)
+    rerun = BackMsg()
+    rerun.rerun_script.query_string = query.lstrip("?")
+    rerun.rerun_script.page_name = page_name
+    rerun.rerun_script.context_info.timezone = "Europe/London"
+    rerun.rerun_script.context_info.locale = "en-GB"
+    rerun.rerun_script.context_info.url = f"{base}/{page_name}{query}"
+    rerun.rerun_script.context_info.color_scheme = "light"
+    rerun.rerun_script.widget_states.SetInParent()
+    await ws.write_message(rerun.SerializeToString(), binary=True)
+    elements: dict[str, int] = {}
+    metrics: list[tuple[str, str]] = []
+    received = 0
+    try:
+        while True:
+            data = await ws.read_message()
+            if data is None:
+                raise RuntimeError(f"the server closed the session on {page_name}{query}")
+            received += len(data)
+            msg = ForwardMsg()
+            msg.ParseFromString(data)
+            kind = msg.WhichOneof("type")
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                name = element.WhichOneof("type")
+                elements[name] = elements.get(name, 0) + 1
+                if name == "metric":
+                    metrics.append((element.metric.label, element.metric.body))
+                elif name == "exception":
+                    raise RuntimeError(f"{page_name}{query}: {element.exception.message}")
+            elif kind == "script_finished":
+                if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue  # the script asked for a rerun: the browser waits for that one too
+                if msg.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                    raise RuntimeError(f"{page_name}{query}: script finished with status {msg.script_finished}")
+                if elements.get(content):
+                    break
+                raise RuntimeError(f"{page_name}{query} finished without a {content}: {elements}")
+        seconds = time.perf_counter() - started
+    finally:
+        ws.close()
+    return {"seconds": seconds, "elements": elements, "metrics": metrics, "bytes": received}
+
+
+async def _asset_paths(base: str) -> tuple[str, ...]:
+    """What a new browser fetches from the server to show the evaluator's School dashboard, besides the
+    session itself (HTML, scripts, styles, fonts: about 125 requests, 9 MB), as paths; () without chromium."""
+    from playwright.async_api import async_playwright
+
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not chromium:
+        return ()
+    requested: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                           "--disable-dev-shm-usage"])
+        page = await (await browser.new_context()).new_page()
+        page.on("request", lambda request: requested.append(request.url))
+        await page.goto(f"{base}/school?role=evaluator")
+        await page.wait_for_selector('[data-testid="stMetricValue"]', timeout=300_000)
+        await page.wait_for_load_state("networkidle")
+        await browser.close()
+    return tuple(url.removeprefix(base) for url in requested
+                 if url.startswith(base + "/") and "/_stcore/stream" not in url)
+
+
+def _headless_visits(n: int) -> list[tuple[str, str, str]]:
+    """The browser round's mix (`_dashboard_visits`) as (page name, query string, content element)."""
+    visits = []
+    for url, _ in _dashboard_visits("", n):
+        path, _, query = url.lstrip("/").partition("?")
+        visits.append((path, f"?{query}", CONTENT[{v: k for k, v in URL_PATHS.items()}[path]]))
+    return visits
+
+
 # The control: a Streamlit page showing one metric and nothing else. What a session of it costs the
 # browser is what any Streamlit page costs before cpdqa draws anything.
 BARE_PAGE = 'import streamlit as st\nst.metric("Teachers", 42)\n'
+
+
+@contextlib.contextmanager
+def _server(db: Path, first_port: int, bare: bool = False) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`streamlit run` of the dashboard (or, with `bare`, of BARE_PAGE) on the first free port from
+    `first_port`, once it answers its health check; stopped on leaving."""
+    import tempfile
+
+    port = _free_port(first_port)
+    with tempfile.TemporaryDirectory() as folder:
+        script = "streamlit_app.py"
+        if bare:
+            script = str(Path(folder) / "bare.py")
+            Path(script).write_text(BARE_PAGE)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
+             "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
+             "--server.fileWatcherType=none"],
+            cwd=ROOT, env={**os.environ, "CPDQA_DB": str(db)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read()
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.5)
+            yield server, base
+        finally:
+            server.terminate()
+            server.wait(30)
 
 
 def sessions(db: Path, first_port: int = 8617, bare: bool = False) -> list[dict]:
     """Time to content per browser session, and the server's and the browsers' CPU time per session: on a
     2-core machine the browsers compete with the server, so wall time alone cannot tell whose work it is.
     With `bare`, the same rounds on BARE_PAGE instead of the dashboard."""
-    import tempfile
-
     from playwright.async_api import async_playwright
 
     chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not chromium:
         print("no chromium: sessions skipped")
         return []
-    port = _free_port(first_port)
-    folder = tempfile.TemporaryDirectory()
-    script = "streamlit_app.py"
-    if bare:
-        script = str(Path(folder.name) / "bare.py")
-        Path(script).write_text(BARE_PAGE)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.headless=true",
-         "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
-         "--server.fileWatcherType=none"],
-        cwd=ROOT, env={**os.environ, "CPDQA_DB": str(db)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    with _server(db, first_port, bare) as (server, base):
+        def visits(n: int) -> list[tuple[str, str]]:
+            return [(base, '[data-testid="stMetricValue"]')] * n if bare else _dashboard_visits(base, n)
 
-    def visits(n: int) -> list[tuple[str, str]]:
-        return [(base, '[data-testid="stMetricValue"]')] * n if bare else _dashboard_visits(base, n)
-
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.5)
         idle = _rss_mb(server.pid)[0]
 
         async def main() -> list[dict]:
@@ -303,10 +428,47 @@ def sessions(db: Path, first_port: int = 8617, bare: bool = False) -> list[dict]
         rows = asyncio.run(main())
         rows.insert(0, {"sessions": "idle", "rss_mb": idle})
         return rows
-    finally:
-        server.terminate()
-        server.wait(30)
-        folder.cleanup()
+
+
+def headless_sessions(db: Path, first_port: int = 8617, rounds: tuple[int, ...] = (1, 5, 10, 20),
+                      new_visitors: bool = True) -> list[dict]:
+    """The server's share of the browser rounds: the same role and page mix, each session opened by
+    `_headless_visit` (Streamlit's websocket protocol, no browser), so the cores are the server's alone, as
+    in a deployment where each browser runs on its user's machine. After the same warm-up, each round's
+    seconds to content, the server's CPU seconds per session and its memory; every session of one role and
+    page must have received the same metrics (a session that got other figures, or none, fails the round).
+    Each round is run for visitors whose browsers have Streamlit's front end cached ("returning") and, with
+    `new_visitors` and chromium to list them, again for visitors who fetch it first ("new")."""
+    with _server(db, first_port) as (server, base):
+        idle = _rss_mb(server.pid)[0]
+        assets = asyncio.run(_asset_paths(base)) if new_visitors else ()
+
+        async def main() -> list[dict]:
+            figures: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+            async def visit(page_name: str, query: str, content: str, assets: tuple[str, ...] = ()) -> float:
+                got = await _headless_visit(base, page_name, query, content, assets)
+                expected = figures.setdefault((page_name, query), got["metrics"])
+                if got["metrics"] != expected:
+                    raise RuntimeError(f"{page_name}{query}: {got['metrics']} where another session had {expected}")
+                return got["seconds"]
+
+            warm = sorted(await asyncio.gather(*(visit(*v) for v in _headless_visits(5))))
+            rows = [{"sessions": "warm-up (5)", "max": max(warm), "median": warm[2], "rss_mb": _rss_mb(server.pid)[0]}]
+            for visitors, fetched in (("returning", ()), ("new", assets)):
+                if visitors == "new" and not fetched:
+                    continue
+                for n in rounds:
+                    cpu = _cpu_seconds(server.pid)
+                    times = sorted(await asyncio.gather(*(visit(*v, fetched) for v in _headless_visits(n))))
+                    rss, peak = _rss_mb(server.pid)
+                    rows.append({"sessions": f"{n} {visitors}", "max": max(times), "median": times[len(times) // 2],
+                                 "server_cpu": (_cpu_seconds(server.pid) - cpu) / n, "rss_mb": rss, "peak_mb": peak})
+            return rows
+
+        rows = asyncio.run(main())
+        rows.insert(0, {"sessions": "idle", "rss_mb": idle})
+        return rows
 
 
 def main() -> None:
@@ -316,6 +478,7 @@ def main() -> None:
     parser.add_argument("--skip-sessions", action="store_true")
     parser.add_argument("--port", type=int, default=8617, help="first port to try for the server")
     parser.add_argument("--skip-pages", action="store_true")
+    parser.add_argument("--skip-browsers", action="store_true", help="the headless sessions only")
     parser.add_argument("--case-pages", nargs=2, metavar=("DB", "ROLE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case_pages:
@@ -332,7 +495,17 @@ def main() -> None:
         else:
             print(f"{row['role']:10} {row['page']:13} {row['first']:>7.2f} {row['session']:>8.2f} {row['rerun']:>7.2f}")
     if not args.skip_sessions:
-        print(f"\n{'sessions':>12} {'slowest':>8} {'median':>8} {'server CPU/session':>19} "
+        print(f"\nheadless sessions (Streamlit's websocket protocol, no browser: the server's share; "
+              f"load average {os.getloadavg()[0]:.1f})")
+        print(f"{'sessions':>13} {'slowest':>8} {'median':>8} {'server CPU/session':>19} {'server MB':>10} "
+              f"{'peak MB':>8}")
+        for row in headless_sessions(path, args.port):
+            print(f"{row['sessions']!s:>13} {row.get('max', 0):>8.2f} {row.get('median', 0):>8.2f} "
+                  f"{row.get('server_cpu', 0):>19.2f} {row['rss_mb']:>10.0f} {row.get('peak_mb', 0):>8.0f}")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if not args.skip_sessions and not args.skip_browsers:
+        print(f"\nbrowser sessions (load average {os.getloadavg()[0]:.1f})")
+        print(f"{'sessions':>12} {'slowest':>8} {'median':>8} {'server CPU/session':>19} "
               f"{'browser CPU/session':>20} {'CPU floor':>10} {'server MB':>10} {'peak MB':>8}")
         for bare in (False, True):
             if bare:

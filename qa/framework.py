@@ -201,15 +201,25 @@ def parse_framework(text: str, origin: str = "framework") -> Framework:
         raise FrameworkError(f"{origin} is not a valid framework: {problems}") from exc
 
 
+# The files last parsed (name, modification time, size of each) and what they gave: every page run asks
+# for the shipped frameworks several times, and parsing them each time was an eighth of a session's CPU.
+_shipped: tuple[tuple[tuple[str, int, int], ...], dict[str, Framework]] = ((), {})
+
+
 def shipped_frameworks() -> dict[str, Framework]:
-    """Every framework file in qa/frameworks (benchmarks.toml holds context, not rules)."""
-    found = {}
-    for path in sorted(FRAMEWORK_DIR.glob("*.toml")):
-        if path.stem == "benchmarks":
-            continue
-        framework = parse_framework(path.read_text(encoding="utf-8"), path.name)
-        found[framework.id] = framework
-    return found
+    """Every framework file in qa/frameworks (benchmarks.toml holds context, not rules), parsed again only
+    when a file is added, removed or changed (the models are frozen, so callers may share them)."""
+    global _shipped
+    paths = [path for path in sorted(FRAMEWORK_DIR.glob("*.toml")) if path.stem != "benchmarks"]
+    stamp = tuple((path.name, (stat := path.stat()).st_mtime_ns, stat.st_size) for path in paths)
+    parsed = _shipped
+    if parsed[0] != stamp or not stamp:
+        found = {}
+        for path in paths:
+            framework = parse_framework(path.read_text(encoding="utf-8"), path.name)
+            found[framework.id] = framework
+        parsed = _shipped = (stamp, found)
+    return dict(parsed[1])
 
 
 def benchmarks() -> list[dict[str, Any]]:

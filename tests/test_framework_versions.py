@@ -93,3 +93,32 @@ def test_an_old_version_linked_for_one_framework_is_not_applied_to_the_next_one_
     assert at.selectbox(key="framework_version-dfe-2016-3").value == 3  # the newest, as for any framework picked
     assert "version" not in at.query_params
     st.cache_resource.clear()
+
+
+def test_shipped_frameworks_are_parsed_once_and_again_when_a_file_changes(tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    from qa import framework as framework_module
+
+    for path in framework_module.FRAMEWORK_DIR.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    monkeypatch.setattr(framework_module, "FRAMEWORK_DIR", tmp_path)
+    monkeypatch.setattr(framework_module, "_shipped", ((), {}))  # put back afterwards, as it was
+    parsed = []
+    real_parse = framework_module.parse_framework
+    monkeypatch.setattr(framework_module, "parse_framework",
+                        lambda text, origin="framework": parsed.append(origin) or real_parse(text, origin))
+    first = framework_module.shipped_frameworks()
+    assert sorted(first) == ["dfe-2016", "eppi-collaborative-sustained", "kitemark", "wellcome"]
+    first.pop("wellcome")  # a caller's own dict: the next caller still gets every framework
+    again = framework_module.shipped_frameworks()
+    assert sorted(again) == sorted([*first, "wellcome"]) and len(parsed) == 4
+
+    dfe = tmp_path / "dfe-2016.toml"
+    dfe.write_text(dfe.read_text().replace('title = "DfE Standard', 'title = "Edited DfE Standard', 1))
+    os.utime(dfe, ns=(dfe.stat().st_atime_ns, dfe.stat().st_mtime_ns + 1_000_000_000))
+    assert framework_module.shipped_frameworks()["dfe-2016"].title.startswith("Edited DfE Standard")
+    assert len(parsed) == 8
+    (tmp_path / "kitemark.toml").unlink()
+    assert "kitemark" not in framework_module.shipped_frameworks()
