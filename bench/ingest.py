@@ -5,6 +5,7 @@ The naive baseline is `pandas.read_excel(engine="openpyxl")` then an INSERT into
 with no validation at all. Each case runs in a fresh process so its peak memory is its own.
 
 Run: .venv/bin/python bench/ingest.py [--rows 100000] [--files 1000] [--repeat 3] [--only workbook|batch]
+     .venv/bin/python bench/ingest.py --stages [--repeat 3]   # where the 100,000-row workbook's time goes
 """
 
 from __future__ import annotations
@@ -101,6 +102,74 @@ def case(kind: str, target: str) -> None:
     print(json.dumps({"rows": rows, "seconds": round(seconds, 2), "cpu": round(cpu, 2)}))
 
 
+# (label, module, function): the stages of one ingest, timed by wrapping these functions (nested ones are
+# part of the one above them); CPU seconds are the process's, every thread's
+STAGES = (
+    ("read the workbook", "qa.reader", "read_workbook"),
+    ("  scan the sheet XML (hidden rows, extent)", "qa.reader", "xlsx_sheet_info"),
+    ("  parse in two halves, to Python rows", "qa.reader", "_read_in_halves"),
+    ("cells to Arrow (header, encoding)", "qa.ingest", "detect_sheet"),
+    ("validate", "qa.ingest", "validate_batch"),
+    ("  per-value parses (lookups)", "qa.validate", "with_lookups"),
+    ("commit", "qa.returns", "commit_batch"),
+    ("  COMMIT", None, "COMMIT"),
+)
+
+
+def stage_case(target: str) -> None:
+    """One ingest of `target` with each stage of STAGES timed (wall and process CPU seconds)."""
+    import importlib
+
+    from qa import returns, store
+    from qa.ingest import ingest_files
+    from qa.store import Store
+
+    spent: dict[str, list[float]] = {label: [0.0, 0.0] for label, _, _ in STAGES}
+
+    def timed(label, function):
+        def wrapper(*args, **kwargs):
+            started, cpu = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label][0] += time.perf_counter() - started
+                spent[label][1] += time.process_time() - cpu
+        return wrapper
+
+    for label, module, name in STAGES:
+        if module is not None:
+            owner = importlib.import_module(module)
+            setattr(owner, name, timed(label, getattr(owner, name)))
+    plain_run = store.run
+
+    def run(cur, sql, params=None):
+        if sql.strip() != "COMMIT":
+            return plain_run(cur, sql, params)
+        return timed("  COMMIT", plain_run)(cur, sql, params)
+
+    store.run = returns.run = run
+    with tempfile.TemporaryDirectory() as tmp, Store(str(Path(tmp) / "bench.duckdb")) as db:
+        started, cpu = time.perf_counter(), time.process_time()
+        [report] = ingest_files(db, [Path(target)], by="bench")
+        total = [time.perf_counter() - started, time.process_time() - cpu]
+    assert report.status == "accepted", report.errors[:1]
+    print(json.dumps({"total": total, **spent}))
+
+
+def print_stages(target: Path, repeat: int) -> None:
+    """The median of `repeat` fresh processes per stage: wall and CPU seconds."""
+    from _measure import run_case
+
+    runs = [run_case(Path(__file__), "--stage-case", str(target)) for _ in range(repeat)]
+    print(f"where the time goes, {repeat} fresh processes (median wall s, median CPU s of all threads)")
+    for label in ["total", *(label for label, _, _ in STAGES)]:
+        wall, cpu = (statistics.median(run[label][k] for run in runs) for k in (0, 1))
+        print(f"  {label:46} {wall:6.2f} {cpu:6.2f}")
+    named = sum(statistics.median(run[label][1] for run in runs) for label, _, _ in STAGES if label[0] != " ")
+    print(f"  {'the rest (sha256, zip checks, bookkeeping)':46} {'':6} "
+          f"{statistics.median(run['total'][1] for run in runs) - named:6.2f}")
+
+
 def main() -> None:
     from _measure import run_case
 
@@ -110,8 +179,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per case, each in a fresh process; the fastest is reported (this machine is noisy)")
     parser.add_argument("--only", choices=("workbook", "batch"), help="run only case (a) or only case (b)")
+    parser.add_argument("--stages", action="store_true", help="only the workbook, timed stage by stage")
     args = parser.parse_args()
-    big, batch = prepare_inputs(args.rows, args.files, args.only)
+    big, batch = prepare_inputs(args.rows, args.files, "workbook" if args.stages else args.only)
+    if args.stages:
+        print_stages(big, args.repeat)
+        return
     print(f"best of {args.repeat} runs per case")
     print(f"{'case':38} {'rows':>8} {'seconds':>8} {'rows/s':>9} {'peak MB':>8}  (median s, best CPU s)")
     results = {}
@@ -136,5 +209,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+elif __name__ == "__case__" and sys.argv[1] == "--stage-case":
+    stage_case(sys.argv[2])
 elif __name__ == "__case__":
     case(sys.argv[2], sys.argv[3])

@@ -31,6 +31,7 @@ from qa.reader import (  # noqa: F401 - the reader's names are part of this modu
     RawSheet,
     check_zip_limits,
     expand_archive,
+    gc_paused,
     read_sheets,
 )
 from qa.store import Store
@@ -290,6 +291,11 @@ def prepare(name: str, data: bytes, *, school: str | None = None, limits: Limits
 
     `date_order` ('day-first' or 'month-first') settles dates that the file itself leaves ambiguous.
     """
+    with gc_paused():  # its cells as Python objects live only inside this call
+        return _prepare(name, data, school=school, limits=limits, date_order=date_order)
+
+
+def _prepare(name: str, data: bytes, *, school: str | None, limits: Limits, date_order: str | None) -> Prepared:
     prepared = Prepared(FileReport(file_name=name))
     report = prepared.report
     try:

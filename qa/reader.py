@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import io
 import os
 import re
+import threading
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -79,6 +82,30 @@ class RawSheet:
 
     def row_number(self, i: int) -> int:
         return self.row_numbers[i] if self.row_numbers is not None else i + 1
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = [0, False]  # files being read with the collector paused; was it running before the first
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector off while a file's cells are Python objects: a 100,000-row sheet is 1.4 million
+    of them, made and dropped by reference counting alone, and the collector kept walking them (80 of the 200 ms
+    that turning a parsed sheet into rows and a grid took). Readers in other threads share one count, so the
+    collector runs again once the last of them is done, if it ran before the first began."""
+    with _gc_lock:
+        if not _gc_pausers[0]:
+            _gc_pausers[1] = gc.isenabled()
+            gc.disable()
+        _gc_pausers[0] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers[0] -= 1
+            if not _gc_pausers[0] and _gc_pausers[1]:
+                gc.enable()
 
 
 # --------------------------------------------------------------------------- zips
@@ -214,6 +241,8 @@ class XlsxSheetInfo:
     halves: bool = False
     # its XML, kept from the scan for the halves (one sheet's at a time: the others' are read again then)
     xml: bytes | None = None
+    # how many '<' its XML holds (for _shared_text), counted while the searches run
+    tags: int | None = field(default=None, compare=False)
 
 
 def xlsx_sheet_info(zf: zipfile.ZipFile) -> dict[str, XlsxSheetInfo]:
@@ -243,7 +272,7 @@ def xlsx_sheet_info(zf: zipfile.ZipFile) -> dict[str, XlsxSheetInfo]:
         if kept:
             scanned.xml = None
         kept = kept or scanned.xml is not None
-        room -= _shared_text(xml, lengths, room)
+        room -= _shared_text(xml, lengths, room, scanned.tags)
         if room < 0:
             raise TooMuchText
     return info
@@ -269,13 +298,13 @@ def _shared_string_lengths(zf: zipfile.ZipFile) -> np.ndarray:
     return np.array([len(m) - sum(map(len, _TAG.findall(m))) for m in texts] + [0], dtype=np.int64)
 
 
-def _shared_text(xml: bytes, lengths: np.ndarray, room: int) -> int:
+def _shared_text(xml: bytes, lengths: np.ndarray, room: int, tags: int | None = None) -> int:
     """A bound on the characters a sheet's shared-string cells spell out: calamine gives each cell its own
     copy, so a 30,000-character string named by 100,000 cells is 3 billion characters from a file of a few
     hundred kB. A cell with a value has four tags at least, so the cheap bound (a cell per four tags, each
     naming the longest string) settles most sheets; otherwise each cell's string is counted."""
     longest = int(lengths.max())
-    cheap = xml.count(b"<") // 4 * longest
+    cheap = (xml.count(b"<") if tags is None else tags) // 4 * longest
     if cheap <= room:  # the room the workbook's other sheets left
         return cheap
     numbers = np.array(_SHARED_INDEX.findall(xml) or [b"0"]).astype(np.int64)
@@ -292,17 +321,17 @@ def _scan_sheet(part: str, xml: bytes) -> XlsxSheetInfo:
     pieces = _Pieces(xml) if one_spelling else None
     if pieces is not None and len(xml) >= SPLIT_BYTES:  # a long sheet: the three searches at once
         pieces.search_at_once((_RE2_R_NOT_FIRST, _RE2_ANY_WIDE_CELL, _RE2_TALL_REF))
-    hidden = _hidden_rows(xml)  # while they run
+    hidden, tags = _hidden_rows(xml), xml.count(b"<")  # while they run
     if _may_have_unreferenced_tags(xml, pieces):  # placed one after another: count them as calamine does
         max_row, max_col = _placed_extent(xml)
-        return XlsxSheetInfo(part, hidden, max_row, max_col)
+        return XlsxSheetInfo(part, hidden, max_row, max_col, tags=tags)
     if pieces is None:  # calamine reads any spelling: the exact extent, reference by reference
         refs = _SPACED_REF.findall(xml)
         max_col = max((column_number(c.upper()) for c, _ in refs if c), default=1)
         max_row = max(max((int(r) for _, r in refs), default=0), len(_ROW.findall(xml)))
-        return XlsxSheetInfo(part, hidden, max_row, max_col)
+        return XlsxSheetInfo(part, hidden, max_row, max_col, tags=tags)
     long = len(xml) >= SPLIT_BYTES
-    info = XlsxSheetInfo(part, hidden, 0, 0, long, xml if long else None)
+    info = XlsxSheetInfo(part, hidden, 0, 0, long, xml if long else None, tags)
     # columns: A-Z unless some cell lies further right; only the pieces holding such cells are read by Python
     wide = {col for piece in pieces.matching(_RE2_ANY_WIDE_CELL) for col in _WIDE_CELL_COL.findall(piece)}
     max_col = max((column_number(c.upper()) for c in wide), default=26)
@@ -743,20 +772,20 @@ def _read_in_halves(zf: zipfile.ZipFile, info: XlsxSheetInfo, name: str
                     else python_calamine.CalamineWorkbook.from_path(f"/proc/self/fd/{half.fileno()}"))
         return book.get_sheet_by_name(name)
 
-    try:  # a part calamine may not need could be damaged: then the sheet is read whole, as it would be
-        first_half = workbook(body[:cut], body[end:])
-    except Exception:
-        return None
-    try:
-        second_half = workbook(body[:start + len(b"<sheetData>")], body[cut:])
-    except Exception:
-        first_half.close()
-        return None
-    del body, xml
+    def made_and_parsed(chunks: list[memoryview]) -> python_calamine.CalamineSheet:
+        # copying and checksumming a half (zlib and file writes let go of the GIL) in the thread that parses it:
+        # the two halves are made at once as well
+        half = workbook(*chunks)
+        chunks.clear()  # the sheet's XML is let go once both halves are made
+        return parse(half)
+
+    # a part calamine may not need could be damaged (the copy fails): then the sheet is read whole, as it would be
     try:
         with ThreadPoolExecutor(1) as pool:
-            later = pool.submit(parse, second_half)
-            first = parse(first_half)
+            later = pool.submit(made_and_parsed, [body[:start + len(b"<sheetData>")], body[cut:]])
+            first_chunks = [body[:cut], body[end:]]
+            del body, xml
+            first = made_and_parsed(first_chunks)
             first_end = first.end
             # made into Python objects (which needs the GIL) while the other half may still be parsing
             rows = first.to_python(skip_empty_area=False) if first_end is not None else []

@@ -247,9 +247,14 @@ def _strptime(t: str, formats: list[str]) -> str:
     return f"CAST(try_strptime({t}, [{', '.join(map(lit, formats))}]) AS DATE)"
 
 
-def text_date(t: str, month_first: bool) -> str:
-    """A typed date `t` in one of the text forms, numeric ones read in the given order (else NULL)."""
-    d = date_text(t)
+# in a lookup over `k`: date_text(k) and header_key(k), worked out once per distinct text (with_lookups) rather
+# than once in each of the many places an expression names them (binding those copies cost more than running them)
+TIDY_DATE, TIDY_KEY = "k__date", "k__key"
+
+
+def text_date(d: str, month_first: bool) -> str:
+    """A typed date in one of the text forms, numeric ones read in the given order (else NULL); `d` is its
+    text tidied by date_text."""
     forms = []
     for pattern, day_first_formats, month_first_formats in _DATE_PATTERNS:
         if day_first_formats is None:
@@ -260,16 +265,16 @@ def text_date(t: str, month_first: bool) -> str:
     return f"(CASE {' '.join(forms)} END)"
 
 
-def text_date_form(t: str) -> str:
-    """Does typed text `t` look like one of the date forms (even when it is not a real date)?"""
-    d = date_text(t)
+def text_date_form(d: str) -> str:
+    """Does a typed text look like one of the date forms (even when it is not a real date)? `d`: its text tidied
+    by date_text."""
     return "(" + " OR ".join(f"regexp_full_match({d}, {lit(p)})" for p, _, _ in _DATE_PATTERNS) + ")"
 
 
 def date_lookups(c: str) -> list[tuple[str, str, str]]:
     """Per distinct typed text of date column `c`: read day first, read month first, looks like a date."""
-    return [(f"dd__{c}", trimmed(c), text_date("k", False)), (f"dm__{c}", trimmed(c), text_date("k", True)),
-            (f"df__{c}", trimmed(c), text_date_form("k"))]
+    return [(f"dd__{c}", trimmed(c), text_date(TIDY_DATE, False)), (f"dm__{c}", trimmed(c), text_date(TIDY_DATE, True)),
+            (f"df__{c}", trimmed(c), text_date_form(TIDY_DATE))]
 
 
 def date_value(c: str) -> str:
@@ -409,7 +414,11 @@ def academic_year_value(t: str) -> str:
 
 def term_value(t: str) -> str:
     """SQL twin of schema.normalise_term over trimmed text `t`."""
-    key = header_key(t)
+    return term_of_key(header_key(t))
+
+
+def term_of_key(key: str) -> str:
+    """term_value of a text whose header_key is `key`."""
     key = f"(CASE WHEN suffix({key}, 'term') THEN left({key}, length({key}) - 4) ELSE {key} END)"
     return mapped(key, schema.TERM_ALIASES)
 
@@ -478,9 +487,9 @@ def per_value_parse(kind: str) -> str | None:
     if kind == "year":
         return academic_year_value("k")
     if kind == "term":
-        return term_value("k")
+        return term_of_key(TIDY_KEY)
     if kind == "activity_type":
-        return mapped(header_key("k"), schema.ACTIVITY_TYPE_ALIASES)
+        return mapped(TIDY_KEY, schema.ACTIVITY_TYPE_ALIASES)
     return None
 
 
@@ -498,23 +507,36 @@ def with_lookups(con: duckdb.DuckDBPyConnection, cells: pa.Table,
                  lookups: Sequence[tuple[str, str, str]]) -> pa.Table:
     """`cells` plus one column per lookup (alias, key column, SQL over `k`), each parse run once per distinct key.
 
-    The keys are dictionary-encoded in Arrow; the expressions run in DuckDB over the small dictionary and
-    come back to every row by `take`, so a 100,000-row return costs no hash join per lookup.
+    The keys are dictionary-encoded in Arrow; the expressions run in DuckDB over the small dictionaries, every
+    key column's in one statement (binding these expressions costs more than running them), and come back to
+    every row by `take`, so a 100,000-row return costs no hash join per lookup. A lookup may use TIDY_DATE and
+    TIDY_KEY, the key's text tidied by date_text and header_key.
     """
     by_key: dict[str, list[tuple[str, str]]] = {}
     for alias, key, expr in lookups:
         by_key.setdefault(key.strip('"').replace('""', '"'), []).append((alias, expr))
-    for key, items in by_key.items():
-        encoded = pc.dictionary_encode(cells[key].combine_chunks())
-        keys = pa.table({"k": encoded.dictionary})
-        con.register("lookup_keys", keys)
-        try:
-            parsed = con.sql(f"SELECT {', '.join(f'{expr} AS {ident(alias)}' for alias, expr in items)} "
-                             f"FROM lookup_keys").to_arrow_table()
-        finally:
-            con.unregister("lookup_keys")
+    if not by_key:
+        return cells
+    encoded = {key: pc.dictionary_encode(cells[key].combine_chunks()) for key in by_key}
+    parts = []
+    for n, (key, items) in enumerate(by_key.items()):
+        dictionary = encoded[key].dictionary
+        con.register(f"lookup_keys_{n}", pa.table({"k": dictionary, "_i": np.arange(len(dictionary))}))
+        tidy = "".join(f", {tidied('k')} AS {name}" for name, tidied in ((TIDY_DATE, date_text), (TIDY_KEY, header_key))
+                       if any(name in expr for _, expr in items))
+        parts.append(f"SELECT {n} AS _key, _i, {', '.join(f'{expr} AS {ident(alias)}' for alias, expr in items)} "
+                     f"FROM (SELECT k, _i{tidy} FROM lookup_keys_{n})")
+    try:
+        parsed = con.sql(" UNION ALL BY NAME ".join(parts) + " ORDER BY _key, _i").to_arrow_table()
+    finally:
+        for n in range(len(by_key)):
+            con.unregister(f"lookup_keys_{n}")
+    # each key's rows are one slice of the result, in the order of its dictionary
+    bounds = np.searchsorted(parsed["_key"].to_numpy(), np.arange(len(by_key) + 1))
+    for n, (key, items) in enumerate(by_key.items()):
         for alias, _ in items:
-            cells = cells.append_column(alias, parsed[alias].combine_chunks().take(encoded.indices))
+            values = parsed[alias].slice(bounds[n], bounds[n + 1] - bounds[n]).combine_chunks()
+            cells = cells.append_column(alias, values.take(encoded[key].indices))
     return cells
 
 

@@ -385,3 +385,63 @@ def test_a_heading_merged_over_the_dfe_columns_with_their_headers_on_the_row_bel
     report = ingest_bytes(store, "grouped.xlsx", buffer.getvalue())
     assert (report.status, report.rows_accepted, report.rows_quarantined) == ("accepted", 1, 0)
     assert store.query_rows("SELECT collaboration, sustained FROM active_activities") == [(True, False)]
+
+
+# --------------------------------------------------------------------------- the per-value parses in one statement
+
+def _lookups_one_query_per_key(con, cells, lookups):
+    """The per-value parses as they were run before: one statement per key column, with the tidied texts
+    (date_text, header_key) written out in every expression that uses them. Kept here as the model."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from qa import validate
+
+    by_key = {}
+    for alias, key, expr in lookups:
+        expr = expr.replace(validate.TIDY_DATE, validate.date_text("k")).replace(validate.TIDY_KEY,
+                                                                             validate.header_key("k"))
+        by_key.setdefault(key.strip('"'), []).append((alias, expr))
+    for key, items in by_key.items():
+        encoded = pc.dictionary_encode(cells[key].combine_chunks())
+        con.register("lookup_keys", pa.table({"k": encoded.dictionary}))
+        parsed = con.sql(f"SELECT {', '.join(f'{e} AS {validate.ident(a)}' for a, e in items)} "
+                         f"FROM lookup_keys").to_arrow_table()
+        con.unregister("lookup_keys")
+        for alias, _ in items:
+            cells = cells.append_column(alias, parsed[alias].combine_chunks().take(encoded.indices))
+    return cells
+
+
+_LOOKUP_TEXTS = st.one_of(
+    st.sampled_from(["", " ", "\u00a0", "x", "X", "✓", "y", "Yes", " no ", "N", "1", "0", "true", "maybe",
+                     "2019/20", "2019-2020", "2019/21", "autumn", "Spring term", "SUMMER", "Autumn 1", "t1",
+                     "Course / Workshop", "coaching", "INSET", "e.g. a course", "Total", "Sub-total",
+                     "URN 107100", "107100", "school no. 5", "S1", "Jane Smith", "Mrs J Smith", "SMITH Jane",
+                     "03/10/2019", "3/10/19", "13/10/2019", "10/13/2019", "31/02/2020", "3rd Oct 2019",
+                     "Thursday 3 October 2019", "3-Oct-19", "Oct 3, 2019", "sept 3 2019", "2019-10-03",
+                     "2019-10-03 10:30", "2019/10/3", "03.10.2019", "03-10-2019", "1.5", "1,5", "34.99", "35.0",
+                     "#N/A", "#VALUE!", "2019-13-45", "3 Octember 2019"]),
+    st.text(alphabet="0123456789/-. :aeiorstnOcTSpx,", max_size=14))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(*[_LOOKUP_TEXTS] * 5), min_size=1, max_size=30), st.booleans())
+def test_per_value_parses_in_one_statement_match_one_statement_per_column(rows, with_register):
+    """The lookups of every activity column run as one statement give, cell for cell, what one statement per
+    key column gave (dates, terms, years, activity types, yes/no marks, school codes, names, example rows)."""
+    import pyarrow as pa
+
+    from qa import schema, validate
+
+    columns = {"activity_date": 0, "term": 1, "academic_year": 2, "activity_type": 3, "school_id": 4,
+               "teacher_id": 0, "activity_title": 3, "subject_specific": 1, "collaboration": 2}
+    cells = validate.cells_table({name: [r[i] for r in rows] for name, i in columns.items()},
+                                 schema.ACTIVITY_COLUMN_NAMES, len(rows), {}, keep_blank_rows=True)
+    register = frozenset({"107100", "S1"}) if with_register else None
+    _, lookups, _ = validate.activity_checks(None, register)
+    with validate.connect() as con:
+        if register is not None:
+            con.register(validate.REGISTER, pa.table({"code": sorted(register)}))
+        expected = _lookups_one_query_per_key(con, cells, lookups)
+        assert validate.with_lookups(con, cells, lookups).equals(expected)
