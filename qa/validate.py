@@ -716,8 +716,12 @@ def activity_checks(school: str | None, register: frozenset[str] | None = None
                     ) -> tuple[list[list[tuple[str, str]]], list[tuple[str, str, str]], list[Check]]:
     """The termly record's rules, column by column, in the order a person reads the row.
 
-    With a `register` of school codes, a row whose school is not in it is set aside.
+    With a `register` of school codes, a row whose school is not in it is set aside. A row dated after
+    the day of the upload (the server's clock) is set aside too: a log records what
+    was done, so a future date is a mistyped year, and kept it would count in a year that has not
+    happened and become every viewer's latest year. A day's grace allows for clocks in other time zones.
     """
+    today = dt.date.today()
     per_row, lookups = parses(schema.ACTIVITY_COLUMNS)
     day = "d__ok"
     pre = [per_row, [(day, f"(CASE WHEN {date_in_range('r__activity_date')} THEN r__activity_date END)")]]
@@ -754,6 +758,12 @@ def activity_checks(school: str | None, register: frozenset[str] | None = None
         if c == "teacher_id":
             warning = (f"(CASE WHEN coalesce(nm__teacher_id, false) THEN {named(c, 'Teacher ID')} || "
                        "' looks like a person''s name; use a pseudonymous staff code' END)")
+        if c == "activity_date":
+            why = lit(f" is in the future (this upload is dated {today:%d/%m/%Y}); please check the year")
+            future = (f"(CASE WHEN {date_in_range('r__activity_date')} AND r__activity_date > "
+                      f"DATE '{today + dt.timedelta(days=1)}' "
+                      f"THEN 'Date ' || strftime(r__activity_date, '%d/%m/%Y') || {why} END)")
+            error = f"coalesce({error}, {future})"
         if c in ("academic_year", "term"):  # derived from the date; a disagreeing label is only reported
             label, derived = ("Academic year", year_of(day)) if c == "academic_year" else ("Term", term_of(day))
             disagrees = about(c, ident(c), f"' does not match the date; using ' || {derived}", label)
