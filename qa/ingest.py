@@ -120,6 +120,7 @@ def _match_row(row: list[object], index: dict[str, str], clashes: list[str] | No
 def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
     """Find the header row (it may sit below a title block) and the sheet's kind."""
     for i, row in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
+        row, i = _under_group_headings(sheet.rows, i)
         activity = _match_row(row, schema.ACTIVITY_HEADER_INDEX)
         kind, columns = None, {}
         for ref_kind, signature in schema.REFERENCE_SIGNATURES.items():
@@ -154,6 +155,29 @@ def detect_sheet(sheet: RawSheet) -> DetectedSheet | None:
         headers = {p: str(row[p]).strip() for p in columns}
         return DetectedSheet(kind, sheet.name, sheet.row_number(i), columns, extra, cells, headers, clashes)
     return None
+
+
+def _blank(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _under_group_headings(rows: list[list[object]], i: int) -> tuple[list[object], int]:
+    """Row i as the header row, or, when group headings sit above the columns' own headers ('DfE aspects'
+    merged over four columns, their headers on the row below), the two rows read as one, placed at the lower.
+
+    The row below is taken only when it names columns the row above does not and is blank under every
+    column the row above names: a data row, or a row of notes, fills the columns above it."""
+    top = rows[i]
+    if i + 1 >= len(rows):
+        return top, i
+    below = rows[i + 1]
+    above_named = _match_row(top, schema.ACTIVITY_HEADER_INDEX)
+    below_named = _match_row(below, schema.ACTIVITY_HEADER_INDEX)
+    if (not above_named or not below_named or set(above_named.values()) & set(below_named.values())
+            or any(p < len(below) and not _blank(below[p]) for p in above_named)):
+        return top, i
+    width = max(len(top), len(below))
+    return [below[p] if p in below_named else (top[p] if p < len(top) else None) for p in range(width)], i + 1
 
 
 def _segment_cells(sheet: RawSheet, grid: np.ndarray, start: int, end: int, columns: dict[int, str],

@@ -13,7 +13,6 @@ import time
 import zipfile
 
 import openpyxl
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -380,9 +379,6 @@ def test_a_day_of_grace_for_time_zones_and_not_one_more(store):
         for d in days[2:]]
 
 
-@pytest.mark.xfail(strict=True, reason="qa/ingest.py detect_sheet takes the first row that matches most fields as the "
-                   "header, so a group heading merged over the DfE columns ('DfE aspects' over K1:N1) hides the "
-                   "real headers on the row below and the file is refused (wt15f's file; see the wtatk report)")
 def test_a_heading_merged_over_the_dfe_columns_with_their_headers_on_the_row_below_is_read(store):
     book = openpyxl.Workbook()
     sheet = book.active
@@ -395,7 +391,22 @@ def test_a_heading_merged_over_the_dfe_columns_with_their_headers_on_the_row_bel
     book.save(buffer)
     report = ingest_bytes(store, "grouped.xlsx", buffer.getvalue())
     assert (report.status, report.rows_accepted, report.rows_quarantined) == ("accepted", 1, 0)
-    assert store.query_rows("SELECT collaboration, sustained FROM active_activities") == [(True, False)]
+    assert store.query_rows("SELECT collaboration, sustained, source_row FROM active_activities") == [(True, False, 3)]
+
+
+def test_a_first_data_row_with_a_header_word_in_a_spare_column_is_data_not_a_second_header_row(store):
+    """Only a row blank under every named column can carry headers: a data row fills them."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([*CANONICAL, "Notes"])
+    for teacher, note in (("T1", "Subject"), ("T2", None)):
+        sheet.append(["S1", teacher, dt.date(2019, 10, 1), "Course", "course/workshop", 5, None, None, "Y", "Y", "Y",
+                      "Y", "Y", "N", note])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    report = ingest_bytes(store, "notes.xlsx", buffer.getvalue())
+    assert (report.status, report.rows_accepted) == ("accepted", 2)
+    assert store.query_rows("SELECT teacher_id, source_row FROM active_activities ORDER BY 1") == [("T1", 2), ("T2", 3)]
 
 
 # --------------------------------------------------------------------------- the per-value parses in one statement
