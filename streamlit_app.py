@@ -220,13 +220,17 @@ by_role = {
 
 def not_for_this_role(page: st.Page) -> st.Page:
     """A page this role may not open: the same URL, politely saying so, instead of Streamlit's dialog."""
-    allowed = [ROLE_LABELS[r] for r, sections in by_role.items()
+    def in_a_sentence(role: str) -> str:  # "School CPD champion" -> "school CPD champion"
+        return ROLE_LABELS[role][0].lower() + ROLE_LABELS[role][1:]
+
+    allowed = [in_a_sentence(r) + "s" for r, sections in by_role.items()
                if any(p.url_path == page.url_path for ps in sections.values() for p in ps)]
+    you = in_a_sentence(viewer.role)
 
     def explain() -> None:
         st.title(page.title)
-        st.info(f"The {page.title} page is for {' and '.join(a.lower() for a in allowed)}s, so it is not "
-                f"shown to you as {ROLE_LABELS[viewer.role].lower()}. Your pages are in the menu on the left.",
+        st.info(f"The {page.title} page is for {' and '.join(allowed)}, so it is not shown to you as "
+                f"{'an' if you[0] in 'aeiou' else 'a'} {you}. Your pages are in the menu on the left.",
                 icon=":material/lock:")
 
     return st.Page(explain, title=page.title, url_path=page.url_path, visibility="hidden")

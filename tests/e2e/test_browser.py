@@ -90,6 +90,13 @@ OWN_PATHS = {"evaluator": set(PAGE_PATHS), "champion": {"school", "providers", "
              "funder": {"overview", "providers", "frameworks"}}
 
 
+PLAIN_REFUSALS = {  # roles as a sentence names them: plural where they may, a/an, "CPD" kept upper case
+    ("funder", "school"): "The School dashboard page is for evaluators and school CPD champions, so it is not "
+                          "shown to you as a funder. Your pages are in the menu on the left.",
+    ("champion", "termly"): "The Termly round page is for evaluators, so it is not shown to you as a school CPD "
+                            "champion. Your pages are in the menu on the left."}
+
+
 @pytest.mark.parametrize("role", ROLE_LINKS)
 def test_every_page_opens_by_typed_url_without_page_not_found(page, server, role):
     extra = "&champion_school=107100" if role == "champion" else ""
@@ -104,3 +111,5 @@ def test_every_page_opens_by_typed_url_without_page_not_found(page, server, role
         assert page.url.split("?")[0].endswith(f"/{path}"), page.url
         if path not in OWN_PATHS[role]:
             expect(page.get_by_text("so it is not shown to you as")).to_be_visible()
+        if (role, path) in PLAIN_REFUSALS:
+            expect(page.get_by_text(PLAIN_REFUSALS[role, path], exact=True)).to_be_visible()
