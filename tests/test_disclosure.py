@@ -583,3 +583,22 @@ def test_teachers_on_the_register_with_no_records_do_not_make_a_school_big_enoug
     frames = {"by_year": overview.by_year, "by_phase": overview.by_phase, "by_la": overview.by_local_authority,
               "schools": overview.schools, "quadrant": overview.quadrant, "labels": {}}
     assert attack_overview(truth, public, frames) == {}
+
+
+def test_a_school_of_three_registered_teachers_who_logged_nothing_is_still_a_small_cell(store, load):
+    """Judging a row by the teachers who logged something must not release a row nobody logged in: a school of
+    3 registered teachers with no records this year (one logged last year) is a figure about 3 people, and is
+    not a row of the year at all, nor counted in its phase."""
+    rows = [activity(school_id="100002", teacher_id=f"B{i}", hours=4) for i in range(10)]
+    rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=4, collaboration="N") for i in range(6)]
+    rows += [activity(school_id="100004", teacher_id="D0", hours=4, activity_date=dt.date(2018, 10, 1))]
+    teachers = [{"teacher_id": f"D{i}", "school_id": "100004", "role": "teacher", "career_stage": "ECT", "fte": 1}
+                for i in range(3)]
+    load({"Log": rows, "Teachers": teachers}, accept_reference_changes=True)
+    register(store, schools_register([("100002", "Beech Primary", "primary", "Leeds", "Y"),
+                                      ("100003", "Cedar Secondary", "secondary", "York", "Y"),
+                                      ("100004", "Damson Primary", "primary", "York", "Y")]))
+    overview = views.funder_overview(store, FUNDER, WELLCOME, YEAR, AS_OF)
+    by_school = overview.schools.set_index("school")
+    assert set(by_school.index) == {"Beech Primary", "Cedar Secondary"}
+    assert overview.by_phase["teachers"].tolist() == [10, 6]
