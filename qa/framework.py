@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -255,6 +256,30 @@ def load_framework(framework_id: str = DEFAULT_FRAMEWORK, store: Store | None = 
     return found if isinstance(found, Framework) else parse_framework(found, f"{framework_id} version {wanted}")
 
 
+_WORDING_NOTE = re.compile(r" \(The framework's own wording is for (?P<was>.+?); this version uses .+?\.\)$")
+
+
+def _reword(rule: dict[str, Any], value: Any) -> None:
+    """A rule's words follow its new threshold: the title (which may quote the old one, "35 counted hours a
+    year") becomes the rule in words, and the explanation keeps the framework's text with a note saying which
+    threshold that text was written for and which this version uses. Otherwise a teacher told "35 counted
+    hours a year: ... needs at least 120.0 h" reads two rules."""
+    from qa import labels
+
+    if (isinstance(value, bool) or isinstance(rule["threshold"], bool) or threshold_problem(rule["metric"], value)
+            or float(value) == float(rule["threshold"])):
+        return  # an unusable threshold is refused by the validation, in the rule's own words
+    was = labels.figure(rule["metric"], rule["threshold"])
+    explanation = rule["explanation"]
+    if noted := _WORDING_NOTE.search(explanation):  # edited before: the note keeps the framework's own figure
+        explanation, was = explanation[:noted.start()], noted["was"]
+    now = labels.figure(rule["metric"], value)
+    rule["explanation"] = explanation + (f" (The framework's own wording is for {was}; this version uses {now}.)"
+                                         if now != was else "")
+    if "title" in rule:
+        rule["title"] = labels.criterion(rule["metric"], rule["comparator"], value)
+
+
 def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework:
     """A copy with thresholds or definitions changed, e.g. {'meets_hours': 30, 'quality_min_aspects': 3}.
 
@@ -265,6 +290,7 @@ def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework
     rules = {r["id"]: r for r in data["rules"]}
     for key, value in overrides.items():
         if key in rules:
+            _reword(rules[key], value)
             rules[key]["threshold"] = value
         elif key in data["definitions"]:
             data["definitions"][key] = value
@@ -272,7 +298,9 @@ def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework
             _, level_name, number = [*key.split("."), "", ""][:3]
             levels = {lv["name"].lower(): lv for lv in data["kitemark"]["levels"]}
             try:
-                levels[level_name.lower()]["rules"][int(number) - 1]["threshold"] = value
+                level_rule = levels[level_name.lower()]["rules"][int(number) - 1]
+                _reword(level_rule, value)
+                level_rule["threshold"] = value
             except (KeyError, ValueError, IndexError) as exc:
                 raise FrameworkError(f"no kite-mark rule '{key}'") from exc
         else:

@@ -122,3 +122,25 @@ def test_shipped_frameworks_are_parsed_once_and_again_when_a_file_changes(tmp_pa
     assert len(parsed) == 8
     (tmp_path / "kitemark.toml").unlink()
     assert "kitemark" not in framework_module.shipped_frameworks()
+
+
+def test_a_changed_threshold_changes_the_words_a_teacher_reads(store, load):
+    """The title quoted 35 hours; after an edit to 120 a teacher read "35 counted hours a year: ... needs at
+    least 120.0 h". Now the title is the rule in words and the explanation says which figure its text is for."""
+    load([activity(teacher_id="A", hours=4, activity_date=dt.date(2019, 10, 1 + i)) for i in range(5)])
+    saved = save_version(store, with_overrides(load_framework("wellcome"), {"meets_hours": 120}), "eva")
+    rule = saved.rules[0]
+    assert rule.title == "Counted hours at least 120.0 h"
+    assert rule.explanation.endswith("should reach 35 in the year (pro rata by terms during the year). "
+                                     "(The framework's own wording is for 35.0 h; this version uses 120.0 h.)")
+    reason = engine.teacher_results(store, load_framework("wellcome", store), DONE)["explanation"].iloc[0]
+    assert reason.startswith("Counted hours at least 120.0 h: 20.0 h") and "35" not in reason
+    # edited again, the note still names the framework's own figure; back at 35, no note is needed
+    again = with_overrides(saved, {"meets_hours": 30})
+    assert again.rules[0].explanation.endswith("(The framework's own wording is for 35.0 h; this version uses 30.0 h.)")
+    assert "own wording" not in with_overrides(again, {"meets_hours": 35}).rules[0].explanation
+    # a kite-mark level's rule has no title: its explanation carries the note
+    kitemark = with_overrides(load_framework("kitemark"), {"kitemark.Silver.1": 0.6})
+    assert kitemark.kitemark.levels[1].rules[0].explanation == ("At least 70% of hours have all 4 DfE aspects. "
+                                                                "(The framework's own wording is for 70%; "
+                                                                "this version uses 60%.)")
