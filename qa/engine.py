@@ -319,11 +319,12 @@ def _teacher_select(framework: Framework, per_activity_flag: bool = True) -> str
                     f"{target} END")
         if "p_fte" in progress_threshold:
             tail = f"{expected}, '.'"
-        else:  # the same for every teacher of a year: made once per year, not once per teacher
+        else:  # the same for every teacher of a year: made once per year, not once per teacher (a year
+            # missing from `elapsed`, which lists the years just before the query, gets it made per row as before)
             yearly.append(f"{expected} || '.' AS expected_{len(yearly)}")
-            tail = f"expected_{len(yearly) - 1}"
-        # concat, not ||, to build each text once: every part is non-NULL whenever the rule is not met
-        # (a teacher's metrics are never NULL; a NULL terms_elapsed leaves `ok` NULL, so no reason at all)
+            tail = f"COALESCE(expected_{len(yearly) - 1}, {expected} || '.')"
+        # concat, not ||, to build each text once: every part is non-NULL whenever the rule is not met (a
+        # teacher's metrics are never NULL; a NULL `tail` comes only with a NULL terms_elapsed, when `ok` is NULL)
         reasons.append(f"CASE WHEN NOT {ok} THEN concat({_sql_text(rule.title + ': ')}, {figure}, {tail}) END")
     source, collaborative_join = "flagged_sustained", ""
     collaborative_sum = ("SUM(CASE WHEN collaboration AND in_sustained_programme THEN hours ELSE 0 END)\n"
