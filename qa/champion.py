@@ -31,8 +31,16 @@ def teacher_breakdown(store: Store, framework: Framework, filters: engine.Filter
 
 
 def _teacher_breakdown(store: Store, framework: Framework, filters: engine.Filters) -> pd.DataFrame:
+    frame = engine._level_df(store, lambda spans_table: _breakdown_sql(store, framework, filters, spans_table))
+    frame["where_hours_went"] = [where_hours_went(row, framework) for row in frame.to_dict("records")]
+    return frame
+
+
+def _breakdown_sql(store: Store, framework: Framework, filters: engine.Filters,
+                   spans_table: str | None) -> tuple[str, dict]:
+    """The breakdown's query, reading the programme spans kept for the data version as the levels do."""
     d = framework.definitions
-    sql, params = engine._teacher_query(store, framework, filters)
+    sql, params = engine._teacher_query(store, framework, filters, spans_table, per_activity_flag=False)
     aligned = "aligned_to_needs" if d.counted_requires_aligned else "TRUE"
     lacking = ",\n".join(f"SUM(CASE WHEN NOT is_quality AND NOT {a} THEN hours ELSE 0 END) AS lacking_{a}"
                          for a in schema.DFE_ASPECTS)
@@ -60,9 +68,7 @@ def _teacher_breakdown(store: Store, framework: Framework, filters: engine.Filte
     LEFT JOIN bd ON bd.school_id = tr.school_id AND bd.teacher_id = tr.teacher_id
                 AND bd.academic_year = tr.academic_year
     ORDER BY tr.school_id, tr.academic_year, tr.teacher_id"""
-    frame = store.query_df(sql, params)
-    frame["where_hours_went"] = [where_hours_went(row, framework) for row in frame.to_dict("records")]
-    return frame
+    return sql, params
 
 
 def _h(value: float) -> str:

@@ -100,14 +100,18 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# Per teacher and programme (in every year and school chosen), the terms in which it has activities: what the
-# sustained-programme rule counts. The one definition of the spans, whether computed within a level's query or
+# Per teacher, programme and each term in which it has activities (in every year and school chosen): the
+# collaborative hours of that term, and the terms the teacher's programme spans in all (what the
+# sustained-programme rule counts). The one definition of the spans, whether computed within a level's query or
 # kept per data version in a table (see `refresh_programme_spans`).
 _SPANS_SQL = """
-        SELECT school_id, teacher_id, programme, COUNT(*) AS terms_spanned FROM (
-            SELECT DISTINCT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term
-            FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter})
-        GROUP BY school_id, teacher_id, programme"""
+        SELECT s.school_id, s.teacher_id, s.programme, s.academic_year, s.term,
+               SUM(CASE WHEN s.collaboration THEN s.hours ELSE 0 END) AS collaborative_hours,
+               COUNT(*) OVER (PARTITION BY s.school_id, s.teacher_id, s.programme) AS terms_spanned
+        FROM active_activities s WHERE s.programme IS NOT NULL AND {school_filter}
+        GROUP BY s.school_id, s.teacher_id, s.programme, s.academic_year, s.term"""
+_SPANS_COLUMNS = ("school_id", "teacher_id", "programme", "academic_year", "term", "collaborative_hours",
+                  "terms_spanned")
 _SPANS_TABLE = "programme_spans_"
 
 
@@ -210,8 +214,8 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         GROUP BY s.school_id, s.teacher_id, s.programme, s.academic_year),"""
         late_terms = " - COALESCE(lt.late_terms, 0)"
         late_join = """
-        LEFT JOIN late lt ON lt.school_id = f.school_id AND lt.teacher_id = f.teacher_id
-                         AND lt.programme = f.programme AND lt.academic_year = f.academic_year"""
+        LEFT JOIN late lt ON lt.school_id = {a}.school_id AND lt.teacher_id = {a}.teacher_id
+                         AND lt.programme = {a}.programme AND lt.academic_year = {a}.academic_year"""
     counted = ["aspects >= $k"]
     if d.counted_requires_aligned:
         counted.append("aligned_to_needs")
@@ -234,13 +238,14 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         "school_id", "teacher_id", "academic_year", "term", "activity_date", "hours", "provider",
         "provider_key", "programme", "subject_specific", "aligned_to_needs", *schema.DFE_ASPECTS))
     aspects = " + ".join(f"CAST(s.{a} AS INTEGER)" for a in schema.DFE_ASPECTS)
-    spans = (f"SELECT school_id, teacher_id, programme, terms_spanned FROM {spans_table}" if spans_table
+    spans = (f"SELECT {', '.join(_SPANS_COLUMNS)} FROM {spans_table}" if spans_table
              else _SPANS_SQL.format(school_filter=school_filter))
     sql = f"""
     -- Only programmes spanning enough terms to be sustained at all: the activities are joined to a
     -- table a few times smaller than every teacher's every programme (a seventh, in the national benchmark).
-    spans AS (
-        SELECT * FROM ({spans}) WHERE terms_spanned >= $sustained_min_terms),{late_cte}
+    programme_terms AS (
+        SELECT * FROM ({spans}) WHERE terms_spanned >= $sustained_min_terms),
+    spans AS (SELECT DISTINCT school_id, teacher_id, programme, terms_spanned FROM programme_terms),{late_cte}
     register AS (
         SELECT provider_key, provider, quality_mark, quality_mark_level, expires_on,
                CASE WHEN quality_mark IS NULL OR trim(quality_mark) = '' THEN 'none'
@@ -261,7 +266,15 @@ def _base_ctes(framework: Framework, filters: Filters, kitemark: Framework | Non
         SELECT f.*, (COALESCE(sp.terms_spanned, 0){late_terms} >= $sustained_min_terms) AS in_sustained_programme
         FROM flagged f
         LEFT JOIN spans sp ON sp.school_id = f.school_id AND sp.teacher_id = f.teacher_id
-                          AND sp.programme = f.programme{late_join})"""
+                          AND sp.programme = f.programme{late_join.format(a="f")}),
+    -- The flag's one use at the teacher level, per teacher-year: the collaborative hours of the terms of
+    -- sustained programmes, so that level sums the activities without the flag joined to each of them.
+    collaborative_sustained AS (
+        SELECT s.school_id, s.teacher_id, s.academic_year, SUM(s.collaborative_hours) AS collaborative_sustained_hours
+        FROM programme_terms s{late_join.format(a="s")}
+        WHERE {school_filter} AND {year_filter} AND {term_filter}
+              AND s.terms_spanned{late_terms} >= $sustained_min_terms
+        GROUP BY s.school_id, s.teacher_id, s.academic_year)"""
     return sql, params
 
 
@@ -280,13 +293,15 @@ def _elapsed_cte(store: Store, filters: Filters) -> tuple[str, dict]:
             params)
 
 
-def _teacher_select(framework: Framework) -> str:
-    """Teacher-year metrics, rule results, status and explanation (a CTE body)."""
+def _teacher_select(framework: Framework, per_activity_flag: bool = True) -> str:
+    """Teacher-year metrics, rule results, status and explanation (a CTE body). Without `per_activity_flag`
+    (the levels that read no other sustained figure) the collaborative sustained hours come per teacher-year
+    from `collaborative_sustained`, and the activities are summed without the flag joined to each of them."""
     rules = framework.rules_at("teacher-year")
     if not rules:
         raise FrameworkError(f"framework '{framework.id}' has no teacher-year rules")
     fte = "p_fte" if framework.definitions.pro_rata_fte else "1.0"
-    full, to_date, reasons = [], [], []
+    full, to_date, reasons, yearly = [], [], [], []
     for rule in rules:
         boolean = isinstance(rule.threshold, bool)
         threshold = _literal(rule.threshold)
@@ -302,19 +317,37 @@ def _teacher_select(framework: Framework) -> str:
                     f"{target} || ' expected by the end of ' || {_TERM_NAME} "
                     f"ELSE {_sql_text('; needs ' + ('' if boolean else COMPARATORS[rule.comparator] + ' '))} || "
                     f"{target} END")
-        reasons.append(f"CASE WHEN NOT {ok} THEN {_sql_text(rule.title + ': ')} || {figure} || {expected} || '.' END")
-    return f"""
+        if "p_fte" in progress_threshold:
+            tail = f"{expected}, '.'"
+        else:  # the same for every teacher of a year: made once per year, not once per teacher (a year
+            # missing from `elapsed`, which lists the years just before the query, gets it made per row as before)
+            yearly.append(f"{expected} || '.' AS expected_{len(yearly)}")
+            tail = f"COALESCE(expected_{len(yearly) - 1}, {expected} || '.')"
+        # concat, not ||, to build each text once: every part is non-NULL whenever the rule is not met (a
+        # teacher's metrics are never NULL; a NULL `tail` comes only with a NULL terms_elapsed, when `ok` is NULL)
+        reasons.append(f"CASE WHEN NOT {ok} THEN concat({_sql_text(rule.title + ': ')}, {figure}, {tail}) END")
+    source, collaborative_join = "flagged_sustained", ""
+    collaborative_sum = ("SUM(CASE WHEN collaboration AND in_sustained_programme THEN hours ELSE 0 END)\n"
+                         "                   AS collaborative_sustained_hours,")
+    if not per_activity_flag:
+        source, collaborative_sum = "flagged", ""
+        collaborative_join = """,
     ty AS (
+        SELECT t.*, c.collaborative_sustained_hours FROM ty_sums t
+        LEFT JOIN collaborative_sustained c ON c.school_id = t.school_id AND c.teacher_id = t.teacher_id
+                                           AND c.academic_year = t.academic_year)"""
+    return f"""
+    elapsed_texts AS (SELECT *{''.join(', ' + y for y in yearly)} FROM elapsed),
+    {'ty' if per_activity_flag else 'ty_sums'} AS (
         SELECT school_id, teacher_id, academic_year,
                SUM(hours) AS total_hours,
                SUM(CASE WHEN is_quality THEN hours ELSE 0 END) AS quality_hours,
                SUM(CASE WHEN is_counted THEN hours ELSE 0 END) AS counted_hours,
                SUM(CASE WHEN is_counted AND subject_specific THEN hours ELSE 0 END) AS subject_hours,
-               SUM(CASE WHEN collaboration AND in_sustained_programme THEN hours ELSE 0 END)
-                   AS collaborative_sustained_hours,
+               {collaborative_sum}
                COUNT(*) AS activities,
                CAST(SUM(CASE WHEN aspects = 4 THEN 1 ELSE 0 END) AS INTEGER) AS activities_all_aspects
-        FROM flagged_sustained GROUP BY school_id, teacher_id, academic_year),
+        FROM {source} GROUP BY school_id, teacher_id, academic_year){collaborative_join},
     school_years AS (SELECT DISTINCT school_id, academic_year FROM ty),
     -- Registered teachers of a school-year with records, so those who logged nothing count too. One FULL
     -- JOIN instead of a UNION and two joins back: a teacher-year with records and no roster row is a
@@ -336,12 +369,12 @@ def _teacher_select(framework: Framework) -> str:
                COALESCE(ty.activities, 0) AS activities,
                COALESCE(ty.activities_all_aspects, 0) AS activities_all_aspects,
                COALESCE(r.fte, 1.0) AS p_fte,
-               e.terms_elapsed, e.in_progress,
+               e.terms_elapsed, e.in_progress{''.join(f', e.expected_{i}' for i in range(len(yearly)))},
                (ty.teacher_id IS NULL) AS no_records
         FROM ty
         FULL JOIN roster r ON r.school_id = ty.school_id AND r.teacher_id = ty.teacher_id
                           AND r.academic_year = ty.academic_year
-        LEFT JOIN elapsed e ON e.academic_year = COALESCE(ty.academic_year, r.academic_year)),
+        LEFT JOIN elapsed_texts e ON e.academic_year = COALESCE(ty.academic_year, r.academic_year)),
     tr AS (
         SELECT tm.*, {', '.join(full)},
                ({' AND '.join(to_date)}) AS on_track_now,
@@ -390,10 +423,10 @@ def _level_sql(level_rules: list[LevelRule], prefix: str = "") -> list[str]:
 # --------------------------------------------------------------------------- levels
 
 def _teacher_query(store: Store, framework: Framework, filters: Filters,
-                   spans_table: str | None = None) -> tuple[str, dict]:
+                   spans_table: str | None = None, per_activity_flag: bool = True) -> tuple[str, dict]:
     base, params = _base_ctes(framework, filters, None, spans_table)
     elapsed, p2 = _elapsed_cte(store, filters)
-    sql = f"WITH {base}, {elapsed}, {_teacher_select(framework)}"
+    sql = f"WITH {base}, {elapsed}, {_teacher_select(framework, per_activity_flag)}"
     return sql, {**params, **p2}
 
 
@@ -411,7 +444,7 @@ def teacher_results(store: Store, framework: Framework, filters: Filters = Filte
 
 def _teacher_results(store: Store, framework: Framework, filters: Filters) -> pd.DataFrame:
     def build(spans_table: str | None) -> tuple[str, dict]:
-        sql, params = _teacher_query(store, framework, filters, spans_table)
+        sql, params = _teacher_query(store, framework, filters, spans_table, per_activity_flag=False)
         cols = _teacher_columns(framework)
         return (sql + f"\nSELECT {', '.join(cols)} FROM teacher_result ORDER BY school_id, academic_year, teacher_id",
                 params)

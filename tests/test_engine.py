@@ -46,6 +46,11 @@ def test_exactly_half_subject_specific_meets(store, load):
     assert result.loc["B", "subject_specific_share"] == pytest.approx(20 / 40.5)
     assert not result.loc["B", "meets_subject"] and not result.loc["B", "meets_framework"]
     assert result.loc["B", "explanation"].startswith("Most counted hours subject-specific: 49.4%; needs at least 50.0%")
+    # a year missing from the years listed just before the query (an upload committed in between) is
+    # explained in full all the same
+    store.academic_years = lambda: ["2030/31"]
+    late = engine._teacher_results(store, WELLCOME, DONE).set_index("teacher_id")
+    assert late.loc["B", "explanation"] == "Most counted hours subject-specific: 49.4%; needs at least 50.0%."
 
 
 def test_hours_not_aligned_to_needs_are_not_counted(store, load):
@@ -76,6 +81,11 @@ def test_fte_pro_rata_is_off_by_default_and_scales_when_on(store, load):
     assert not teachers(store).loc["A", "meets_hours"]
     row = teachers(store, with_overrides(WELLCOME, {"pro_rata_fte": True})).loc["A"]
     assert row.meets_hours  # 21 h against 35 × 0.6 = 21 h
+    load(sessions("B", 10, n=2))  # not on the register: FTE 1
+    autumn = engine.Filters(as_of=dt.date(2019, 12, 1))  # a third of the year: 120 h × 0.6 / 3 for A, 120 / 3 for B
+    short = teachers(store, with_overrides(WELLCOME, {"pro_rata_fte": True, "meets_hours": 120}), autumn)
+    assert short.loc["A", "explanation"].endswith(" hours a year: 21.0 h so far; 24.0 h expected by the end of Autumn.")
+    assert short.loc["B", "explanation"].endswith(" hours a year: 10.0 h so far; 40.0 h expected by the end of Autumn.")
 
 
 def test_on_track_during_the_year_is_pro_rata_by_terms(store, load):

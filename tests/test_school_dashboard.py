@@ -271,3 +271,23 @@ def test_a_school_code_nobody_has_is_refused_not_reported_as_a_school_with_no_ac
     # a known school with nothing in the year asked about is still a report that says so
     board = views.school_dashboard(store, evaluator, "107100", wellcome, "2018/19")
     assert board.summary is None and board.name == "107100"
+
+
+def test_the_breakdown_reads_the_kept_programme_spans_and_equals_them_computed_in_the_query(store, load):
+    """The breakdown judges collaborative sustained hours as the teacher level does: from the spans kept for
+    the data version, or computed within the query, alike."""
+    from qa import champion, engine
+    from qa.framework import load_framework
+
+    eppi = load_framework("eppi-collaborative-sustained")  # 10 collaborative hours in programmes of 2+ terms
+    load([activity(teacher_id="A", programme="P", hours=6, collaboration="Y", activity_date=dt.date(2019, 10, 1)),
+          activity(teacher_id="A", programme="P", hours=5, collaboration="Y", activity_date=dt.date(2020, 1, 10)),
+          activity(teacher_id="B", programme="P", hours=12, collaboration="Y", activity_date=dt.date(2019, 10, 1))])
+    filters = engine.Filters(as_of=dt.date(2021, 1, 1))
+    kept = champion._teacher_breakdown(store, eppi, filters)
+    assert store.query_rows("SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, 'programme_spans_')"
+                            ) == [(1,)]
+    sql, params = champion._breakdown_sql(store, eppi, filters, None)
+    in_query = store.query_df(sql, params)
+    assert kept.set_index("teacher_id").loc[["A", "B"], "meets_framework"].tolist() == [True, False]
+    assert kept.drop(columns="where_hours_went").equals(in_query)
