@@ -84,8 +84,10 @@ def test_fte_pro_rata_is_off_by_default_and_scales_when_on(store, load):
     load(sessions("B", 10, n=2))  # not on the register: FTE 1
     autumn = engine.Filters(as_of=dt.date(2019, 12, 1))  # a third of the year: 120 h × 0.6 / 3 for A, 120 / 3 for B
     short = teachers(store, with_overrides(WELLCOME, {"pro_rata_fte": True, "meets_hours": 120}), autumn)
-    assert short.loc["A", "explanation"].endswith(" hours a year: 21.0 h so far; 24.0 h expected by the end of Autumn.")
-    assert short.loc["B", "explanation"].endswith(" hours a year: 10.0 h so far; 40.0 h expected by the end of Autumn.")
+    assert short.loc["A", "explanation"] == ("Counted hours at least 120.0 h: 21.0 h so far; 24.0 h expected by the "
+                                             "end of Autumn.")
+    assert short.loc["B", "explanation"] == ("Counted hours at least 120.0 h: 10.0 h so far; 40.0 h expected by the "
+                                             "end of Autumn.")
 
 
 def test_on_track_during_the_year_is_pro_rata_by_terms(store, load):
