@@ -8,6 +8,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -40,7 +41,9 @@ def served(tmp_path_factory):
 
 
 def visit(base: str, page: str, query: str, content: str) -> dict:
-    return asyncio.run(bench_pages._headless_visit(base, page, query, content))
+    # on a thread of its own: after the browser tests, Playwright's event loop is running on this one
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, bench_pages._headless_visit(base, page, query, content)).result()
 
 
 def test_a_headless_session_receives_the_figures_apptest_shows(served, monkeypatch):
