@@ -558,20 +558,26 @@ def test_a_provider_hidden_in_one_years_release_is_hidden_in_every_years_trend(s
     assert everything.loc[("Qco", "2019/20"), "teachers"] == SUPPRESSED
 
 
+def _beech_and_cedar_beside(store, load, school: tuple, rows: list[dict], registered: list[str]):
+    """The funder overview of Beech (10 teachers) and Cedar (6) beside `school` (code, name, phase, LA), whose
+    `rows` are logged and whose `registered` staff codes are on its Teachers sheet."""
+    rows = rows + [activity(school_id="100002", teacher_id=f"B{i}", hours=4) for i in range(10)]
+    rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=4, collaboration="N") for i in range(6)]
+    teachers = [{"teacher_id": t, "school_id": school[0], "role": "teacher", "career_stage": "ECT", "fte": 1}
+                for t in registered]
+    load({"Log": rows, "Teachers": teachers}, accept_reference_changes=True)
+    register(store, schools_register([(*school, "Y"), ("100002", "Beech Primary", "primary", "Leeds", "Y"),
+                                      ("100003", "Cedar Secondary", "secondary", "York", "Y")]))
+    return views.funder_overview(store, FUNDER, WELLCOME, YEAR, AS_OF)
+
+
 def test_teachers_on_the_register_with_no_records_do_not_make_a_school_big_enough_to_show(store, load):
     """One teacher logs 7.25 h; four more are on the school's Teachers sheet with nothing logged. The school
     counts 5 teachers, but every figure of its row (hours, activities, shares) is that one teacher's, so the
     row is a small cell: it was shown, and the year's hours minus the other two schools' gave her 7.25 h."""
-    rows = [activity(school_id="100001", teacher_id="A0", hours=7.25)]
-    rows += [activity(school_id="100002", teacher_id=f"B{i}", hours=4) for i in range(10)]
-    rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=4, collaboration="N") for i in range(6)]
-    teachers = [{"teacher_id": f"A{i}", "school_id": "100001", "role": "teacher", "career_stage": "ECT", "fte": 1}
-                for i in range(5)]
-    load({"Log": rows, "Teachers": teachers}, accept_reference_changes=True)
-    register(store, schools_register([("100001", "Ash Primary", "primary", "Leeds", "Y"),
-                                      ("100002", "Beech Primary", "primary", "Leeds", "Y"),
-                                      ("100003", "Cedar Secondary", "secondary", "York", "Y")]))
-    overview = views.funder_overview(store, FUNDER, WELLCOME, YEAR, AS_OF)
+    overview = _beech_and_cedar_beside(store, load, ("100001", "Ash Primary", "primary", "Leeds"),
+                                       [activity(school_id="100001", teacher_id="A0", hours=7.25)],
+                                       [f"A{i}" for i in range(5)])
     by_school = overview.schools.set_index("school")
     assert by_school.loc["Ash Primary"].drop(["phase", "local_authority"]).tolist() == [SUPPRESSED] * 3
     assert by_school.loc["Cedar Secondary", "teachers"] == 6
@@ -589,16 +595,10 @@ def test_a_school_of_three_registered_teachers_who_logged_nothing_is_still_a_sma
     """Judging a row by the teachers who logged something must not release a row nobody logged in: a school of
     3 registered teachers with no records this year (one logged last year) is a figure about 3 people, and is
     not a row of the year at all, nor counted in its phase."""
-    rows = [activity(school_id="100002", teacher_id=f"B{i}", hours=4) for i in range(10)]
-    rows += [activity(school_id="100003", teacher_id=f"C{i}", hours=4, collaboration="N") for i in range(6)]
-    rows += [activity(school_id="100004", teacher_id="D0", hours=4, activity_date=dt.date(2018, 10, 1))]
-    teachers = [{"teacher_id": f"D{i}", "school_id": "100004", "role": "teacher", "career_stage": "ECT", "fte": 1}
-                for i in range(3)]
-    load({"Log": rows, "Teachers": teachers}, accept_reference_changes=True)
-    register(store, schools_register([("100002", "Beech Primary", "primary", "Leeds", "Y"),
-                                      ("100003", "Cedar Secondary", "secondary", "York", "Y"),
-                                      ("100004", "Damson Primary", "primary", "York", "Y")]))
-    overview = views.funder_overview(store, FUNDER, WELLCOME, YEAR, AS_OF)
+    overview = _beech_and_cedar_beside(
+        store, load, ("100004", "Damson Primary", "primary", "York"),
+        [activity(school_id="100004", teacher_id="D0", hours=4, activity_date=dt.date(2018, 10, 1))],
+        [f"D{i}" for i in range(3)])
     by_school = overview.schools.set_index("school")
     assert set(by_school.index) == {"Beech Primary", "Cedar Secondary"}
     assert overview.by_phase["teachers"].tolist() == [10, 6]
