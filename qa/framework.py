@@ -280,6 +280,23 @@ def _reword(rule: dict[str, Any], value: Any) -> None:
         rule["title"] = labels.criterion(rule["metric"], rule["comparator"], value)
 
 
+_SUMMARY_NOTE = re.compile(r" \(This version's thresholds differ from the text above: .+\.\)$", re.DOTALL)
+
+
+def _note_in_summary(data: dict[str, Any]) -> None:
+    """The framework's summary ("at least 35 hours ... a year") says which thresholds this version changed,
+    read from the rules' own notes (so the figures its text was written for survive any number of edits)."""
+    from qa import labels
+
+    rules = [("", r) for r in data["rules"]]
+    rules += [(f"{lv['name']}: ", r) for lv in (data.get("kitemark") or {}).get("levels", []) for r in lv["rules"]]
+    changed = [f"{name}{labels.criterion(r['metric'], r['comparator'], r['threshold']).lower()} (written for "
+               f"{noted['was']})" for name, r in rules if (noted := _WORDING_NOTE.search(r["explanation"]))]
+    summary = _SUMMARY_NOTE.sub("", data["summary"])
+    data["summary"] = summary + (f" (This version's thresholds differ from the text above: {'; '.join(changed)}.)"
+                                 if changed else "")
+
+
 def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework:
     """A copy with thresholds or definitions changed, e.g. {'meets_hours': 30, 'quality_min_aspects': 3}.
 
@@ -306,6 +323,7 @@ def with_overrides(framework: Framework, overrides: dict[str, Any]) -> Framework
         else:
             raise FrameworkError(f"'{key}' is neither a rule of {framework.id} nor a definition; rules: "
                                  f"{', '.join(rules)}; definitions: {', '.join(data['definitions'])}")
+    _note_in_summary(data)
     try:
         return Framework.model_validate(data)
     except ValidationError as exc:

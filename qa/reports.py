@@ -178,9 +178,9 @@ def next_steps(framework: Framework, teachers: pd.DataFrame, aspects: pd.DataFra
             continue
         if short:
             when = "behind the pace for" if in_progress else "short on"
-            steps.append(f"{short} of {len(teachers)} teachers are {when} '{rule.title}' "
-                         f"({labels.criterion(rule.metric, rule.comparator, rule.threshold).lower()}, "
-                         f"{rule.period}).")
+            criterion = labels.criterion(rule.metric, rule.comparator, rule.threshold)
+            said = "" if criterion == rule.title else f"{criterion.lower()}, "  # an edited rule's title is it
+            steps.append(f"{short} of {len(teachers)} teachers are {when} '{rule.title}' ({said}{rule.period}).")
     if len(aspects):
         shares = {a: float((aspects[a]).mean()) for a in schema.DFE_ASPECTS}
         weakest = min(shares, key=shares.get)

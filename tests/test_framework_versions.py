@@ -3,9 +3,10 @@
 import datetime as dt
 import re
 
+import pandas as pd
 import pytest
 
-from qa import engine
+from qa import engine, reports
 from qa.framework import (
     FrameworkError,
     load_framework,
@@ -135,10 +136,18 @@ def test_a_changed_threshold_changes_the_words_a_teacher_reads(store, load):
                                      "(The framework's own wording is for 35.0 h; this version uses 120.0 h.)")
     reason = engine.teacher_results(store, load_framework("wellcome", store), DONE)["explanation"].iloc[0]
     assert reason.startswith("Counted hours at least 120.0 h: 20.0 h") and "35" not in reason
+    assert saved.summary.endswith("subject-specific. (This version's thresholds differ from the text above: "
+                                  "counted hours at least 120.0 h (written for 35.0 h).)")
+    teachers = engine.teacher_results(store, saved, DONE)
+    assert reports.next_steps(saved, teachers, pd.DataFrame(), [])[0] == (
+        "1 of 1 teachers are short on 'Counted hours at least 120.0 h' (academic year).")
     # edited again, the note still names the framework's own figure; back at 35, no note is needed
     again = with_overrides(saved, {"meets_hours": 30})
     assert again.rules[0].explanation.endswith("(The framework's own wording is for 35.0 h; this version uses 30.0 h.)")
-    assert "own wording" not in with_overrides(again, {"meets_hours": 35}).rules[0].explanation
+    assert again.summary.endswith("(This version's thresholds differ from the text above: counted hours at least "
+                                  "30.0 h (written for 35.0 h).)")
+    back = with_overrides(again, {"meets_hours": 35})
+    assert "own wording" not in back.rules[0].explanation and back.summary == load_framework("wellcome").summary
     # a kite-mark level's rule has no title: its explanation carries the note
     kitemark = with_overrides(load_framework("kitemark"), {"kitemark.Silver.1": 0.6})
     assert kitemark.kitemark.levels[1].rules[0].explanation == ("At least 70% of hours have all 4 DfE aspects. "
