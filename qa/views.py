@@ -438,18 +438,23 @@ def _provider_suppression(store: Store, framework: Framework, every_year: pd.Dat
 
     hidden: set = set()
     # years share no activity cells, so each year is audited on its own (the same answer, far faster)
+    by_programme: dict = {}
     for each in sorted({c[0] for c in cells} | set(every_year["academic_year"])):
         mine = {c for c in cells if c[0] == each}
         of_year = programmes if each == year else engine.programme_results(
             store, framework, engine.Filters(year=each, as_of=as_of, through_term=through_term))
+        for p in of_year["programme"]:
+            by_programme.setdefault(p, []).append(("programme", p, each))
         hidden |= disclosure.protect(provider_rows(every_year[every_year["academic_year"] == each], mine)
                                      + programme_rows(of_year, each, mine))
-    if year is None:  # programmes then sum over every year: audited with every provider-year, on top of the above
-        everything = set(cells)
-        hidden = disclosure.protect(provider_rows(every_year, everything)
-                                    + programme_rows(programmes, None, everything), already=hidden)
+    if year is None:
+        # Programmes summed over every year: a funder may open every year's page as well, so this release
+        # may hide nothing those pages show (a provider-year it hid that one year's page showed gave back a
+        # small programme: Pco 2018/19 + 2019/20 - Zprog). A programme's every-year row is shown only when
+        # each year's row of it is: then it is their sum and says nothing new; otherwise it is hidden.
+        hidden |= {("programme", p, None) for p in programmes["programme"]
+                   if not by_programme.get(p) or any(k in hidden for k in by_programme[p])}
     return hidden
-
 
 def _provider_release(every_year: pd.DataFrame, programmes: pd.DataFrame, year: str | None, order: list[str],
                       hidden: set) -> ProviderPage:

@@ -602,3 +602,37 @@ def test_a_school_of_three_registered_teachers_who_logged_nothing_is_still_a_sma
     by_school = overview.schools.set_index("school")
     assert set(by_school.index) == {"Beech Primary", "Cedar Secondary"}
     assert overview.by_phase["teachers"].tolist() == [10, 6]
+
+
+def test_the_every_year_release_hides_no_provider_year_a_single_year_shows(store, load):
+    """The every-year release (programmes summed over years) and each year's release, read side by side: Xprog
+    (teachers A0 and F0, one a year) is hidden everywhere, yet the every-year page hid Pco's 2018/19 row to
+    protect it while the 2018/19 page showed that row, and Pco 2018/19 + Pco 2019/20 - Zprog (every year) gave
+    Xprog's hours."""
+    rows = []
+    for date, prefix in ((dt.date(2018, 10, 1), "A"), (dt.date(2019, 10, 1), "F")):
+        rows += [activity(school_id="100001", teacher_id=f"{prefix}{i}", hours=2, provider="Pco", programme="Zprog",
+                          activity_date=date) for i in range(5)]
+        rows.append(activity(school_id="100001", teacher_id=f"{prefix}0", hours=7, provider="Pco",
+                             programme="Xprog", activity_date=date))
+    load(rows)
+    as_of = dt.date(2021, 9, 1)
+    pages = [views.provider_page(store, FUNDER, WELLCOME, y, as_of) for y in (None, "2018/19", "2019/20")]
+    everything = pages[0]
+    assert everything.programmes.set_index("programme").loc["Xprog", "hours"] == SUPPRESSED
+    shown: dict = {}
+    for page in pages:
+        for _, row in page.trend.iterrows():
+            if row["teachers"] != SUPPRESSED:
+                shown[(row["provider"], row["academic_year"])] = row
+        for _, row in page.providers.iterrows():
+            if row["hours"] != SUPPRESSED:
+                shown[("hours", row["provider"], row["academic_year"])] = row["hours"]
+    zprog = everything.programmes.set_index("programme").loc["Zprog", "hours"]
+    pco = [shown.get(("hours", "Pco", y)) for y in ("2018/19", "2019/20")]
+    # Xprog's 14 hours are not Pco's two years less Zprog's, from what the pages show
+    assert SUPPRESSED in (zprog,) or None in pco or sum(pco) - zprog != 14
+    # and every page hides the same provider-years
+    hidden = [{(r["provider"], r["academic_year"]) for _, r in p.trend.iterrows() if r["teachers"] == SUPPRESSED}
+              for p in pages]
+    assert hidden[0] == hidden[1] == hidden[2]
