@@ -119,11 +119,11 @@ def exposed(rows: Iterable[Row], suppressed: set[Hashable]) -> list[tuple[Hashab
     return found
 
 
-def protect(rows: Iterable[Row], small: int = SMALL_CELL, already: Iterable[Hashable] = ()) -> set[Hashable]:
+def protect(rows: Iterable[Row], small: int = SMALL_CELL) -> set[Hashable]:
     """The keys to suppress: rows from 1..small-1 teachers or linking a pseudonym, plus enough others that
-    none is derivable. `already`: keys another release hid, kept hidden here (and returned with the rest)."""
+    none is derivable."""
     rows = list(rows)
-    suppressed = {r.key for r in rows if 0 < r.teachers < small or r.links_pseudonym} | set(already)
+    suppressed = {r.key for r in rows if 0 < r.teachers < small or r.links_pseudonym}
     if not suppressed:
         return suppressed
     while True:
