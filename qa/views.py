@@ -456,6 +456,7 @@ def _provider_suppression(store: Store, framework: Framework, every_year: pd.Dat
                    if not by_programme.get(p) or any(k in hidden for k in by_programme[p])}
     return hidden
 
+
 def _provider_release(every_year: pd.DataFrame, programmes: pd.DataFrame, year: str | None, order: list[str],
                       hidden: set) -> ProviderPage:
     """The chosen year's providers, the programmes and the trend, with the suppressed rows marked."""
