@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from qa.audit import record
 from qa.errors import CpdqaError
-from qa.labels import label
+from qa.labels import criterion, figure, label
 from qa.store import Store, run
 
 FRAMEWORK_DIR = Path(__file__).parent / "frameworks"
@@ -264,20 +264,18 @@ def _reword(rule: dict[str, Any], value: Any) -> None:
     year") becomes the rule in words, and the explanation keeps the framework's text with a note saying which
     threshold that text was written for and which this version uses. Otherwise a teacher told "35 counted
     hours a year: ... needs at least 120.0 h" reads two rules."""
-    from qa import labels
-
     if (isinstance(value, bool) or isinstance(rule["threshold"], bool) or threshold_problem(rule["metric"], value)
             or float(value) == float(rule["threshold"])):
         return  # an unusable threshold is refused by the validation, in the rule's own words
-    was = labels.figure(rule["metric"], rule["threshold"])
+    was = figure(rule["metric"], rule["threshold"])
     explanation = rule["explanation"]
     if noted := _WORDING_NOTE.search(explanation):  # edited before: the note keeps the framework's own figure
         explanation, was = explanation[:noted.start()], noted["was"]
-    now = labels.figure(rule["metric"], value)
+    now = figure(rule["metric"], value)
     rule["explanation"] = explanation + (f" (The framework's own wording is for {was}; this version uses {now}.)"
                                          if now != was else "")
     if "title" in rule:
-        rule["title"] = labels.criterion(rule["metric"], rule["comparator"], value)
+        rule["title"] = criterion(rule["metric"], rule["comparator"], value)
 
 
 _SUMMARY_NOTE = re.compile(r" \(This version's thresholds differ from the text above: .+\.\)$", re.DOTALL)
@@ -286,11 +284,9 @@ _SUMMARY_NOTE = re.compile(r" \(This version's thresholds differ from the text a
 def _note_in_summary(data: dict[str, Any]) -> None:
     """The framework's summary ("at least 35 hours ... a year") says which thresholds this version changed,
     read from the rules' own notes (so the figures its text was written for survive any number of edits)."""
-    from qa import labels
-
     rules = [("", r) for r in data["rules"]]
     rules += [(f"{lv['name']}: ", r) for lv in (data.get("kitemark") or {}).get("levels", []) for r in lv["rules"]]
-    changed = [f"{name}{labels.criterion(r['metric'], r['comparator'], r['threshold']).lower()} (written for "
+    changed = [f"{name}{criterion(r['metric'], r['comparator'], r['threshold']).lower()} (written for "
                f"{noted['was']})" for name, r in rules if (noted := _WORDING_NOTE.search(r["explanation"]))]
     summary = _SUMMARY_NOTE.sub("", data["summary"])
     data["summary"] = summary + (f" (This version's thresholds differ from the text above: {'; '.join(changed)}.)"
