@@ -98,7 +98,7 @@ def _match_row(row: list[object], index: dict[str, str], clashes: list[str] | No
     wins over a vague one ('Duration (hours)' over 'Time'), else the first; `clashes` collects a sentence."""
     found: dict[str, tuple[int, str]] = {}
     for pos, cell in enumerate(row):
-        if cell is None or not isinstance(cell, str) or cell.strip() == "":
+        if not isinstance(cell, str) or _blank(cell):
             continue
         key = schema.normalise_header(cell)
         name = index.get(key)
